@@ -1,0 +1,131 @@
+# The layer table of ARCHITECTURE.md as data, checked against every #include.
+# Run as a ctest test: cmake -DSOURCE_DIR=<repo> -P cmake/CheckLayering.cmake
+cmake_minimum_required(VERSION 3.25)
+#
+# A file's layer comes from where it lives (lib/<layer>/, include/cloudify/<layer>/; top-level
+# public headers belong to common, except manager.h and options.h which belong to core).
+# An included header's layer comes from its path the same way ("cloudify/<layer>/..." public,
+# "<layer>/..." private).
+
+set(layers common model dsl storage messaging workflow core rest server client)
+set(allowed_common common)
+set(allowed_model model common)
+set(allowed_dsl dsl model common)
+set(allowed_storage storage dsl model common)
+set(allowed_messaging messaging dsl model common)
+set(allowed_workflow workflow storage messaging dsl model common)
+set(allowed_core core workflow storage messaging dsl model common)
+set(allowed_rest rest core workflow storage messaging dsl model common)
+set(allowed_server server rest core workflow storage messaging dsl model common)
+set(allowed_client client model common)
+
+# Heavy third-party headers and the one folder each may appear in.
+set(confined_soci "lib/storage/soci/")
+set(confined_amqp "lib/messaging/amqp/")
+set(confined_httplib "lib/server/")
+set(confined_yaml "lib/dsl/")
+# Backends are leaves: their private headers are included only from their own folder and the
+# factory that chooses them.
+set(leaf_dirs "storage/soci" "messaging/amqp" "messaging/inproc")
+set(leaf_storage_soci_factory "lib/storage/store_factory.cc")
+set(leaf_messaging_amqp_factory "lib/messaging/bus_factory.cc")
+set(leaf_messaging_inproc_factory "lib/messaging/bus_factory.cc")
+
+function(public_header_layer header out)  # header: path after "cloudify/"
+  if(header MATCHES "^([a-z_]+)/")
+    set(${out} ${CMAKE_MATCH_1} PARENT_SCOPE)
+  elseif(header MATCHES "^(manager|options)\\.h$")
+    set(${out} core PARENT_SCOPE)
+  elseif(header STREQUAL "cloudify.h")
+    set(${out} umbrella PARENT_SCOPE)
+  else()
+    set(${out} common PARENT_SCOPE)
+  endif()
+endfunction()
+
+set(violations "")
+file(GLOB_RECURSE files RELATIVE ${SOURCE_DIR}
+     ${SOURCE_DIR}/include/*.h ${SOURCE_DIR}/lib/*.h ${SOURCE_DIR}/lib/*.cc
+     ${SOURCE_DIR}/apps/*.h ${SOURCE_DIR}/apps/*.cc ${SOURCE_DIR}/examples/*.cc)
+foreach(file ${files})
+  # The file's own layer.
+  set(kind "")
+  set(layer "")
+  if(file MATCHES "^include/cloudify/(.*)$")
+    set(kind public)
+    public_header_layer(${CMAKE_MATCH_1} layer)
+  elseif(file MATCHES "^lib/([a-z_]+)/")
+    set(kind lib)
+    set(layer ${CMAKE_MATCH_1})
+  else()
+    set(kind app)
+  endif()
+
+  file(STRINGS ${SOURCE_DIR}/${file} includes REGEX "^[ \t]*#[ \t]*include[ \t]*[<\"]")
+  foreach(line ${includes})
+    string(REGEX REPLACE "^[ \t]*#[ \t]*include[ \t]*[<\"]([^>\"]+)[>\"].*$" "\\1" inc "${line}")
+    set(target_layer "")
+    set(private FALSE)
+    if(inc MATCHES "^cloudify/(.*)$")
+      public_header_layer(${CMAKE_MATCH_1} target_layer)
+    elseif(inc MATCHES "^([a-z_]+)/" AND CMAKE_MATCH_1 IN_LIST layers)
+      set(target_layer ${CMAKE_MATCH_1})
+      set(private TRUE)
+    endif()
+
+    # Heavy headers stay in their folder, and never in public headers.
+    foreach(pair "soci/;soci" "amqp;amqp" "rabbitmq-c/;amqp" "httplib.h;httplib" "yaml-cpp/;yaml")
+      list(GET pair 0 prefix)
+      list(GET pair 1 name)
+      string(FIND "${inc}" "${prefix}" at)
+      if(at EQUAL 0)
+        string(FIND "${file}" "${confined_${name}}" inside)
+        if(NOT inside EQUAL 0 AND NOT kind STREQUAL "app")
+          list(APPEND violations "${file}: includes <${inc}>, allowed only under ${confined_${name}}")
+        endif()
+      endif()
+    endforeach()
+
+    if(target_layer STREQUAL "")
+      continue()  # standard or third-party header
+    endif()
+    if(kind STREQUAL "app")
+      if(private)
+        list(APPEND violations "${file}: programs and examples include only public <cloudify/...> headers, not \"${inc}\"")
+      endif()
+      continue()
+    endif()
+    if(target_layer STREQUAL "umbrella")
+      list(APPEND violations "${file}: the umbrella cloudify/cloudify.h is for programs and examples only")
+      continue()
+    endif()
+    if(kind STREQUAL "public" AND private)
+      list(APPEND violations "${file}: a public header includes the private header \"${inc}\"")
+      continue()
+    endif()
+    if(layer STREQUAL "umbrella")
+      continue()
+    endif()
+    if(NOT target_layer IN_LIST allowed_${layer})
+      list(APPEND violations "${file}: layer '${layer}' may not include '${target_layer}' (\"${inc}\")")
+    endif()
+    # Backend leaves.
+    foreach(leaf ${leaf_dirs})
+      string(FIND "${inc}" "${leaf}/" at)
+      if(at EQUAL 0 AND private)
+        string(REPLACE "/" "_" key ${leaf})
+        string(FIND "${file}" "lib/${leaf}/" own)
+        if(NOT own EQUAL 0 AND NOT file STREQUAL "${leaf_${key}_factory}")
+          list(APPEND violations "${file}: backend header \"${inc}\" is included only by ${leaf_${key}_factory}")
+        endif()
+      endif()
+    endforeach()
+  endforeach()
+endforeach()
+
+list(LENGTH files checked)
+if(violations)
+  list(JOIN violations "\n  " text)
+  message(FATAL_ERROR "layering violations:\n  ${text}")
+endif()
+message(STATUS "layering: ${checked} files follow the layer table")

@@ -1,0 +1,10 @@
+# CLOUDIFY_SANITIZE=address,undefined | thread applies to every target of the project (so that
+# the library, tests and programs agree on the runtime).
+if(CLOUDIFY_SANITIZE)
+  if(CLOUDIFY_SANITIZE MATCHES "thread" AND CLOUDIFY_SANITIZE MATCHES "address")
+    message(FATAL_ERROR "ThreadSanitizer cannot be combined with AddressSanitizer")
+  endif()
+  add_compile_options(-fsanitize=${CLOUDIFY_SANITIZE} -fno-sanitize-recover=all
+                      -fno-omit-frame-pointer -D_GLIBCXX_ASSERTIONS)
+  add_link_options(-fsanitize=${CLOUDIFY_SANITIZE})
+endif()

@@ -1,0 +1,61 @@
+// User and UserGroup, and the roles of REST.md §5.
+//
+// A user has one system role (sys_admin or default) and, per tenant, a tenant role (directly
+// or through a group). The bootstrap `admin` user is sys_admin in `default_tenant`.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cloudify/clock.h"
+
+namespace cloudify::model {
+
+enum class SystemRole { kSysAdmin, kDefault };
+// Tenant roles, from most to least powerful.
+enum class TenantRole { kManager, kUser, kOperations, kViewer };
+
+std::string_view SystemRoleName(SystemRole r);  // "sys_admin", "default"
+std::optional<SystemRole> ParseSystemRole(std::string_view name);
+std::string_view TenantRoleName(TenantRole r);  // "manager", "user", "operations", "viewer"
+std::optional<TenantRole> ParseTenantRole(std::string_view name);
+
+inline constexpr std::string_view kBootstrapAdmin = "admin";
+
+struct User {
+  std::string username;
+  // Salted PBKDF2-SHA256 as "pbkdf2_sha256$<iterations>$<salt>$<hash>"; never the password.
+  std::string password_hash;
+  SystemRole role = SystemRole::kDefault;
+  std::map<std::string, TenantRole> tenant_roles;  // tenant name -> direct role
+  std::vector<std::string> groups;
+  bool active = true;
+  bool is_locked = false;
+  int failed_logins = 0;
+  Timestamp created_at{};
+  std::optional<Timestamp> first_login_at;
+  std::optional<Timestamp> last_login_at;
+
+  bool operator==(const User&) const = default;
+};
+
+struct UserGroup {
+  std::string name;
+  std::string ldap_dn;
+  SystemRole role = SystemRole::kDefault;
+  std::map<std::string, TenantRole> tenant_roles;
+  std::vector<std::string> users;
+
+  bool operator==(const UserGroup&) const = default;
+};
+
+// The strongest tenant role `user` holds in `tenant`, directly or through one of `groups`
+// (the groups the user is in); nullopt when the user has none there.
+std::optional<TenantRole> EffectiveTenantRole(const User& user,
+                                              const std::vector<UserGroup>& groups,
+                                              std::string_view tenant);
+
+}  // namespace cloudify::model

@@ -1,0 +1,68 @@
+// The HTTP binding of the REST API (cloudify::server): listen, serve a Router, shut down.
+//
+// ManagerMain is the whole cloudify-manager program behind its one-line main(): it parses the
+// flags, starts the server and waits for SIGINT/SIGTERM.
+//
+// Thread-safety: HttpServer::Stop may be called from any thread; the Router must outlive the
+// server and answer concurrent calls.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cloudify/rest/router.h"
+#include "cloudify/status.h"
+
+namespace cloudify::server {
+
+struct ServerOptions {
+  // Address to listen on. Default: "127.0.0.1" (loopback; nginx in deploy/ fronts it).
+  std::string host = "127.0.0.1";
+  // Port; 0 picks a free one (tests). Default: 53333, the original's REST port.
+  int port = 53333;
+  // Where the manager keeps its SQLite file, blueprint resources and logs.
+  // Default: "./cloudify-data".
+  std::string data_dir = "./cloudify-data";
+  // Largest request body accepted; larger ones get 413. Default: 100 MiB (blueprint archives).
+  size_t max_body_bytes = size_t{100} << 20;
+  // Worker threads serving connections. Default: 16.
+  int threads = 16;
+};
+
+class HttpServer {
+ public:
+  // Binds and starts serving `router` on background threads. kUnavailable when the address
+  // cannot be bound.
+  static Result<std::unique_ptr<HttpServer>> Start(const ServerOptions& options,
+                                                   const rest::Router& router);
+  ~HttpServer();  // stops
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // The bound port (the chosen one when options.port was 0).
+  int port() const;
+  // Stops accepting, finishes in-flight requests, joins the threads. Idempotent.
+  void Stop();
+
+ private:
+  class Impl;
+  explicit HttpServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Parses cloudify-manager's flags (args excludes the program name). kBadParameters with
+// CLI11's message on a bad flag. `help` is set when --help was asked for; the help text is then
+// in `help_text`.
+struct ParsedFlags {
+  ServerOptions options;
+  bool help = false;
+  std::string help_text;
+};
+Result<ParsedFlags> ParseFlags(const std::vector<std::string>& args);
+
+// The cloudify-manager program: flags, serve until SIGINT/SIGTERM, exit code.
+int ManagerMain(int argc, char** argv);
+
+}  // namespace cloudify::server

@@ -1,0 +1,48 @@
+#include <doctest/doctest.h>
+
+#include "cloudify/server/server.h"
+
+namespace cloudify::server {
+namespace {
+
+TEST_CASE("with no flags the manager serves loopback:53333 from ./cloudify-data") {
+  auto parsed = ParseFlags({});
+  REQUIRE(parsed.ok());
+  CHECK(parsed->options.host == "127.0.0.1");
+  CHECK(parsed->options.port == 53333);
+  CHECK(parsed->options.data_dir == "./cloudify-data");
+  CHECK_FALSE(parsed->help);
+}
+
+TEST_CASE("flags set the listen address and data dir") {
+  auto parsed = ParseFlags({"--listen", "0.0.0.0:8080", "--data-dir", "/tmp/x"});
+  REQUIRE(parsed.ok());
+  CHECK(parsed->options.host == "0.0.0.0");
+  CHECK(parsed->options.port == 8080);
+  CHECK(parsed->options.data_dir == "/tmp/x");
+  auto v6 = ParseFlags({"--listen=[::1]:9000"});
+  REQUIRE(v6.ok());
+  CHECK(v6->options.host == "::1");
+  CHECK(v6->options.port == 9000);
+}
+
+TEST_CASE("--help returns the help text instead of options") {
+  auto parsed = ParseFlags({"--help"});
+  REQUIRE(parsed.ok());
+  CHECK(parsed->help);
+  CHECK(parsed->help_text.find("--listen") != std::string::npos);
+}
+
+TEST_CASE("bad flags are bad parameters with a message") {
+  auto unknown = ParseFlags({"--frobnicate"});
+  REQUIRE_FALSE(unknown.ok());
+  CHECK(unknown.status().code() == ErrorCode::kBadParameters);
+  auto port = ParseFlags({"--listen", "127.0.0.1:http"});
+  REQUIRE_FALSE(port.ok());
+  CHECK(port.status().message().find("127.0.0.1:http") != std::string::npos);
+  CHECK_FALSE(ParseFlags({"--listen", "127.0.0.1:70000"}).ok());
+  CHECK_FALSE(ParseFlags({"--threads", "0"}).ok());
+}
+
+}  // namespace
+}  // namespace cloudify::server
