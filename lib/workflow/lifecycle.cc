@@ -127,14 +127,22 @@ class Sequence {
 
   // The node's operation `name`, as its own step, when it has an implementation.
   void Operation(const model::Node& node, const std::string& name) {
-    if (Defined(node.spec.operations, name) == nullptr) {
+    const model::OperationSpec* spec = Defined(node.spec.operations, name);
+    if (spec == nullptr) {
       return;
     }
+    Step({OperationTask(*spec, name, instance_.id)});
+  }
+
+  static GraphTask OperationTask(const model::OperationSpec& spec, const std::string& name,
+                                 const std::string& instance_id) {
     GraphTask task;
     task.kind = TaskKind::kOperation;
     task.name = name;
-    task.node_instance_id = instance_.id;
-    Step({std::move(task)});
+    task.node_instance_id = instance_id;
+    task.max_retries = spec.max_retries;
+    task.retry_interval = spec.retry_interval;
+    return task;
   }
 
   // The relationship operation `op` for the given relationships of the instance, one step per
@@ -147,18 +155,14 @@ class Sequence {
         continue;
       }
       std::vector<GraphTask> sides;
-      if (Defined(spec->source_operations, op) != nullptr) {
-        GraphTask task;
-        task.name = op;
-        task.node_instance_id = instance_.id;
+      if (const auto* source = Defined(spec->source_operations, op); source != nullptr) {
+        GraphTask task = OperationTask(*source, op, instance_.id);
         task.side = RelationshipSide::kSource;
         task.related_instance_id = rel.target_id;
         sides.push_back(std::move(task));
       }
-      if (Defined(spec->target_operations, op) != nullptr) {
-        GraphTask task;
-        task.name = op;
-        task.node_instance_id = rel.target_id;
+      if (const auto* target = Defined(spec->target_operations, op); target != nullptr) {
+        GraphTask task = OperationTask(*target, op, rel.target_id);
         task.side = RelationshipSide::kTarget;
         task.related_instance_id = instance_.id;
         sides.push_back(std::move(task));

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -48,6 +49,10 @@ struct GraphTask {
   std::vector<std::string> dependencies;
   // Id of the subgraph this task belongs to; empty at top level.
   std::string containing_subgraph;
+  // Operations: retries after a recoverable failure (-1 = for ever) and the pause between
+  // them in seconds; unset = the workflow's task_retries / task_retry_interval.
+  std::optional<int> max_retries;
+  std::optional<double> retry_interval;
 };
 
 struct TaskGraph {

@@ -1,0 +1,99 @@
+// Running a TaskGraph: the original's task-graph engine semantics (WORKFLOWS.md §2.2-2.3).
+//
+// Ready tasks run on a pool of worker threads through a TaskExecutor. A subgraph starts when
+// its dependencies are done, which lets its members run; it is done when all its members are.
+// A recoverable failure is retried after the task's retry interval (or the delay the task
+// asked for) until its retries run out; a non-recoverable one fails at once. After a failure
+// no new task starts, tasks in flight finish, and the run fails naming the task. A cancel
+// stops new tasks the same way. A run resumed with the states of an earlier run skips every
+// task that already succeeded, so an operation that succeeded never runs twice.
+//
+// Thread-safety: RunGraph blocks its caller; the executor is called from several worker
+// threads at once, the observer from one thread at a time.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "cloudify/model/operation.h"
+#include "cloudify/status.h"
+#include "cloudify/workflow/task_graph.h"
+
+namespace cloudify::workflow {
+
+// How one attempt at a task ended.
+struct TaskOutcome {
+  enum class Kind {
+    kSucceeded,
+    kRecoverableError,     // retried while retries remain
+    kNonRecoverableError,  // fails the task at once
+    kRetryRequested,       // the operation asked to be run again (ctx retry_operation)
+  };
+  Kind kind = Kind::kSucceeded;
+  std::string error;
+  // Overrides the retry interval for this retry.
+  std::optional<std::chrono::milliseconds> retry_after;
+
+  static TaskOutcome Success() { return {}; }
+  static TaskOutcome Failure(std::string error, bool recoverable = true) {
+    return {recoverable ? Kind::kRecoverableError : Kind::kNonRecoverableError, std::move(error),
+            std::nullopt};
+  }
+  static TaskOutcome Retry(std::string message,
+                           std::optional<std::chrono::milliseconds> after = std::nullopt) {
+    return {Kind::kRetryRequested, std::move(message), after};
+  }
+};
+
+// Runs the non-subgraph tasks: operations, state changes, events.
+class TaskExecutor {
+ public:
+  virtual ~TaskExecutor() = default;
+  // Called on a worker thread; `retry_number` is 0 for the first attempt. Must not throw.
+  virtual TaskOutcome Execute(const GraphTask& task, int retry_number) = 0;
+};
+
+// Hears every task state change (to persist operations and emit task events).
+class GraphObserver {
+ public:
+  virtual ~GraphObserver() = default;
+  // kStarted when an attempt begins; kSucceeded, kFailed or kRescheduled (a retry will follow)
+  // when it ends. `error` is empty unless the attempt failed.
+  virtual void OnTaskState(const GraphTask& task, model::TaskState state, int retry_number,
+                           std::string_view error) = 0;
+};
+
+struct GraphRunOptions {
+  // Tasks running at once. Default: 8 (the original's local task pool).
+  int parallelism = 8;
+  // Retries of a recoverable failure when the task sets none; -1 = for ever. Default: 60 (the
+  // manager's installed default).
+  int task_retries = 60;
+  // Pause before a retry when the task sets none. Default: 15 s (the manager's default).
+  std::chrono::milliseconds task_retry_interval = std::chrono::seconds(15);
+  // Set to true (from any thread) to cancel: no new task starts, running ones finish.
+  // Default: none.
+  const std::atomic<bool>* cancel = nullptr;
+  // States from an earlier run of the same graph (task id -> state): tasks that succeeded are
+  // not run again. Default: empty (a fresh run).
+  std::map<std::string, model::TaskState> previous_states;
+};
+
+struct GraphRunResult {
+  enum class Outcome { kSucceeded, kFailed, kCancelled };
+  Outcome outcome = Outcome::kSucceeded;
+  // For kFailed: "Task failed: <operation> (<node instance>): <error>", the first failure.
+  std::string error;
+  int attempts = 0;  // executor calls made
+  int skipped = 0;   // tasks not run because an earlier run had finished them
+};
+
+// kInternal when the graph is malformed (a cycle or an unknown dependency).
+Result<GraphRunResult> RunGraph(const TaskGraph& graph, TaskExecutor& executor,
+                                GraphObserver* observer, const GraphRunOptions& options);
+
+}  // namespace cloudify::workflow

@@ -1,0 +1,272 @@
+#include "cloudify/workflow/graph_runner.h"
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <queue>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+namespace cloudify::workflow {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using model::TaskState;
+using Kind = TaskOutcome::Kind;
+
+// The scheduler state of one run. Everything but the executor calls happens under mu_.
+class Run {
+ public:
+  Run(const TaskGraph& graph, TaskExecutor& executor, GraphObserver* observer,
+      const GraphRunOptions& options)
+      : graph_(graph), executor_(executor), observer_(observer), options_(options) {}
+
+  Status Prepare() {
+    // A malformed graph is refused before anything runs.
+    CLOUDIFY_RETURN_IF_ERROR(graph_.TopologicalOrder().status());
+    const size_t n = graph_.tasks.size();
+    std::unordered_map<std::string_view, size_t> index;
+    for (size_t i = 0; i < n; ++i) {
+      index.emplace(graph_.tasks[i].id, i);
+    }
+    waiting_.assign(n, 0);
+    dependents_.resize(n);
+    members_.resize(n);
+    unfinished_members_.assign(n, 0);
+    parent_.assign(n, kNone);
+    started_.assign(n, false);
+    retries_.assign(n, 0);
+    for (size_t i = 0; i < n; ++i) {
+      const GraphTask& task = graph_.tasks[i];
+      for (const auto& dep : task.dependencies) {
+        dependents_[index.at(dep)].push_back(i);
+        ++waiting_[i];
+      }
+      if (!task.containing_subgraph.empty()) {
+        size_t s = index.at(task.containing_subgraph);
+        parent_[i] = s;
+        members_[s].push_back(i);
+        ++unfinished_members_[s];
+        ++waiting_[i];  // released when the subgraph starts
+      }
+    }
+    for (size_t i = 0; i < n; ++i) {
+      if (waiting_[i] == 0) {
+        ready_.push_back(i);
+      }
+    }
+    remaining_ = n;
+    return Status::Ok();
+  }
+
+  GraphRunResult Execute() {
+    const int workers = std::max(1, options_.parallelism);
+    std::vector<std::thread> pool;
+    pool.reserve(static_cast<size_t>(workers));
+    for (int w = 0; w < workers; ++w) {
+      pool.emplace_back([this] { WorkerLoop(); });
+    }
+    {
+      std::unique_lock lock(mu_);
+      while (true) {
+        PromoteDueRetries();
+        const bool stopping = failed_ || Cancelled();
+        if (!stopping) {
+          while (!ready_.empty()) {
+            size_t i = ready_.front();
+            ready_.pop_front();
+            Dispatch(i);
+          }
+        }
+        if (remaining_ == 0 || (stopping && in_flight_ == 0)) {
+          break;
+        }
+        if (!timers_.empty()) {
+          scheduler_cv_.wait_until(
+              lock, std::min(timers_.top().first, Clock::now() + std::chrono::milliseconds(100)));
+        } else {
+          scheduler_cv_.wait_for(lock, std::chrono::milliseconds(100));
+        }
+      }
+      shutting_down_ = true;
+    }
+    worker_cv_.notify_all();
+    for (auto& t : pool) {
+      t.join();
+    }
+    GraphRunResult result;
+    result.attempts = attempts_;
+    result.skipped = skipped_;
+    if (failed_) {
+      result.outcome = GraphRunResult::Outcome::kFailed;
+      result.error = first_error_;
+    } else if (remaining_ != 0) {
+      result.outcome = GraphRunResult::Outcome::kCancelled;
+    }
+    return result;
+  }
+
+ private:
+  static constexpr size_t kNone = static_cast<size_t>(-1);
+
+  bool Cancelled() const { return options_.cancel != nullptr && options_.cancel->load(); }
+
+  bool PreviouslySucceeded(size_t i) const {
+    auto it = options_.previous_states.find(graph_.tasks[i].id);
+    return it != options_.previous_states.end() && it->second == TaskState::kSucceeded;
+  }
+
+  // Starts task i: subgraphs start at once, tasks done earlier complete at once, the rest go
+  // to a worker.
+  void Dispatch(size_t i) {
+    const GraphTask& task = graph_.tasks[i];
+    if (task.kind == TaskKind::kSubgraph) {
+      started_[i] = true;
+      Notify(task, TaskState::kStarted, 0, {});
+      for (size_t m : members_[i]) {
+        Release(m);
+      }
+      if (unfinished_members_[i] == 0) {
+        Complete(i);
+      }
+      return;
+    }
+    if (PreviouslySucceeded(i)) {
+      ++skipped_;
+      Complete(i);
+      return;
+    }
+    ++in_flight_;
+    work_.push_back(i);
+    worker_cv_.notify_one();
+  }
+
+  void Release(size_t i) {
+    if (--waiting_[i] == 0) {
+      ready_.push_back(i);
+    }
+  }
+
+  // Task i succeeded: release what waits for it, and finish subgraphs it completes.
+  void Complete(size_t i) {
+    --remaining_;
+    if (graph_.tasks[i].kind == TaskKind::kSubgraph) {
+      Notify(graph_.tasks[i], TaskState::kSucceeded, 0, {});
+    }
+    for (size_t d : dependents_[i]) {
+      Release(d);
+    }
+    size_t s = parent_[i];
+    if (s != kNone && --unfinished_members_[s] == 0 && started_[s]) {
+      Complete(s);
+    }
+  }
+
+  void PromoteDueRetries() {
+    const auto now = Clock::now();
+    while (!timers_.empty() && timers_.top().first <= now) {
+      ready_.push_back(timers_.top().second);
+      timers_.pop();
+    }
+  }
+
+  // Observer calls are serialized by their own lock, outside mu_ where possible.
+  void Notify(const GraphTask& task, TaskState state, int retry, std::string_view error) {
+    if (observer_ != nullptr) {
+      std::lock_guard lock(observer_mu_);
+      observer_->OnTaskState(task, state, retry, error);
+    }
+  }
+
+  void WorkerLoop() {
+    std::unique_lock lock(mu_);
+    while (true) {
+      worker_cv_.wait(lock, [this] { return shutting_down_ || !work_.empty(); });
+      if (work_.empty()) {
+        return;  // shutting down with nothing left
+      }
+      size_t i = work_.front();
+      work_.pop_front();
+      const GraphTask& task = graph_.tasks[i];
+      const int retry = retries_[i];
+      ++attempts_;
+      lock.unlock();
+      Notify(task, TaskState::kStarted, retry, {});
+      TaskOutcome outcome = executor_.Execute(task, retry);
+      lock.lock();
+      Finish(i, outcome);
+      --in_flight_;
+      scheduler_cv_.notify_one();
+    }
+  }
+
+  void Finish(size_t i, const TaskOutcome& outcome) {
+    const GraphTask& task = graph_.tasks[i];
+    const int retry = retries_[i];
+    if (outcome.kind == Kind::kSucceeded) {
+      Notify(task, TaskState::kSucceeded, retry, {});
+      Complete(i);
+      return;
+    }
+    const int max_retries = task.max_retries.value_or(options_.task_retries);
+    const bool retryable = outcome.kind != Kind::kNonRecoverableError &&
+                           (max_retries < 0 || retry < max_retries) && !Cancelled();
+    if (retryable) {
+      Notify(task, TaskState::kRescheduled, retry, outcome.error);
+      ++retries_[i];
+      auto delay = outcome.retry_after.value_or(
+          task.retry_interval
+              ? std::chrono::milliseconds(static_cast<int64_t>(*task.retry_interval * 1000))
+              : options_.task_retry_interval);
+      timers_.emplace(Clock::now() + delay, i);
+      return;
+    }
+    Notify(task, TaskState::kFailed, retry, outcome.error);
+    if (!failed_) {
+      failed_ = true;
+      first_error_ = "Task failed: " + task.name +
+                     (task.node_instance_id.empty() ? "" : " (" + task.node_instance_id + ")") +
+                     ": " + outcome.error;
+    }
+  }
+
+  const TaskGraph& graph_;
+  TaskExecutor& executor_;
+  GraphObserver* observer_;
+  const GraphRunOptions& options_;
+
+  std::mutex mu_;
+  std::mutex observer_mu_;
+  std::condition_variable scheduler_cv_;
+  std::condition_variable worker_cv_;
+  std::vector<size_t> waiting_;                  // unmet dependencies (+1 until subgraph start)
+  std::vector<std::vector<size_t>> dependents_;  // who waits for a task to be done
+  std::vector<std::vector<size_t>> members_;     // a subgraph's direct members
+  std::vector<size_t> unfinished_members_;
+  std::vector<size_t> parent_;  // containing subgraph, or kNone
+  std::vector<bool> started_;   // subgraphs that have started
+  std::vector<int> retries_;
+  std::deque<size_t> ready_;
+  std::deque<size_t> work_;
+  using Timer = std::pair<Clock::time_point, size_t>;
+  std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
+  size_t remaining_ = 0;
+  int in_flight_ = 0;
+  int attempts_ = 0;
+  int skipped_ = 0;
+  bool failed_ = false;
+  bool shutting_down_ = false;
+  std::string first_error_;
+};
+
+}  // namespace
+
+Result<GraphRunResult> RunGraph(const TaskGraph& graph, TaskExecutor& executor,
+                                GraphObserver* observer, const GraphRunOptions& options) {
+  Run run(graph, executor, observer, options);
+  CLOUDIFY_RETURN_IF_ERROR(run.Prepare());
+  return run.Execute();
+}
+
+}  // namespace cloudify::workflow

@@ -1,0 +1,244 @@
+#include "cloudify/workflow/graph_runner.h"
+
+#include <algorithm>
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+namespace cloudify::workflow {
+namespace {
+
+using model::TaskState;
+using std::chrono::milliseconds;
+
+GraphTask Task(std::string id, std::vector<std::string> deps = {}, std::string subgraph = {},
+               TaskKind kind = TaskKind::kOperation) {
+  GraphTask t;
+  t.id = id;
+  t.name = id;
+  t.kind = kind;
+  t.dependencies = std::move(deps);
+  t.containing_subgraph = std::move(subgraph);
+  return t;
+}
+
+// Records the order of executions; tasks behave as a script says (by id and attempt).
+class ScriptedExecutor final : public TaskExecutor {
+ public:
+  std::function<TaskOutcome(const GraphTask&, int)> behaviour = [](const GraphTask&, int) {
+    return TaskOutcome::Success();
+  };
+
+  TaskOutcome Execute(const GraphTask& task, int retry) override {
+    {
+      std::lock_guard lock(mu);
+      order.push_back(task.id);
+      ++calls[task.id];
+    }
+    return behaviour(task, retry);
+  }
+
+  size_t Pos(const std::string& id) {
+    return static_cast<size_t>(std::find(order.begin(), order.end(), id) - order.begin());
+  }
+
+  std::mutex mu;
+  std::vector<std::string> order;
+  std::map<std::string, int> calls;
+};
+
+class RecordingObserver final : public GraphObserver {
+ public:
+  void OnTaskState(const GraphTask& task, TaskState state, int retry,
+                   std::string_view error) override {
+    events.push_back(task.id + ":" + std::string(model::TaskStateName(state)) + ":" +
+                     std::to_string(retry) + (error.empty() ? "" : ":" + std::string(error)));
+    final_state[task.id] = state;
+  }
+  std::vector<std::string> events;
+  std::map<std::string, TaskState> final_state;
+};
+
+GraphRunOptions Fast() {
+  GraphRunOptions o;
+  o.parallelism = 4;
+  o.task_retry_interval = milliseconds(1);
+  return o;
+}
+
+TEST_CASE("dependencies and subgraphs order the run") {
+  TaskGraph g;
+  g.tasks = {Task("sub_a", {}, {}, TaskKind::kSubgraph),
+             Task("a1", {}, "sub_a"),
+             Task("a2", {"a1"}, "sub_a"),
+             Task("sub_b", {"sub_a"}, {}, TaskKind::kSubgraph),
+             Task("b1", {}, "sub_b"),
+             Task("free")};
+  ScriptedExecutor exec;
+  RecordingObserver obs;
+  auto result = RunGraph(g, exec, &obs, Fast());
+  REQUIRE(result.ok());
+  CHECK(result->outcome == GraphRunResult::Outcome::kSucceeded);
+  CHECK(result->attempts == 4);  // subgraphs are not executed
+  CHECK(exec.Pos("a1") < exec.Pos("a2"));
+  CHECK(exec.Pos("a2") < exec.Pos("b1"));  // sub_b waits for all of sub_a
+  CHECK(obs.final_state["sub_a"] == TaskState::kSucceeded);
+  CHECK(obs.final_state["sub_b"] == TaskState::kSucceeded);
+  CHECK(obs.final_state["free"] == TaskState::kSucceeded);
+}
+
+TEST_CASE("independent tasks run in parallel up to the limit") {
+  TaskGraph g;
+  for (int i = 0; i < 8; ++i) {
+    g.tasks.push_back(Task("t" + std::to_string(i)));
+  }
+  std::atomic<int> running{0}, peak{0};
+  ScriptedExecutor exec;
+  exec.behaviour = [&](const GraphTask&, int) {
+    int now = ++running;
+    int seen = peak.load();
+    while (now > seen && !peak.compare_exchange_weak(seen, now)) {
+    }
+    std::this_thread::sleep_for(milliseconds(50));
+    --running;
+    return TaskOutcome::Success();
+  };
+  GraphRunOptions options = Fast();
+  options.parallelism = 4;
+  auto result = RunGraph(g, exec, nullptr, options);
+  REQUIRE(result.ok());
+  CHECK(result->outcome == GraphRunResult::Outcome::kSucceeded);
+  CHECK(peak.load() == 4);
+}
+
+TEST_CASE("a recoverable failure is retried until it succeeds") {
+  TaskGraph g;
+  g.tasks = {Task("flaky"), Task("after", {"flaky"})};
+  ScriptedExecutor exec;
+  exec.behaviour = [](const GraphTask& t, int retry) {
+    if (t.id == "flaky" && retry < 2) {
+      return TaskOutcome::Failure("not yet");
+    }
+    return TaskOutcome::Success();
+  };
+  RecordingObserver obs;
+  auto result = RunGraph(g, exec, &obs, Fast());
+  REQUIRE(result.ok());
+  CHECK(result->outcome == GraphRunResult::Outcome::kSucceeded);
+  CHECK(exec.calls["flaky"] == 3);
+  CHECK(exec.calls["after"] == 1);
+  CHECK(std::count(obs.events.begin(), obs.events.end(), "flaky:rescheduled:0:not yet") == 1);
+  CHECK(std::count(obs.events.begin(), obs.events.end(), "flaky:succeeded:2") == 1);
+}
+
+TEST_CASE("retries run out at the task's max_retries and the run fails naming the task") {
+  TaskGraph g;
+  g.tasks = {Task("broken"), Task("never", {"broken"})};
+  g.tasks[0].max_retries = 2;
+  g.tasks[0].node_instance_id = "vm_abc123";
+  ScriptedExecutor exec;
+  exec.behaviour = [](const GraphTask&, int) { return TaskOutcome::Failure("disk full"); };
+  RecordingObserver obs;
+  auto result = RunGraph(g, exec, &obs, Fast());
+  REQUIRE(result.ok());
+  CHECK(result->outcome == GraphRunResult::Outcome::kFailed);
+  CHECK(exec.calls["broken"] == 3);  // the first attempt and two retries
+  CHECK(exec.calls.count("never") == 0);
+  CHECK(result->error == "Task failed: broken (vm_abc123): disk full");
+  CHECK(obs.final_state["broken"] == TaskState::kFailed);
+}
+
+TEST_CASE("a non-recoverable failure is not retried; tasks in flight finish") {
+  TaskGraph g;
+  g.tasks = {Task("fatal"), Task("slow"), Task("later", {"slow"})};
+  ScriptedExecutor exec;
+  exec.behaviour = [](const GraphTask& t, int) {
+    if (t.id == "fatal") {
+      return TaskOutcome::Failure("bad input", /*recoverable=*/false);
+    }
+    std::this_thread::sleep_for(milliseconds(100));
+    return TaskOutcome::Success();
+  };
+  RecordingObserver obs;
+  auto result = RunGraph(g, exec, &obs, Fast());
+  REQUIRE(result.ok());
+  CHECK(result->outcome == GraphRunResult::Outcome::kFailed);
+  CHECK(exec.calls["fatal"] == 1);
+  CHECK(obs.final_state["slow"] == TaskState::kSucceeded);  // was running: allowed to finish
+  CHECK(exec.calls.count("later") == 0);                    // not started after the failure
+}
+
+TEST_CASE("a requested retry waits the asked delay and counts against the retries") {
+  TaskGraph g;
+  g.tasks = {Task("poll")};
+  g.tasks[0].max_retries = 5;
+  ScriptedExecutor exec;
+  exec.behaviour = [](const GraphTask&, int retry) {
+    return retry < 1 ? TaskOutcome::Retry("waiting for ip", milliseconds(150))
+                     : TaskOutcome::Success();
+  };
+  auto start = std::chrono::steady_clock::now();
+  auto result = RunGraph(g, exec, nullptr, Fast());
+  REQUIRE(result.ok());
+  CHECK(result->outcome == GraphRunResult::Outcome::kSucceeded);
+  CHECK(std::chrono::steady_clock::now() - start >= milliseconds(150));
+  CHECK(exec.calls["poll"] == 2);
+}
+
+TEST_CASE("cancel stops new tasks; running ones finish") {
+  TaskGraph g;
+  g.tasks = {Task("first"), Task("second", {"first"})};
+  std::atomic<bool> cancel{false};
+  ScriptedExecutor exec;
+  exec.behaviour = [&](const GraphTask&, int) {
+    cancel = true;
+    return TaskOutcome::Success();
+  };
+  GraphRunOptions options = Fast();
+  options.cancel = &cancel;
+  auto result = RunGraph(g, exec, nullptr, options);
+  REQUIRE(result.ok());
+  CHECK(result->outcome == GraphRunResult::Outcome::kCancelled);
+  CHECK(exec.calls["first"] == 1);
+  CHECK(exec.calls.count("second") == 0);
+}
+
+TEST_CASE("a resumed run skips tasks that already succeeded") {
+  TaskGraph g;
+  g.tasks = {Task("sub", {}, {}, TaskKind::kSubgraph), Task("done1", {}, "sub"),
+             Task("done2", {"done1"}, "sub"), Task("todo", {"sub"})};
+  GraphRunOptions options = Fast();
+  options.previous_states = {{"done1", TaskState::kSucceeded},
+                             {"done2", TaskState::kSucceeded},
+                             {"todo", TaskState::kFailed}};
+  ScriptedExecutor exec;
+  auto result = RunGraph(g, exec, nullptr, options);
+  REQUIRE(result.ok());
+  CHECK(result->outcome == GraphRunResult::Outcome::kSucceeded);
+  CHECK(result->skipped == 2);
+  CHECK(exec.order == std::vector<std::string>{"todo"});
+}
+
+TEST_CASE("a malformed graph is refused before anything runs") {
+  TaskGraph g;
+  g.tasks = {Task("a", {"b"}), Task("b", {"a"})};
+  ScriptedExecutor exec;
+  auto result = RunGraph(g, exec, nullptr, Fast());
+  CHECK(result.status().code() == ErrorCode::kInternal);
+  CHECK(exec.order.empty());
+}
+
+TEST_CASE("an empty graph succeeds at once") {
+  ScriptedExecutor exec;
+  auto result = RunGraph(TaskGraph{}, exec, nullptr, Fast());
+  REQUIRE(result.ok());
+  CHECK(result->outcome == GraphRunResult::Outcome::kSucceeded);
+}
+
+}  // namespace
+}  // namespace cloudify::workflow
