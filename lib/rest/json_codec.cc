@@ -1,0 +1,179 @@
+#include "rest/json_codec.h"
+
+#include <string>
+
+namespace cloudify::rest {
+namespace {
+
+using nlohmann::json;
+
+json StringOrNull(const std::string& s) { return s.empty() ? json(nullptr) : json(s); }
+
+}  // namespace
+
+json TimestampOrNull(const std::optional<Timestamp>& t) {
+  return t ? json(FormatTimestamp(*t)) : json(nullptr);
+}
+
+void AddResourceFields(const model::ResourceMeta& meta, json& out) {
+  const std::string visibility(model::VisibilityName(meta.visibility));
+  out["visibility"] = visibility;
+  out["resource_availability"] = visibility;
+  out["private_resource"] = meta.visibility == model::Visibility::kPrivate;
+  out["tenant_name"] = meta.tenant_name;
+  out["created_by"] = meta.created_by;
+  out["created_at"] = FormatTimestamp(meta.created_at);
+}
+
+json ToWire(const model::Execution& e) {
+  json out = {
+      {"id", e.id},
+      {"workflow_id", e.workflow_id},
+      {"deployment_id", StringOrNull(e.deployment_id)},
+      {"deployment_display_name", StringOrNull(e.deployment_display_name)},
+      {"blueprint_id", StringOrNull(e.blueprint_id)},
+      {"status", std::string(model::ExecutionStatusName(e.status))},
+      {"status_display", std::string(model::StatusDisplay(e.status))},
+      {"error", e.error},
+      {"parameters", e.parameters},
+      {"is_system_workflow", e.is_system_workflow},
+      {"is_dry_run", e.is_dry_run},
+      {"allow_custom_parameters", e.allow_custom_parameters},
+      {"started_at", TimestampOrNull(e.started_at)},
+      {"ended_at", TimestampOrNull(e.ended_at)},
+      {"scheduled_for", TimestampOrNull(e.scheduled_for)},
+      {"resume", e.resume},
+      {"total_operations", e.total_operations},
+      {"finished_operations", e.finished_operations},
+  };
+  AddResourceFields(e.meta, out);
+  return out;
+}
+
+json ToWire(const model::NodeInstance& ni) {
+  json relationships = json::array();
+  for (const auto& rel : ni.relationships) {
+    relationships.push_back(
+        {{"target_id", rel.target_id}, {"target_name", rel.target_name}, {"type", rel.type}});
+  }
+  json scaling_groups = json::array();
+  for (const auto& group : ni.scaling_groups) {
+    scaling_groups.push_back({{"name", group.name}, {"id", group.id}});
+  }
+  json out = {
+      {"id", ni.id},
+      {"node_id", ni.node_id},
+      {"deployment_id", ni.deployment_id},
+      {"host_id", ni.host_id ? json(*ni.host_id) : json(nullptr)},
+      {"index", ni.index},
+      {"state", std::string(model::NodeInstanceStateName(ni.state))},
+      {"version", ni.version},
+      {"runtime_properties", ni.runtime_properties},
+      {"system_properties", ni.system_properties},
+      {"relationships", std::move(relationships)},
+      {"scaling_groups", std::move(scaling_groups)},
+      {"has_configuration_drift", ni.has_configuration_drift},
+      {"is_status_check_ok", ni.is_status_check_ok},
+  };
+  AddResourceFields(ni.meta, out);
+  return out;
+}
+
+json ToWire(const model::Event& e) {
+  // Every key is present, null when unknown: the CLI's event printer indexes them directly.
+  json out = {
+      {"type", std::string(model::EventKindName(e.kind))},
+      {"timestamp", FormatTimestamp(e.timestamp)},
+      {"reported_timestamp", FormatTimestamp(e.reported_timestamp)},
+      {"message", e.message},
+      {"blueprint_id", StringOrNull(e.blueprint_id)},
+      {"deployment_id", StringOrNull(e.deployment_id)},
+      {"deployment_display_name", StringOrNull(e.deployment_display_name)},
+      {"execution_id", StringOrNull(e.execution_id)},
+      {"execution_group_id", StringOrNull(e.execution_group_id)},
+      {"workflow_id", StringOrNull(e.workflow_id)},
+      {"node_instance_id", StringOrNull(e.node_instance_id)},
+      {"node_name", StringOrNull(e.node_name)},
+      {"operation", StringOrNull(e.operation)},
+      {"source_id", StringOrNull(e.source_id)},
+      {"target_id", StringOrNull(e.target_id)},
+      {"error_causes", e.error_causes},
+      {"manager_name", StringOrNull(e.manager_name)},
+      {"agent_name", StringOrNull(e.agent_name)},
+      {"tenant_name", StringOrNull(e.tenant_name)},
+      {"_storage_id", e.storage_id},
+  };
+  if (e.kind == model::EventKind::kEvent) {
+    out["event_type"] = e.event_type;
+  } else {
+    out["logger"] = e.logger;
+    out["level"] = std::string(LogLevelName(e.level));
+  }
+  return out;
+}
+
+json ToWire(const model::Plugin& p) {
+  json out = {
+      {"id", p.id},
+      {"package_name", p.package_name},
+      {"package_version", p.package_version},
+      {"package_source", StringOrNull(p.package_source)},
+      {"archive_name", p.archive_name},
+      {"distribution", StringOrNull(p.distribution)},
+      {"distribution_version", StringOrNull(p.distribution_version)},
+      {"distribution_release", StringOrNull(p.distribution_release)},
+      {"supported_platform", p.supported_platform},
+      {"supported_py_versions", StringOrNull(p.supported_py_versions)},
+      {"title", StringOrNull(p.title)},
+      {"wheels", p.wheels},
+      {"yaml_url_path", p.yaml_url_paths.empty() ? json(nullptr) : json(p.yaml_url_paths.front())},
+      {"yaml_files_paths", p.yaml_url_paths},
+      {"uploaded_at", FormatTimestamp(p.meta.created_at)},
+  };
+  AddResourceFields(p.meta, out);
+  return out;
+}
+
+json ToWire(const model::Tenant& t) {
+  return {{"name", t.name},
+          {"rabbitmq_vhost", StringOrNull(t.rabbitmq_vhost)},
+          {"rabbitmq_username", StringOrNull(t.rabbitmq_username)},
+          {"created_at", FormatTimestamp(t.created_at)}};
+}
+
+json ToWire(const model::User& u) {
+  json tenant_roles = json::object();
+  for (const auto& [tenant, role] : u.tenant_roles) {
+    tenant_roles[tenant] = std::string(model::TenantRoleName(role));
+  }
+  // The password hash is never part of the wire shape.
+  return {{"username", u.username},
+          {"role", std::string(model::SystemRoleName(u.role))},
+          {"active", u.active},
+          {"is_locked", u.is_locked},
+          {"created_at", FormatTimestamp(u.created_at)},
+          {"first_login_at", TimestampOrNull(u.first_login_at)},
+          {"last_login_at", TimestampOrNull(u.last_login_at)},
+          {"tenant_roles", std::move(tenant_roles)},
+          {"groups", u.groups}};
+}
+
+json SecretToWire(const model::Secret& s, bool include_value) {
+  json out = SecretListItemToWire(s);
+  out["value"] = include_value ? s.value : "";
+  out["schema"] = s.schema;
+  out["provider_options"] = s.provider_options;
+  return out;
+}
+
+json SecretListItemToWire(const model::Secret& s) {
+  json out = {{"key", s.key},
+              {"is_hidden_value", s.is_hidden_value},
+              {"provider_name", StringOrNull(s.provider_name)},
+              {"updated_at", FormatTimestamp(s.updated_at)}};
+  AddResourceFields(s.meta, out);
+  out.erase("private_resource");
+  return out;
+}
+
+}  // namespace cloudify::rest
