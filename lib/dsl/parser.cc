@@ -404,7 +404,11 @@ class Parser {
       if (StartsWith(path, "//")) {
         path = path.substr(2);
       }
-      CLOUDIFY_ASSIGN_OR_RETURN(fs::path full, InsideRoot(fs::path(path), at, url));
+      fs::path file(path);
+      if (file.is_relative()) {
+        file = (from.dir.empty() ? root_ : from.dir) / file;
+      }
+      CLOUDIFY_ASSIGN_OR_RETURN(fs::path full, InsideRoot(file, at, url));
       Source source;
       source.identity = full.string();
       source.display = full.lexically_relative(root_).string();
@@ -504,9 +508,8 @@ class Parser {
           basic = true;
         }
         files_[static_cast<size_t>(current.file)].basic_types = basic;
-        if (basic && !files_[static_cast<size_t>(current.file)].ns.empty()) {
-          return Err(doc.mark, "Cloudify basic types cannot be imported with a namespace ('" +
-                                   files_[static_cast<size_t>(current.file)].ns + "')");
+        if (basic) {
+          files_[static_cast<size_t>(current.file)].ns.clear();  // never namespaced
         }
       }
       CLOUDIFY_RETURN_IF_ERROR(MergeFile(doc, current.file));
@@ -537,6 +540,7 @@ class Parser {
         }
         const FileInfo& from = files_[static_cast<size_t>(current.file)];
         std::string ns = from.ns;
+        bool own_ns = false;
         std::string target = url;
         if (size_t sep = url.rfind("--");
             sep != std::string::npos && !IsRemote(url.substr(0, sep))) {
@@ -546,6 +550,7 @@ class Parser {
                                        "': a namespace may not contain '--'");
           }
           ns = ns.empty() ? own : ns + "--" + own;
+          own_ns = true;
           target = url.substr(sep + 2);
         }
         if (StartsWith(target, "blueprint:") && ns.empty()) {
@@ -557,6 +562,13 @@ class Parser {
                                      " levels; refused");
         }
         CLOUDIFY_ASSIGN_OR_RETURN(Source source, Resolve(target, from, item->mark));
+        if (source.bundled_types) {
+          if (own_ns) {
+            return Err(item->mark,
+                       "Cloudify basic types cannot be imported with a namespace ('" + ns + "')");
+          }
+          ns.clear();  // the basic types are shared by every namespace
+        }
         if (!seen.insert(ns + "|" + source.identity).second) {
           continue;  // already imported: cycles and diamonds are harmless
         }
@@ -713,6 +725,42 @@ class Parser {
       }
     }
     return name;
+  }
+
+  // In a namespaced file, get_input / get_property / get_attribute name the file's own inputs
+  // and nodes: rewrite those references to the namespaced names.
+  void Namespace(json& value, const std::string& ns) const {
+    if (ns.empty()) {
+      return;
+    }
+    if (value.is_array()) {
+      for (auto& item : value) {
+        Namespace(item, ns);
+      }
+      return;
+    }
+    if (!value.is_object()) {
+      return;
+    }
+    for (auto& item : value) {
+      Namespace(item, ns);
+    }
+    if (!IsFunctionCall(value)) {
+      return;
+    }
+    const std::string& name = value.begin().key();
+    json& args = value.begin().value();
+    json* ref = args.is_array() && !args.empty() ? &args[0] : &args;
+    if (!ref->is_string()) {
+      return;
+    }
+    std::string qualified = Qualified(ns, ref->get<std::string>());
+    if (name == "get_input" && plan_.inputs.count(qualified)) {
+      *ref = qualified;
+    } else if ((name == "get_property" || name == "get_attribute") && args.is_array() &&
+               node_index_.count(qualified)) {
+      *ref = qualified;
+    }
   }
 
   // ------------------------------------------------------------------ property schemas
@@ -1548,6 +1596,21 @@ class Parser {
 
       // Instances.
       CLOUDIFY_RETURN_IF_ERROR(ParseInstances(v, node, where));
+      if (!item.ns.empty()) {
+        Namespace(node.properties, item.ns);
+        Namespace(node.capabilities_functions, item.ns);
+        for (auto& [key, op] : node.operations) {
+          Namespace(op.inputs, item.ns);
+        }
+        for (auto& rel : node.relationships) {
+          Namespace(rel.properties, item.ns);
+          for (auto* ops : {&rel.source_operations, &rel.target_operations}) {
+            for (auto& [key, op] : *ops) {
+              Namespace(op.inputs, item.ns);
+            }
+          }
+        }
+      }
     }
     return ResolveHosts();
   }
@@ -1955,7 +2018,7 @@ class Parser {
       if (const YamlEntry* d = v.Find("description"); d && d->value->IsString()) {
         spec.description = d->value->scalar.get<std::string>();
       }
-      value_marks_.push_back({&spec.value, value->value->mark});
+      Namespace(spec.value, item.ns);
       out[item.name] = std::move(spec);
     }
     return Status::Ok();
@@ -2325,10 +2388,6 @@ class Parser {
         }
       }
     }
-    for (const auto& [value, mark] : value_marks_) {
-      (void)value;
-      (void)mark;
-    }
     for (auto* outputs : {&plan_.outputs, &plan_.capabilities}) {
       const char* key = outputs == &plan_.outputs ? "outputs" : "capabilities";
       const Section* section = GetSection(key);
@@ -2416,7 +2475,6 @@ class Parser {
   std::unordered_map<std::string, size_t> node_index_;
   std::vector<const Item*> template_items_;
   std::unordered_map<std::string, bool> script_cache_;
-  std::vector<std::pair<const json*, YamlMark>> value_marks_;
   std::set<std::string> secrets_used_;
   model::Plan plan_;
 };
