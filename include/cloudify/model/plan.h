@@ -35,6 +35,7 @@ struct ParameterSchema {
   nlohmann::json constraints = nlohmann::json::array();  // [{"<operator>": arg}, ...]
   std::optional<std::string> display_label;
   bool hidden = false;
+  std::optional<std::string> item_type;  // DSL 1_4: the type of a list input's items
 
   bool operator==(const ParameterSchema&) const = default;
 };
@@ -120,6 +121,9 @@ struct NodeTemplate {
   std::vector<PluginSpec> plugins_to_install;             // host_agent plugins (Compute nodes)
   std::vector<PluginSpec> deployment_plugins_to_install;  // central_deployment_agent plugins
   ScalableProperties capabilities;
+  // Instance counts written as intrinsic functions (e.g. {"default_instances": {"get_input":
+  // "n"}}), resolved at deployment creation; empty object when all counts are literals.
+  nlohmann::json capabilities_functions = nlohmann::json::object();
 
   bool IsCompute() const;  // the hierarchy holds cloudify.nodes.Compute
   // The node's contained_in relationship, if any (the DSL allows at most one).
@@ -188,7 +192,9 @@ struct Plan {
   nlohmann::json labels = nlohmann::json::object();
   nlohmann::json blueprint_labels = nlohmann::json::object();
   std::vector<std::string> imported_blueprints;
-  nlohmann::json requirements = nlohmann::json::object();  // secrets and capabilities used
+  nlohmann::json resource_tags = nlohmann::json::object();        // DSL 1_3: {key: value}
+  nlohmann::json deployment_settings = nlohmann::json::object();  // default_schedules, ...
+  nlohmann::json requirements = nlohmann::json::object();         // secrets and capabilities used
 
   // The node template named `id`, or null.
   const NodeTemplate* FindNode(std::string_view id) const;

@@ -1,0 +1,501 @@
+#include "dsl/yaml_tree.h"
+
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <limits>
+#include <map>
+#include <sstream>
+#include <unordered_set>
+
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/yaml.h>
+
+namespace cloudify::dsl {
+namespace {
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+std::string WithoutUnderscores(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    if (c != '_') {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+// Base-60 ("1:20:30") to a number; `s` has no sign.
+double Sexagesimal(std::string_view s) {
+  double value = 0;
+  size_t start = 0;
+  while (start <= s.size()) {
+    size_t colon = s.find(':', start);
+    std::string part = WithoutUnderscores(s.substr(start, colon - start));
+    value = value * 60 + std::strtod(part.c_str(), nullptr);
+    if (colon == std::string_view::npos) {
+      break;
+    }
+    start = colon + 1;
+  }
+  return value;
+}
+
+// [0-9_]* from i; returns the end.
+size_t SkipDigits(std::string_view s, size_t i, bool allow_underscore = true) {
+  while (i < s.size() && (IsDigit(s[i]) || (allow_underscore && s[i] == '_'))) {
+    ++i;
+  }
+  return i;
+}
+
+// (:[0-5]?[0-9])+ from i; returns the end, or npos when there is no such group.
+size_t SkipSexagesimalGroups(std::string_view s, size_t i) {
+  size_t groups = 0;
+  while (i < s.size() && s[i] == ':') {
+    size_t j = i + 1;
+    if (j + 1 < s.size() && s[j] >= '0' && s[j] <= '5' && IsDigit(s[j + 1])) {
+      j += 2;
+    } else if (j < s.size() && IsDigit(s[j])) {
+      j += 1;
+    } else {
+      return std::string_view::npos;
+    }
+    i = j;
+    ++groups;
+  }
+  return groups > 0 ? i : std::string_view::npos;
+}
+
+// [eE][-+][0-9]+ from i (YAML 1.1 wants the sign); returns the end, or npos when malformed.
+size_t SkipExponent(std::string_view s, size_t i) {
+  if (i == s.size()) {
+    return i;
+  }
+  if ((s[i] != 'e' && s[i] != 'E') || i + 2 >= s.size() || (s[i + 1] != '+' && s[i + 1] != '-')) {
+    return std::string_view::npos;
+  }
+  size_t end = SkipDigits(s, i + 2, false);
+  return end > i + 2 ? end : std::string_view::npos;
+}
+
+std::optional<nlohmann::json> ResolveNumber(std::string_view text) {
+  std::string_view s = text;
+  bool negative = false;
+  bool signed_ = false;
+  if (!s.empty() && (s[0] == '-' || s[0] == '+')) {
+    negative = s[0] == '-';
+    signed_ = true;
+    s.remove_prefix(1);
+  }
+  if (s.empty()) {
+    return std::nullopt;
+  }
+  if (s == ".inf" || s == ".Inf" || s == ".INF") {
+    return nlohmann::json(negative ? -std::numeric_limits<double>::infinity()
+                                   : std::numeric_limits<double>::infinity());
+  }
+  if (!signed_ && (s == ".nan" || s == ".NaN" || s == ".NAN")) {
+    return nlohmann::json(std::numeric_limits<double>::quiet_NaN());
+  }
+  const double sign = negative ? -1.0 : 1.0;
+  if (s[0] == '.') {
+    if (signed_) {
+      return std::nullopt;
+    }
+    size_t end = SkipDigits(s, 1);
+    if (end == 1) {
+      return std::nullopt;
+    }
+    size_t exp_end = SkipExponent(s, end);
+    if (exp_end != s.size()) {
+      return std::nullopt;
+    }
+    return nlohmann::json(std::strtod(WithoutUnderscores(text).c_str(), nullptr));
+  }
+  if (!IsDigit(s[0])) {
+    return std::nullopt;
+  }
+  // Integers with a base prefix.
+  if (s.size() > 2 && s[0] == '0' && (s[1] == 'b' || s[1] == 'x')) {
+    int base = s[1] == 'b' ? 2 : 16;
+    std::string digits = WithoutUnderscores(s.substr(2));
+    if (digits.empty()) {
+      return std::nullopt;
+    }
+    for (char c : digits) {
+      bool ok =
+          base == 2 ? (c == '0' || c == '1') : std::isxdigit(static_cast<unsigned char>(c)) != 0;
+      if (!ok) {
+        return std::nullopt;
+      }
+    }
+    long long v = std::strtoll(digits.c_str(), nullptr, base);
+    return nlohmann::json(negative ? -v : v);
+  }
+  size_t end = SkipDigits(s, 0);
+  if (end == s.size()) {
+    std::string digits = WithoutUnderscores(s);
+    if (digits.empty()) {
+      return std::nullopt;
+    }
+    if (digits.size() > 1 && digits[0] == '0') {  // octal
+      for (char c : digits) {
+        if (c > '7') {
+          return std::nullopt;
+        }
+      }
+      long long v = std::strtoll(digits.c_str(), nullptr, 8);
+      return nlohmann::json(negative ? -v : v);
+    }
+    errno = 0;
+    long long v = std::strtoll(digits.c_str(), nullptr, 10);
+    if (errno == ERANGE) {
+      return nlohmann::json(sign * std::strtod(digits.c_str(), nullptr));
+    }
+    return nlohmann::json(negative ? -v : v);
+  }
+  if (s[end] == '.') {
+    size_t frac_end = SkipDigits(s, end + 1);
+    if (SkipExponent(s, frac_end) != s.size()) {
+      return std::nullopt;
+    }
+    return nlohmann::json(std::strtod(WithoutUnderscores(text).c_str(), nullptr));
+  }
+  if (s[end] == ':' && s[0] != '0') {
+    size_t groups_end = SkipSexagesimalGroups(s, end);
+    if (groups_end == s.size()) {
+      double v = Sexagesimal(s);
+      return nlohmann::json(static_cast<long long>(negative ? -v : v));
+    }
+    if (groups_end != std::string_view::npos && s[groups_end] == '.' &&
+        SkipDigits(s, groups_end + 1) == s.size()) {
+      return nlohmann::json(sign * Sexagesimal(s));
+    }
+  }
+  return std::nullopt;
+}
+
+class BuildError : public std::exception {
+ public:
+  BuildError(std::string message, YamlMark mark) : message_(std::move(message)), mark_(mark) {}
+  const char* what() const noexcept override { return message_.c_str(); }
+  const std::string& message() const { return message_; }
+  YamlMark mark() const { return mark_; }
+
+ private:
+  std::string message_;
+  YamlMark mark_;
+};
+
+class TreeBuilder : public YAML::EventHandler {
+ public:
+  TreeBuilder(int file, const YamlLimits& limits) : file_(file), limits_(limits) {}
+
+  YamlNodePtr root() const { return root_; }
+
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override { done_ = true; }
+
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+    auto node = std::make_shared<YamlNode>();
+    node->mark = ToMark(mark);
+    Add(std::move(node), anchor, /*plain_key=*/false);
+  }
+
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+    auto it = anchors_.find(anchor);
+    if (it == anchors_.end()) {
+      throw BuildError("alias to an anchor that is not complete (recursive alias)", ToMark(mark));
+    }
+    alias_nodes_ += it->second->subtree_size;
+    if (alias_nodes_ > limits_.max_alias_nodes) {
+      throw BuildError("YAML aliases expand to more than " +
+                           std::to_string(limits_.max_alias_nodes) +
+                           " nodes (alias bomb?); refused",
+                       ToMark(mark));
+    }
+    Add(it->second, 0, false);
+  }
+
+  void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
+                const std::string& value) override {
+    auto node = std::make_shared<YamlNode>();
+    node->mark = ToMark(mark);
+    for (unsigned char c : value) {
+      if (c >= 0x80) {
+        throw BuildError("illegal characters in '" + value.substr(0, 40) +
+                             "': only valid ASCII characters are supported",
+                         node->mark);
+      }
+    }
+    bool plain = tag == "?";
+    if (plain) {
+      node->scalar = ResolvePlainScalar(value);
+    } else if (tag == "!" || tag == "tag:yaml.org,2002:str") {
+      node->scalar = value;
+    } else if (tag == "tag:yaml.org,2002:int" || tag == "tag:yaml.org,2002:float" ||
+               tag == "tag:yaml.org,2002:bool" || tag == "tag:yaml.org,2002:null") {
+      node->scalar = ResolvePlainScalar(value);
+    } else {
+      throw BuildError("unsupported YAML tag '" + tag + "'", node->mark);
+    }
+    if (node->scalar.is_null()) {
+      node->kind = YamlNode::Kind::kNull;
+    } else {
+      node->kind = YamlNode::Kind::kScalar;
+    }
+    Add(std::move(node), anchor, plain);
+  }
+
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                       YAML::EmitterStyle::value) override {
+    Push(YamlNode::Kind::kSeq, mark, anchor);
+  }
+  void OnSequenceEnd() override { Pop(); }
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                  YAML::EmitterStyle::value) override {
+    Push(YamlNode::Kind::kMap, mark, anchor);
+  }
+  void OnMapEnd() override {
+    Frame& frame = stack_.back();
+    if (!frame.merges.empty()) {
+      ApplyMerges(frame);
+    }
+    Pop();
+  }
+
+ private:
+  struct Frame {
+    std::shared_ptr<YamlNode> node;
+    YAML::anchor_t anchor = 0;
+    bool have_key = false;
+    std::string key;
+    YamlMark key_mark;
+    bool key_is_merge = false;
+    std::vector<YamlNodePtr> merges;
+  };
+
+  YamlMark ToMark(const YAML::Mark& mark) const {
+    return YamlMark{file_, mark.line + 1, mark.column + 1};
+  }
+
+  void Push(YamlNode::Kind kind, const YAML::Mark& mark, YAML::anchor_t anchor) {
+    if (static_cast<int>(stack_.size()) >= limits_.max_depth) {
+      throw BuildError(
+          "YAML nesting deeper than " + std::to_string(limits_.max_depth) + " levels; refused",
+          ToMark(mark));
+    }
+    auto node = std::make_shared<YamlNode>();
+    node->kind = kind;
+    node->mark = ToMark(mark);
+    stack_.push_back(Frame{std::move(node), anchor});
+  }
+
+  void Pop() {
+    Frame frame = std::move(stack_.back());
+    stack_.pop_back();
+    if (frame.have_key) {
+      throw BuildError("mapping key without a value", frame.key_mark);
+    }
+    Add(std::move(frame.node), frame.anchor, false);
+  }
+
+  void Add(YamlNodePtr node, YAML::anchor_t anchor, bool plain_scalar) {
+    if (anchor != 0) {
+      anchors_[anchor] = node;
+    }
+    if (stack_.empty()) {
+      if (!root_) {
+        root_ = std::move(node);
+      }
+      return;
+    }
+    Frame& frame = stack_.back();
+    YamlNode& parent = *frame.node;
+    parent.subtree_size += node->subtree_size;
+    if (parent.kind == YamlNode::Kind::kSeq) {
+      parent.items.push_back(std::move(node));
+      return;
+    }
+    if (!frame.have_key) {
+      if (!node->IsString()) {
+        throw BuildError("Dict keys must be strings (found " +
+                             (node->kind == YamlNode::Kind::kScalar ? node->scalar.dump()
+                                                                    : std::string("a non-scalar")) +
+                             ")",
+                         node->mark);
+      }
+      frame.have_key = true;
+      frame.key = node->scalar.get<std::string>();
+      frame.key_mark = node->mark;
+      frame.key_is_merge = plain_scalar && frame.key == "<<";
+      parent.subtree_size -= node->subtree_size;  // keys are not counted as nodes
+      return;
+    }
+    frame.have_key = false;
+    if (frame.key_is_merge) {
+      if (node->IsMap()) {
+        frame.merges.push_back(node);
+      } else if (node->IsSeq()) {
+        for (const auto& item : node->items) {
+          if (!item->IsMap()) {
+            throw BuildError("merge key '<<' takes a mapping or a list of mappings", item->mark);
+          }
+          frame.merges.push_back(item);
+        }
+      } else {
+        throw BuildError("merge key '<<' takes a mapping or a list of mappings", node->mark);
+      }
+      return;
+    }
+    parent.entries.push_back(YamlEntry{std::move(frame.key), frame.key_mark, std::move(node)});
+  }
+
+  // PyYAML: keys written in the mapping win over merged ones; among merged sources the
+  // earlier source wins.
+  static void ApplyMerges(Frame& frame) {
+    std::unordered_set<std::string> present;
+    for (const auto& entry : frame.node->entries) {
+      present.insert(entry.key);
+    }
+    for (const auto& source : frame.merges) {
+      for (const auto& entry : source->entries) {
+        if (present.insert(entry.key).second) {
+          frame.node->entries.push_back(entry);
+        }
+      }
+    }
+  }
+
+  int file_;
+  YamlLimits limits_;
+  std::vector<Frame> stack_;
+  std::map<YAML::anchor_t, YamlNodePtr> anchors_;
+  YamlNodePtr root_;
+  size_t alias_nodes_ = 0;
+  bool done_ = false;
+};
+
+}  // namespace
+
+nlohmann::json ResolvePlainScalar(const std::string& text) {
+  if (text.empty()) {
+    return nullptr;
+  }
+  switch (text[0]) {
+    case '~':
+      if (text.size() == 1) {
+        return nullptr;
+      }
+      break;
+    case 'n':
+    case 'N':
+      if (text == "null" || text == "Null" || text == "NULL") {
+        return nullptr;
+      }
+      if (text == "no" || text == "No" || text == "NO") {
+        return false;
+      }
+      break;
+    case 'y':
+    case 'Y':
+      if (text == "yes" || text == "Yes" || text == "YES") {
+        return true;
+      }
+      break;
+    case 't':
+    case 'T':
+      if (text == "true" || text == "True" || text == "TRUE") {
+        return true;
+      }
+      break;
+    case 'f':
+    case 'F':
+      if (text == "false" || text == "False" || text == "FALSE") {
+        return false;
+      }
+      break;
+    case 'o':
+    case 'O':
+      if (text == "on" || text == "On" || text == "ON") {
+        return true;
+      }
+      if (text == "off" || text == "Off" || text == "OFF") {
+        return false;
+      }
+      break;
+    default:
+      if (IsDigit(text[0]) || text[0] == '-' || text[0] == '+' || text[0] == '.') {
+        if (auto number = ResolveNumber(text)) {
+          return *number;
+        }
+      }
+      break;
+  }
+  return text;
+}
+
+const YamlEntry* YamlNode::Find(std::string_view key) const {
+  for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
+    if (it->key == key) {
+      return &*it;
+    }
+  }
+  return nullptr;
+}
+
+nlohmann::json YamlNode::ToJson() const {
+  switch (kind) {
+    case Kind::kNull:
+      return nullptr;
+    case Kind::kScalar:
+      return scalar;
+    case Kind::kSeq: {
+      nlohmann::json out = nlohmann::json::array();
+      for (const auto& item : items) {
+        out.push_back(item->ToJson());
+      }
+      return out;
+    }
+    case Kind::kMap: {
+      nlohmann::json out = nlohmann::json::object();
+      for (const auto& entry : entries) {
+        out[entry.key] = entry.value->ToJson();  // later duplicates win, as in PyYAML
+      }
+      return out;
+    }
+  }
+  return nullptr;
+}
+
+Result<YamlNodePtr> ParseYaml(std::string_view text, int file, const std::string& file_name,
+                              const YamlLimits& limits) {
+  TreeBuilder builder(file, limits);
+  try {
+    std::istringstream stream{std::string(text)};
+    YAML::Parser parser(stream);
+    parser.HandleNextDocument(builder);
+  } catch (const BuildError& e) {
+    YamlMark mark = e.mark();
+    return Status(ErrorCode::kInvalidBlueprint, e.message(),
+                  SourceLocation{file_name, mark.line, mark.column});
+  } catch (const YAML::Exception& e) {
+    return Status(ErrorCode::kInvalidBlueprint, "invalid YAML: " + e.msg,
+                  SourceLocation{file_name, e.mark.line + 1, e.mark.column + 1});
+  } catch (const std::exception& e) {
+    return Status(ErrorCode::kInvalidBlueprint, std::string("invalid YAML: ") + e.what(),
+                  SourceLocation{file_name, 0, 0});
+  }
+  YamlNodePtr root = builder.root();
+  if (!root) {
+    auto empty = std::make_shared<YamlNode>();
+    empty->mark = YamlMark{file, 1, 1};
+    root = std::move(empty);
+  }
+  return root;
+}
+
+}  // namespace cloudify::dsl
