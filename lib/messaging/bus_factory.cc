@@ -3,6 +3,7 @@
 
 #include "cloudify/messaging/bus.h"
 
+#include "messaging/amqp/amqp_bus.h"
 #include "messaging/inproc/inproc_bus.h"
 
 namespace cloudify::messaging {
@@ -10,7 +11,7 @@ namespace cloudify::messaging {
 Result<std::unique_ptr<Bus>> OpenBus(std::string_view url, BusOptions options) {
   const size_t colon = url.find("://");
   if (colon == std::string_view::npos) {
-    return BadParametersError("bus URL '" + std::string(url) +
+    return BadParametersError("bus URL '" + std::string(url.substr(0, url.find('@'))) +
                               "' is not of the form inproc://[name], amqp://... or amqps://...");
   }
   const std::string_view scheme = url.substr(0, colon);
@@ -22,8 +23,11 @@ Result<std::unique_ptr<Bus>> OpenBus(std::string_view url, BusOptions options) {
     }
     return inproc::OpenInprocBus(rest, std::move(options));
   }
-  return BadParametersError("bus URL '" + std::string(url) + "' has unknown scheme '" +
-                            std::string(scheme) + "' (expected inproc, amqp or amqps)");
+  if (scheme == "amqp" || scheme == "amqps") {
+    return amqp::OpenAmqpBus(url, std::move(options));
+  }
+  return BadParametersError("bus URL has unknown scheme '" + std::string(scheme) +
+                            "' (expected inproc, amqp or amqps)");
 }
 
 }  // namespace cloudify::messaging
