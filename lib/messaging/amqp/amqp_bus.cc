@@ -58,7 +58,16 @@ timeval ToTimeval(milliseconds ms) {
 
 std::string RedactedUrl(std::string_view url) {
   auto parsed = ParseUrl(url);
-  return parsed.ok() ? parsed->Redacted() : std::string(url.substr(0, url.find('@')));
+  if (parsed.ok()) {
+    return parsed->Redacted();
+  }
+  // Unparseable: hide everything between the scheme and the last '@'.
+  const size_t scheme_end = url.find("://");
+  const size_t at = url.rfind('@');
+  if (scheme_end == std::string_view::npos || at == std::string_view::npos || at < scheme_end) {
+    return std::string(url);
+  }
+  return std::string(url.substr(0, scheme_end + 3)) + "***" + std::string(url.substr(at));
 }
 
 // Maps an AMQP reply code (connection or channel close) to our codes.
