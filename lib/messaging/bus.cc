@@ -12,6 +12,11 @@ void Topology::Merge(const Topology& other) {
   bindings.insert(bindings.end(), other.bindings.begin(), other.bindings.end());
 }
 
+const Message& Delivery::EmptyMessage() {
+  static const Message* const empty = new Message();
+  return *empty;
+}
+
 Status Delivery::Ack() const {
   if (settler_ == nullptr) {
     return Status(ErrorCode::kIllegalAction, "delivery has no consumer to ack to");

@@ -39,7 +39,7 @@ void RequestClient::OnReply(Delivery delivery) {
   }
   {
     std::lock_guard lock(pending->mu);
-    pending->reply = std::move(delivery.message());
+    pending->reply = delivery.message();
   }
   pending->cv.notify_one();
 }

@@ -101,8 +101,8 @@ struct Message {
   int64_t expiration_ms = 0;
 };
 
-// A received message. Copyable; copies settle the same delivery, only the first settlement
-// counts.
+// A received message. Copyable (copies share the message, which is immutable); copies settle
+// the same delivery, only the first settlement counts.
 class Delivery {
  public:
   // Settles a delivery; implemented by each backend.
@@ -116,6 +116,10 @@ class Delivery {
   Delivery() = default;
   Delivery(Message message, std::string exchange, std::string routing_key, bool redelivered,
            uint64_t delivery_tag, std::shared_ptr<Settler> settler)
+      : Delivery(std::make_shared<const Message>(std::move(message)), std::move(exchange),
+                 std::move(routing_key), redelivered, delivery_tag, std::move(settler)) {}
+  Delivery(std::shared_ptr<const Message> message, std::string exchange, std::string routing_key,
+           bool redelivered, uint64_t delivery_tag, std::shared_ptr<Settler> settler)
       : message_(std::move(message)),
         exchange_(std::move(exchange)),
         routing_key_(std::move(routing_key)),
@@ -123,8 +127,7 @@ class Delivery {
         delivery_tag_(delivery_tag),
         settler_(std::move(settler)) {}
 
-  const Message& message() const { return message_; }
-  Message& message() { return message_; }
+  const Message& message() const { return message_ != nullptr ? *message_ : EmptyMessage(); }
   const std::string& exchange() const { return exchange_; }
   const std::string& routing_key() const { return routing_key_; }
   // True when the broker delivered this message before and it was not acked.
@@ -141,7 +144,9 @@ class Delivery {
   Status Nack(bool requeue) const;
 
  private:
-  Message message_;
+  static const Message& EmptyMessage();
+
+  std::shared_ptr<const Message> message_;
   std::string exchange_;
   std::string routing_key_;
   bool redelivered_ = false;

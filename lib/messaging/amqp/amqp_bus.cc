@@ -107,6 +107,11 @@ struct Settlement {
 
 class AmqpBus;
 
+// Set on a consumer's dispatch thread while it runs a batch of deliveries: settlements made by
+// its handler wake the I/O thread once at the end of the batch, not once each.
+thread_local const AmqpBus* defer_wake_for = nullptr;
+thread_local bool wake_deferred = false;
+
 // One consumer: its own channel on the connection, and a dispatch thread unless it runs on the
 // I/O thread.
 class AmqpConsumer final : public Delivery::Settler,
@@ -149,7 +154,8 @@ class AmqpConsumer final : public Delivery::Settler,
   // I/O thread only.
   amqp_channel_t channel_ = 0;
   std::string consumer_tag_;
-  bool active_ = false;  // consuming on the current connection
+  bool active_ = false;             // consuming on the current connection
+  std::set<uint64_t> outstanding_;  // delivered on this connection, not yet settled with it
 
   std::mutex mu_;  // guards the rest
   std::condition_variable wake_;
@@ -212,6 +218,7 @@ class AmqpBus final : public Bus {
   // For consumers and subscriptions.
   uint64_t generation() const { return generation_.load(); }
   void PostSettlement(Settlement settlement);
+  void WakeIfSleeping();
   void CloseConsumer(const std::shared_ptr<AmqpConsumer>& consumer);
   void CountDelivered() { delivered_.fetch_add(1, std::memory_order_relaxed); }
 
@@ -234,6 +241,7 @@ class AmqpBus final : public Bus {
   Status StartConsumer(AmqpConsumer& consumer);
   Status CheckExchange(const std::string& exchange);
   void DrainCommands();
+  void SendSettlements(const std::vector<Settlement>& settlements);
   void SendPublishes();
   void Resolve(PendingPublish& publish, Status status);
   void OnConfirm(uint64_t tag, bool multiple, bool ok);
@@ -348,6 +356,8 @@ void AmqpConsumer::RunDispatchLoop() {
     }
     batch.swap(inbox_);
     lock.unlock();
+    defer_wake_for = bus_;
+    wake_deferred = false;
     for (Delivery& delivery : batch) {
       {
         // Skip deliveries of a connection lost meanwhile: they come again.
@@ -361,6 +371,10 @@ void AmqpConsumer::RunDispatchLoop() {
         }
       }
       handler_(std::move(delivery));
+    }
+    defer_wake_for = nullptr;
+    if (wake_deferred) {
+      bus_->WakeIfSleeping();
     }
     batch.clear();
     lock.lock();
@@ -404,10 +418,28 @@ Status AmqpBus::RunOnIoThread(std::function<Status()> work) {
 }
 
 void AmqpBus::PostSettlement(Settlement settlement) {
+  // The I/O thread itself (bus-thread handlers) drains the queue before it sleeps.
+  const bool defer = defer_wake_for == this || OnBusThread();
   bool wake = false;
   {
     std::lock_guard lock(mu_);
     settlements_.push_back(settlement);
+    if (!defer) {
+      wake = io_sleeping_;
+      io_sleeping_ = false;
+    }
+  }
+  if (defer_wake_for == this) {
+    wake_deferred = true;
+  } else if (wake) {
+    Wake();
+  }
+}
+
+void AmqpBus::WakeIfSleeping() {
+  bool wake = false;
+  {
+    std::lock_guard lock(mu_);
     wake = io_sleeping_;
     io_sleeping_ = false;
   }
@@ -917,6 +949,57 @@ void AmqpBus::SendPublishes() {
   }
 }
 
+void AmqpBus::SendSettlements(const std::vector<Settlement>& settlements) {
+  // Nacks go one by one; acks are gathered per channel and, when they cover every delivery the
+  // broker still counts as unsettled up to the highest of them (the usual in-order case), sent
+  // as one "multiple" ack.
+  const uint64_t generation = generation_.load();
+  std::map<amqp_channel_t, std::vector<uint64_t>> acks;
+  for (const Settlement& s : settlements) {
+    if (!connected_ || s.generation != generation) {
+      continue;  // that delivery is redelivered by the broker anyway
+    }
+    auto consumer = consumers_.find(s.channel);
+    if (consumer == consumers_.end() || !consumer->second->active_ ||
+        consumer->second->outstanding_.count(s.raw_tag) == 0) {
+      continue;
+    }
+    if (s.kind == Settlement::kAck) {
+      acks[s.channel].push_back(s.raw_tag);
+      continue;
+    }
+    consumer->second->outstanding_.erase(s.raw_tag);
+    if (amqp_basic_nack(conn_, s.channel, s.raw_tag, 0, s.kind == Settlement::kRequeue) !=
+        AMQP_STATUS_OK) {
+      connected_ = false;
+      return;
+    }
+  }
+  for (auto& [channel, tags] : acks) {
+    std::set<uint64_t>& outstanding = consumers_[channel]->outstanding_;
+    const uint64_t highest = *std::max_element(tags.begin(), tags.end());
+    const auto end = outstanding.upper_bound(highest);
+    const bool covers_all =
+        static_cast<size_t>(std::distance(outstanding.begin(), end)) == tags.size();
+    int rc = AMQP_STATUS_OK;
+    if (covers_all) {
+      rc = amqp_basic_ack(conn_, channel, highest, 1);
+      outstanding.erase(outstanding.begin(), end);
+    } else {
+      for (uint64_t tag : tags) {
+        if (rc == AMQP_STATUS_OK) {
+          rc = amqp_basic_ack(conn_, channel, tag, 0);
+        }
+        outstanding.erase(tag);
+      }
+    }
+    if (rc != AMQP_STATUS_OK) {
+      connected_ = false;
+      return;
+    }
+  }
+}
+
 void AmqpBus::DrainCommands() {
   std::deque<PendingPublish> publishes;
   std::vector<Settlement> settlements;
@@ -930,22 +1013,7 @@ void AmqpBus::DrainCommands() {
   for (PendingPublish& p : publishes) {
     to_send_.push_back(std::move(p));
   }
-  const uint64_t generation = generation_.load();
-  for (const Settlement& s : settlements) {
-    if (!connected_ || s.generation != generation || consumers_.count(s.channel) == 0) {
-      continue;  // that delivery is redelivered by the broker anyway
-    }
-    int rc = AMQP_STATUS_OK;
-    if (s.kind == Settlement::kAck) {
-      rc = amqp_basic_ack(conn_, s.channel, s.raw_tag, 0);
-    } else {
-      rc = amqp_basic_nack(conn_, s.channel, s.raw_tag, 0, s.kind == Settlement::kRequeue);
-    }
-    if (rc != AMQP_STATUS_OK) {
-      connected_ = false;
-      break;
-    }
-  }
+  SendSettlements(settlements);
   for (auto& command : commands) {
     command();
   }
@@ -1003,6 +1071,9 @@ Status AmqpBus::HandleFrame(const amqp_frame_t& frame) {
         return Status::Ok();  // its channel is closing: the broker requeues it
       }
       const uint64_t tag = (generation_.load() << kGenerationShift) | (raw_tag & kRawTagMask);
+      if (!consumer->second->options_.auto_ack) {
+        consumer->second->outstanding_.insert(raw_tag);
+      }
       consumer->second->OnDelivery(
           Delivery(std::move(message), std::move(exchange), std::move(routing_key), redelivered,
                    tag, consumer->second->options_.auto_ack ? nullptr : consumer->second),
@@ -1114,6 +1185,7 @@ void AmqpBus::Disconnect(const Status& reason) {
   generation_.fetch_add(1);
   for (auto& [channel, consumer] : consumers_) {
     consumer->active_ = false;
+    consumer->outstanding_.clear();
     consumer->ForgetGeneration();
   }
   // Unconfirmed publishes go first when sending resumes, in their order.

@@ -6,10 +6,10 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <thread>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -28,6 +28,55 @@ struct Envelope {
 };
 
 struct QueueState;
+
+// A consumer's unacked envelopes by delivery tag. Its tags are handed out consecutively, so a
+// deque starting at the oldest unsettled tag does what a hash map would, without allocating per
+// message.
+class UnackedWindow {
+ public:
+  void Add(uint64_t tag, Envelope envelope) {
+    if (slots_.empty()) {
+      base_ = tag;
+    }
+    if (tag - base_ > slots_.size()) {
+      slots_.resize(tag - base_);  // tags skipped (none today: they are consecutive)
+    }
+    slots_.emplace_back(std::move(envelope));
+    ++count_;
+  }
+  Envelope* Find(uint64_t tag) {
+    if (tag < base_ || tag - base_ >= slots_.size() || !slots_[tag - base_].has_value()) {
+      return nullptr;
+    }
+    return &*slots_[tag - base_];
+  }
+  void Erase(uint64_t tag) {
+    slots_[tag - base_].reset();
+    --count_;
+    while (!slots_.empty() && !slots_.front().has_value()) {
+      slots_.pop_front();
+      ++base_;
+    }
+  }
+  size_t size() const { return count_; }
+  // Moves every unacked envelope out, oldest first.
+  std::vector<std::pair<uint64_t, Envelope>> TakeAll() {
+    std::vector<std::pair<uint64_t, Envelope>> all;
+    for (size_t i = 0; i < slots_.size(); ++i) {
+      if (slots_[i].has_value()) {
+        all.emplace_back(base_ + i, std::move(*slots_[i]));
+      }
+    }
+    slots_.clear();
+    count_ = 0;
+    return all;
+  }
+
+ private:
+  std::deque<std::optional<Envelope>> slots_;
+  uint64_t base_ = 0;
+  size_t count_ = 0;
+};
 
 // One consumer. Everything but the handler and the thread is guarded by its queue's mutex.
 class ConsumerState final : public Delivery::Settler,
@@ -59,7 +108,7 @@ class ConsumerState final : public Delivery::Settler,
   // Guarded by queue_->mu.
   std::condition_variable wake_;
   std::deque<std::pair<uint64_t, Envelope>> inbox_;
-  std::unordered_map<uint64_t, Envelope> unacked_;
+  UnackedWindow unacked_;
   uint64_t next_tag_ = 1;
   bool attached_ = true;
 };
@@ -105,7 +154,7 @@ struct QueueState {
       ready.pop_front();
       const uint64_t tag = chosen->next_tag_++;
       if (!chosen->options_.auto_ack) {
-        chosen->unacked_.emplace(tag, envelope);
+        chosen->unacked_.Add(tag, envelope);
       }
       if (chosen->options_.dispatch_on_bus_thread) {
         inline_out.push_back({chosen->shared_from_this(), tag, std::move(envelope)});
@@ -132,7 +181,7 @@ void Deliver(const std::vector<std::shared_ptr<ConsumerState>>& wake,
 
 void ConsumerState::Handle(uint64_t tag, const Envelope& envelope) {
   delivered_->fetch_add(1, std::memory_order_relaxed);
-  handler_(Delivery(*envelope.message, *envelope.exchange, envelope.routing_key,
+  handler_(Delivery(envelope.message, *envelope.exchange, envelope.routing_key,
                     envelope.redelivered, tag, options_.auto_ack ? nullptr : shared_from_this()));
 }
 
@@ -172,11 +221,12 @@ Status ConsumerState::Ack(uint64_t delivery_tag) {
                     "cannot ack delivery " + std::to_string(delivery_tag) + " of queue '" +
                         queue_->spec.name + "': its subscription is gone (it was requeued)");
     }
-    if (unacked_.erase(delivery_tag) == 0) {
+    if (unacked_.Find(delivery_tag) == nullptr) {
       return Status(ErrorCode::kIllegalAction, "delivery " + std::to_string(delivery_tag) +
                                                    " of queue '" + queue_->spec.name +
                                                    "' is already settled");
     }
+    unacked_.Erase(delivery_tag);
     queue_->Pump(wake, inline_out);
   }
   Deliver(wake, inline_out);
@@ -193,17 +243,17 @@ Status ConsumerState::Nack(uint64_t delivery_tag, bool requeue) {
                     "cannot nack delivery " + std::to_string(delivery_tag) + " of queue '" +
                         queue_->spec.name + "': its subscription is gone (it was requeued)");
     }
-    auto it = unacked_.find(delivery_tag);
-    if (it == unacked_.end()) {
+    Envelope* envelope = unacked_.Find(delivery_tag);
+    if (envelope == nullptr) {
       return Status(ErrorCode::kIllegalAction, "delivery " + std::to_string(delivery_tag) +
                                                    " of queue '" + queue_->spec.name +
                                                    "' is already settled");
     }
     if (requeue && !queue_->deleted) {
-      it->second.redelivered = true;
-      queue_->ready.push_front(std::move(it->second));
+      envelope->redelivered = true;
+      queue_->ready.push_front(std::move(*envelope));
     }
-    unacked_.erase(it);
+    unacked_.Erase(delivery_tag);
     queue_->Pump(wake, inline_out);
   }
   Deliver(wake, inline_out);
@@ -278,16 +328,12 @@ void InprocSubscription::Close() {
     consumer.attached_ = false;
     std::erase(queue.consumers, consumer_);
     // Unacked deliveries go back to the front of the queue in their original order.
-    std::vector<std::pair<uint64_t, Envelope>> back;
-    for (auto& [tag, envelope] : consumer.unacked_) {
-      back.emplace_back(tag, std::move(envelope));
-    }
+    std::vector<std::pair<uint64_t, Envelope>> back = consumer.unacked_.TakeAll();
     if (consumer.options_.auto_ack) {
       for (auto& item : consumer.inbox_) {
         back.push_back(std::move(item));
       }
     }
-    consumer.unacked_.clear();
     consumer.inbox_.clear();
     std::sort(back.begin(), back.end(),
               [](const auto& a, const auto& b) { return a.first > b.first; });
