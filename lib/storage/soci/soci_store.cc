@@ -1,0 +1,1311 @@
+#include "storage/soci/soci_store.h"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <optional>
+#include <utility>
+
+#include <soci/postgresql/soci-postgresql.h>
+#include <soci/soci.h>
+#include <soci/sqlite3/soci-sqlite3.h>
+
+#include "cloudify/crypto.h"
+
+#include "storage/soci/mapping.h"
+#include "storage/soci/schema.h"
+#include "storage/soci/sql.h"
+
+namespace cloudify::storage::soci_backend {
+namespace {
+
+using nlohmann::json;
+
+// What every view of one store shares: the pool and the settings.
+struct Shared {
+  Dialect dialect = Dialect::kSqlite;
+  StoreOptions options;
+  const Clock* clock = nullptr;
+  size_t pool_size = 1;
+  std::unique_ptr<soci::connection_pool> pool;
+  std::optional<SecretKey> key;
+
+  long long NowMs() const { return clock->Now().time_since_epoch().count(); }
+};
+
+// A pooled connection held for one call.
+class Lease {
+ public:
+  explicit Lease(soci::connection_pool& pool) : pool_(pool), pos_(pool.lease()) {}
+  ~Lease() { pool_.give_back(pos_); }
+  Lease(const Lease&) = delete;
+  Lease& operator=(const Lease&) = delete;
+  soci::session& session() { return pool_.at(pos_); }
+
+ private:
+  soci::connection_pool& pool_;
+  size_t pos_;
+};
+
+// --- Generic row operations ---
+
+template <typename T>
+void SetStorageId(T&, long long) {}
+void SetStorageId(model::Event& e, long long id) { e.storage_id = id; }
+
+std::string Lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+std::string EscapeLike(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '%' || c == '_' || c == '\\') {
+      out += '\\';
+    }
+    out += c;
+  }
+  return out;
+}
+
+// A caller's filter value as the column stores it.
+Result<Value> FilterValue(const ColumnDef& c, const std::string& text) {
+  if (text.find('\0') != std::string::npos) {
+    // The database clients take NUL-terminated text: the value would be cut short.
+    return BadParametersError("filter value for `" + c.field + "` holds a NUL byte");
+  }
+  if (c.type == ColType::kText) {
+    return Value::Text(text);
+  }
+  long long n = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec == std::errc() && ptr == text.data() + text.size()) {
+    return Value::Int(n);
+  }
+  if (text == "true" || text == "True") {
+    return Value::Int(1);
+  }
+  if (text == "false" || text == "False") {
+    return Value::Int(0);
+  }
+  Result<Timestamp> t = ParseTimestamp(text);
+  if (t.ok()) {
+    return Value::Int(t->time_since_epoch().count());
+  }
+  return BadParametersError("`" + text + "` is not a valid value for `" + c.field +
+                            "` (expected an integer, a boolean or a timestamp)");
+}
+
+void AddTenancy(Where& w, const TableDef& t, const CallerContext& c) {
+  if (t.tenancy == Tenancy::kNone) {
+    return;
+  }
+  std::string tenant_cond;
+  if (!c.all_tenants) {
+    tenant_cond = "tenant_name = " + w.Bind(Value::Text(c.tenant));
+  } else if (!c.is_admin) {
+    std::string list;
+    for (const auto& tenant : c.tenants) {
+      list += (list.empty() ? "" : ", ") + w.Bind(Value::Text(tenant));
+    }
+    tenant_cond = list.empty() ? "1 = 0" : "tenant_name IN (" + list + ")";
+  }
+  if (t.tenancy == Tenancy::kFull) {
+    if (!tenant_cond.empty()) {
+      w.And(tenant_cond + " OR visibility = 'global'");
+    }
+    if (!c.is_admin) {
+      w.And("visibility <> 'private' OR created_by = " + w.Bind(Value::Text(c.user)));
+    }
+  } else if (!tenant_cond.empty()) {
+    w.And(tenant_cond);
+  }
+}
+
+// Selects rows of T matching `where` (columns per `selected`, all when empty), in `suffix`
+// order/limit. Each item comes with its storage id.
+template <typename T>
+Status SelectRows(soci::session& s, Where& where, const std::string& suffix,
+                  const std::vector<bool>& selected, std::vector<std::pair<long long, T>>& out) {
+  const TableDef& t = TableOf<T>();
+  std::string cols = "storage_id";
+  std::vector<ColType> types = {ColType::kInt};
+  std::vector<int> positions(t.columns.size(), -1);
+  for (size_t i = 0; i < t.columns.size(); ++i) {
+    if (selected.empty() || selected[i]) {
+      positions[i] = static_cast<int>(types.size());
+      cols += ", " + t.columns[i].sql;
+      types.push_back(t.columns[i].type);
+    }
+  }
+  Status status;
+  Run(s, "SELECT " + cols + " FROM " + t.name + where.Sql() + suffix, where.binds(), types,
+      [&](const Row& row) {
+        T item{};
+        Reader reader(t, positions, row);
+        Map(reader, item);
+        if (!reader.status().ok() && status.ok()) {
+          status = reader.status();
+        }
+        SetStorageId(item, row[0].number);
+        out.emplace_back(row[0].number, std::move(item));
+      });
+  return status;
+}
+
+long long Count(soci::session& s, const std::string& table, Where& where) {
+  long long n = 0;
+  Run(s, "SELECT COUNT(*) FROM " + table + where.Sql(), where.binds(), {ColType::kInt},
+      [&](const Row& row) { n = row[0].number; });
+  return n;
+}
+
+// Inserts rows (each holding the table's first row.size() columns) with multi-row VALUES,
+// reusing one prepared statement for every full chunk.
+void InsertRows(soci::session& s, const TableDef& t, std::vector<Row>& rows) {
+  if (rows.empty()) {
+    return;
+  }
+  const size_t width = rows[0].size();
+  std::string cols;
+  for (size_t i = 0; i < width; ++i) {
+    cols += (i == 0 ? "" : ", ") + t.columns[i].sql;
+  }
+  const size_t chunk = std::clamp<size_t>(30000 / width, 1, 100);
+  auto values_sql = [&](size_t n) {
+    std::string sql = "INSERT INTO " + t.name + " (" + cols + ") VALUES ";
+    size_t b = 0;
+    for (size_t r = 0; r < n; ++r) {
+      sql += r == 0 ? "(" : ", (";
+      for (size_t i = 0; i < width; ++i) {
+        sql += (i == 0 ? ":b" : ", :b") + std::to_string(b++);
+      }
+      sql += ")";
+    }
+    return sql;
+  };
+  size_t done = 0;
+  if (rows.size() >= chunk) {
+    // The buffer SOCI binds to: refilled before each execution.
+    std::vector<Value> buffer(chunk * width);
+    std::vector<soci::indicator> inds(buffer.size(), soci::i_ok);
+    for (size_t i = 0; i < buffer.size(); ++i) {
+      buffer[i].type = rows[0][i % width].type;
+    }
+    soci::statement st(s);
+    for (size_t i = 0; i < buffer.size(); ++i) {
+      if (buffer[i].type == ColType::kInt) {
+        st.exchange(soci::use(buffer[i].number, inds[i]));
+      } else {
+        st.exchange(soci::use(buffer[i].text, inds[i]));
+      }
+    }
+    st.alloc();
+    st.prepare(values_sql(chunk));
+    st.define_and_bind();
+    for (; done + chunk <= rows.size(); done += chunk) {
+      for (size_t r = 0; r < chunk; ++r) {
+        Row& row = rows[done + r];
+        for (size_t i = 0; i < width; ++i) {
+          Value& slot = buffer[r * width + i];
+          slot.number = row[i].number;
+          slot.text.swap(row[i].text);
+          inds[r * width + i] = row[i].null ? soci::i_null : soci::i_ok;
+        }
+      }
+      st.execute(true);
+    }
+  }
+  if (done < rows.size()) {
+    std::vector<Value> binds;
+    binds.reserve((rows.size() - done) * width);
+    for (size_t r = done; r < rows.size(); ++r) {
+      for (auto& v : rows[r]) {
+        binds.push_back(std::move(v));
+      }
+    }
+    Run(s, values_sql(rows.size() - done), binds);
+  }
+}
+
+template <typename T>
+Row ToRow(const T& value) {
+  Writer w;
+  Map(w, const_cast<T&>(value));  // NOLINT: the Writer only reads
+  return std::move(w.row);
+}
+
+// A WHERE on T's key columns taken from `row`.
+template <typename T>
+void AddKey(Where& w, const Row& row) {
+  const TableDef& t = TableOf<T>();
+  for (size_t i = 0; i < row.size(); ++i) {
+    if ((t.columns[i].flags & kKey) != 0) {
+      w.And(t.columns[i].sql + " = " + w.Bind(row[i]));
+    }
+  }
+}
+
+std::string KeyText(const TableDef& t, const Row& row) {
+  std::string out;
+  for (size_t i = 0; i < row.size(); ++i) {
+    if ((t.columns[i].flags & kKey) != 0) {
+      out += (out.empty() ? "" : "/") + row[i].text;
+    }
+  }
+  return out;
+}
+
+// The id rules of REST.md §5: unique within the tenant and against global rows; a new global
+// row unique everywhere.
+template <typename T>
+Status CheckUnique(soci::session& s, const Row& row, const std::string& tenant, bool global) {
+  const TableDef& t = TableOf<T>();
+  for (const Value& v : row) {
+    if (v.text.find('\0') != std::string::npos) {
+      return BadParametersError(t.name + " `" + KeyText(t, row) + "`: text holds a NUL byte");
+    }
+  }
+  Where w;
+  AddKey<T>(w, row);
+  if (t.tenancy == Tenancy::kFull && !global) {
+    w.And("tenant_name = " + w.Bind(Value::Text(tenant)) + " OR visibility = 'global'");
+  } else if (t.tenancy == Tenancy::kTenantOnly) {
+    w.And("tenant_name = " + w.Bind(Value::Text(tenant)));
+  }
+  if (Count(s, t.name, w) > 0) {
+    return ConflictError(t.name + " `" + KeyText(t, row) + "` already exists");
+  }
+  return Status::Ok();
+}
+
+void FillMeta(const Shared& sh, const CallerContext& c, model::ResourceMeta& meta) {
+  meta.tenant_name = c.tenant;
+  if (meta.created_by.empty()) {
+    meta.created_by = c.user;
+  }
+  if (meta.created_at.time_since_epoch().count() == 0) {
+    meta.created_at = sh.clock->Now();
+  }
+}
+
+// The one visible row of T with the key in `key` (a Where on key columns), or kNotFound.
+template <typename T>
+Result<std::pair<long long, T>> FindOne(soci::session& s, const CallerContext* c, Where key,
+                                        const std::string& what) {
+  for (const Value& v : key.binds()) {
+    if (v.text.find('\0') != std::string::npos) {
+      return NotFoundError("Requested `" + what + "` was not found");  // no id holds a NUL
+    }
+  }
+  if (c != nullptr) {
+    AddTenancy(key, TableOf<T>(), *c);
+  }
+  std::vector<std::pair<long long, T>> rows;
+  CLOUDIFY_RETURN_IF_ERROR(SelectRows<T>(s, key, " LIMIT 2", {}, rows));
+  if (rows.empty()) {
+    return NotFoundError("Requested `" + what + "` was not found");
+  }
+  return std::move(rows.front());
+}
+
+Where KeyWhere(std::initializer_list<std::pair<const char*, std::string>> keys) {
+  Where w;
+  for (const auto& [column, value] : keys) {
+    w.And(std::string(column) + " = " + w.Bind(Value::Text(value)));
+  }
+  return w;
+}
+
+template <typename T>
+Status UpdateRow(soci::session& s, long long storage_id, const Row& row) {
+  const TableDef& t = TableOf<T>();
+  Where w;
+  std::string sets;
+  for (size_t i = 0; i < row.size(); ++i) {
+    sets += (i == 0 ? "" : ", ") + t.columns[i].sql + " = " + w.Bind(row[i]);
+  }
+  std::string id = w.Bind(Value::Int(storage_id));
+  Run(s, "UPDATE " + t.name + " SET " + sets + " WHERE storage_id = " + id, w.binds());
+  return Status::Ok();
+}
+
+void DeleteByStorageId(soci::session& s, const std::string& table, long long storage_id) {
+  std::vector<Value> binds = {Value::Int(storage_id)};
+  Run(s, "DELETE FROM " + table + " WHERE storage_id = :b0", binds);
+}
+
+// The list engine of REST.md §2: filters, search, ranges, keyset, sort, page, total — in SQL.
+template <typename T>
+Result<Page<T>> ListRows(const Shared& sh, soci::session& s, const CallerContext* c,
+                         const ListQuery& q, Where where = {}) {
+  const TableDef& t = TableOf<T>();
+  if (!q.get_all_results && (q.size < 0 || q.size > sh.options.max_page_size)) {
+    return BadParametersError("_size must be between 0 and " +
+                              std::to_string(sh.options.max_page_size) + ", got " +
+                              std::to_string(q.size));
+  }
+  if (q.offset < 0) {
+    return BadParametersError("_offset must be non-negative, got " + std::to_string(q.offset));
+  }
+  if (q.after_storage_id && (q.offset != 0 || !q.sort.empty())) {
+    return BadParametersError("keyset paging (after a storage id) takes neither _offset nor _sort");
+  }
+  std::vector<bool> selected(t.columns.size(), q.include.empty());
+  for (const auto& field : q.include) {
+    int i = t.Find(field);
+    if (i < 0 || (t.columns[static_cast<size_t>(i)].flags & kInternal) != 0) {
+      return Status(ErrorCode::kNoSuchIncludeField,
+                    "Invalid include field `" + field + "` for " + t.name);
+    }
+    selected[static_cast<size_t>(i)] = true;
+  }
+  for (size_t i = 0; i < t.columns.size(); ++i) {
+    if ((t.columns[i].flags & kKey) != 0) {
+      selected[i] = true;
+    }
+  }
+  if (c != nullptr) {
+    AddTenancy(where, t, *c);
+  }
+  for (const auto& [name, values] : q.filters) {
+    auto alias = t.filter_aliases.find(name);
+    const std::string& field = alias == t.filter_aliases.end() ? name : alias->second;
+    int i = t.Find(field);
+    if (i < 0 || (t.columns[static_cast<size_t>(i)].flags & kFilter) == 0) {
+      return BadParametersError("Filter key `" + name + "` does not exist in " + t.name +
+                                " or cannot be filtered on");
+    }
+    const ColumnDef& col = t.columns[static_cast<size_t>(i)];
+    if (values.empty()) {
+      return BadParametersError("Filter `" + name + "` has no value");
+    }
+    std::string cond;
+    for (const auto& v : values) {
+      CLOUDIFY_ASSIGN_OR_RETURN(Value value, FilterValue(col, v));
+      cond += (cond.empty() ? "" : " OR ") + col.sql + " = " + where.Bind(std::move(value));
+    }
+    where.And(cond);
+  }
+  if (q.search.find('\0') != std::string::npos) {
+    return BadParametersError("_search holds a NUL byte");
+  }
+  if (!q.search.empty()) {
+    for (const auto& col : t.columns) {
+      if ((col.flags & kSearch) != 0) {
+        where.And("LOWER(" + col.sql + ") LIKE LOWER(" +
+                  where.Bind(Value::Text("%" + EscapeLike(Lower(q.search)) + "%")) +
+                  ") ESCAPE '\\'");
+      }
+    }
+  }
+  for (const auto& range : q.ranges) {
+    std::string field = range.field;
+    if (!field.empty() && field[0] == '@') {
+      field.erase(0, 1);
+    }
+    int i = t.Find(field);
+    if (i < 0 || t.columns[static_cast<size_t>(i)].type != ColType::kInt ||
+        (t.columns[static_cast<size_t>(i)].flags & kInternal) != 0) {
+      return BadParametersError("_range field `" + range.field + "` is not a range field of " +
+                                t.name);
+    }
+    const ColumnDef& col = t.columns[static_cast<size_t>(i)];
+    if (range.from) {
+      CLOUDIFY_ASSIGN_OR_RETURN(Value from, FilterValue(col, *range.from));
+      where.And(col.sql + " >= " + where.Bind(std::move(from)));
+    }
+    if (range.to) {
+      CLOUDIFY_ASSIGN_OR_RETURN(Value to, FilterValue(col, *range.to));
+      where.And(col.sql + " < " + where.Bind(std::move(to)));
+    }
+  }
+  if (q.after_storage_id) {
+    where.And("storage_id > " + where.Bind(Value::Int(*q.after_storage_id)));
+  }
+  std::string order;
+  for (const auto& raw : q.sort) {
+    std::string field = raw;
+    bool desc = false;
+    if (!field.empty() && (field[0] == '-' || field[0] == '+')) {
+      desc = field[0] == '-';
+      field.erase(0, 1);
+    }
+    if (!field.empty() && field[0] == '@') {
+      field.erase(0, 1);
+    }
+    int i = t.Find(field);
+    if (i < 0 || (t.columns[static_cast<size_t>(i)].flags & kInternal) != 0 ||
+        (!t.sort_any && (t.columns[static_cast<size_t>(i)].flags & kSort) == 0)) {
+      return BadParametersError("Cannot sort " + t.name + " by `" + raw + "`: unknown field");
+    }
+    order += (order.empty() ? "" : ", ") + t.columns[static_cast<size_t>(i)].sql +
+             (desc ? " DESC" : " ASC");
+  }
+  if (order.empty() && t.has_created_at && !q.after_storage_id) {
+    order = "created_at ASC";
+  }
+  order += (order.empty() ? "" : ", ") + std::string("storage_id ASC");
+
+  Page<T> page;
+  page.size = q.size;
+  page.offset = q.offset;
+  page.total = -1;
+  if (q.with_total) {
+    Where count_where = where;
+    page.total = Count(s, t.name, count_where);
+  }
+  std::string suffix = " ORDER BY " + order;
+  if (q.get_all_results) {
+    suffix += NoLimitSql(sh.dialect) + " OFFSET " + where.Bind(Value::Int(q.offset));
+  } else {
+    suffix +=
+        " LIMIT " + where.Bind(Value::Int(q.size)) + " OFFSET " + where.Bind(Value::Int(q.offset));
+  }
+  std::vector<std::pair<long long, T>> rows;
+  CLOUDIFY_RETURN_IF_ERROR(SelectRows<T>(s, where, suffix, selected, rows));
+  page.items.reserve(rows.size());
+  for (auto& [id, item] : rows) {
+    page.items.push_back(std::move(item));
+  }
+  return page;
+}
+
+// --- The store ---
+
+class SociStore final : public Store {
+ public:
+  SociStore(std::shared_ptr<Shared> shared, soci::session* tx)
+      : shared_(std::move(shared)), tx_(tx) {}
+
+  std::string_view backend() const override {
+    return shared_->dialect == Dialect::kSqlite ? "sqlite" : "postgresql";
+  }
+
+  Result<int> SchemaVersion() override {
+    return Read([&](soci::session& s) -> Result<int> { return CurrentSchemaVersion(s); },
+                "read the schema version");
+  }
+
+  Status InTransaction(const std::function<Status(Store& tx)>& body) override {
+    if (tx_ != nullptr) {
+      return body(*this);  // joins the outer transaction
+    }
+    return Write(
+        [&](soci::session& s) -> Status {
+          SociStore view(shared_, &s);
+          return body(view);
+        },
+        "transaction");
+  }
+
+  // --- Tenants, users, groups ---
+  Status CreateTenant(const model::Tenant& tenant) override {
+    model::Tenant t = tenant;
+    if (t.created_at.time_since_epoch().count() == 0) {
+      t.created_at = shared_->clock->Now();
+    }
+    return Insert<model::Tenant>(nullptr, ToRow(t), "", false, "create tenant");
+  }
+  Result<model::Tenant> GetTenant(const std::string& name) override {
+    return Get<model::Tenant>(nullptr, KeyWhere({{"name", name}}), "tenant " + name);
+  }
+  Result<Page<model::Tenant>> ListTenants(const ListQuery& query) override {
+    return List<model::Tenant>(nullptr, query);
+  }
+  Status DeleteTenant(const std::string& name) override {
+    return Delete<model::Tenant>(nullptr, KeyWhere({{"name", name}}), "tenant " + name);
+  }
+
+  Status CreateUser(const model::User& user) override {
+    CLOUDIFY_RETURN_IF_ERROR(CheckPasswordHash(user));
+    model::User u = user;
+    if (u.created_at.time_since_epoch().count() == 0) {
+      u.created_at = shared_->clock->Now();
+    }
+    return Insert<model::User>(nullptr, ToRow(u), "", false, "create user");
+  }
+  Result<model::User> GetUser(const std::string& username) override {
+    return Get<model::User>(nullptr, KeyWhere({{"username", username}}), "user " + username);
+  }
+  Status UpdateUser(const model::User& user) override {
+    CLOUDIFY_RETURN_IF_ERROR(CheckPasswordHash(user));
+    return Replace<model::User>(nullptr, user, KeyWhere({{"username", user.username}}),
+                                "user " + user.username);
+  }
+  Result<Page<model::User>> ListUsers(const ListQuery& query) override {
+    return List<model::User>(nullptr, query);
+  }
+  Status DeleteUser(const std::string& username) override {
+    return Delete<model::User>(nullptr, KeyWhere({{"username", username}}), "user " + username);
+  }
+
+  Status CreateUserGroup(const model::UserGroup& group) override {
+    return Insert<model::UserGroup>(nullptr, ToRow(group), "", false, "create user group");
+  }
+  Result<model::UserGroup> GetUserGroup(const std::string& name) override {
+    return Get<model::UserGroup>(nullptr, KeyWhere({{"name", name}}), "user group " + name);
+  }
+  Status UpdateUserGroup(const model::UserGroup& group) override {
+    return Replace<model::UserGroup>(nullptr, group, KeyWhere({{"name", group.name}}),
+                                     "user group " + group.name);
+  }
+  Result<Page<model::UserGroup>> ListUserGroups(const ListQuery& query) override {
+    return List<model::UserGroup>(nullptr, query);
+  }
+  Status DeleteUserGroup(const std::string& name) override {
+    return Delete<model::UserGroup>(nullptr, KeyWhere({{"name", name}}), "user group " + name);
+  }
+
+  // --- Blueprints ---
+  Status CreateBlueprint(const CallerContext& c, const model::Blueprint& bp) override {
+    return CreateScoped(c, bp, "create blueprint");
+  }
+  Result<model::Blueprint> GetBlueprint(const CallerContext& c, const std::string& id) override {
+    return Get<model::Blueprint>(&c, KeyWhere({{"id", id}}), "blueprint " + id);
+  }
+  Status UpdateBlueprint(const CallerContext& c, const model::Blueprint& bp) override {
+    return ReplaceScoped(c, bp, KeyWhere({{"id", bp.id}}), "blueprint " + bp.id);
+  }
+  Result<Page<model::Blueprint>> ListBlueprints(const CallerContext& c,
+                                                const ListQuery& query) override {
+    return List<model::Blueprint>(&c, query);
+  }
+  Status DeleteBlueprint(const CallerContext& c, const std::string& id) override {
+    return Write(
+        [&](soci::session& s) -> Status {
+          CLOUDIFY_ASSIGN_OR_RETURN(
+              auto found,
+              FindOne<model::Blueprint>(s, &c, KeyWhere({{"id", id}}), "blueprint " + id));
+          const model::Blueprint& bp = found.second;
+          Where w = KeyWhere({{"blueprint_id", id}});
+          if (bp.meta.visibility != model::Visibility::kGlobal) {
+            w.And("tenant_name = " + w.Bind(Value::Text(bp.meta.tenant_name)));
+          }
+          long long n = Count(s, "deployments", w);
+          if (n > 0) {
+            return Status(ErrorCode::kDependentExists, "Can't delete blueprint `" + id +
+                                                           "`: " + std::to_string(n) +
+                                                           " deployment(s) still use it");
+          }
+          DeleteByStorageId(s, "blueprints", found.first);
+          return Status::Ok();
+        },
+        "delete blueprint " + id);
+  }
+
+  // --- Deployments ---
+  Status CreateDeployment(const CallerContext& c, const model::Deployment& d) override {
+    return CreateScoped(c, d, "create deployment");
+  }
+  Result<model::Deployment> GetDeployment(const CallerContext& c, const std::string& id) override {
+    return Get<model::Deployment>(&c, KeyWhere({{"id", id}}), "deployment " + id);
+  }
+  Status UpdateDeployment(const CallerContext& c, const model::Deployment& d) override {
+    return ReplaceScoped(c, d, KeyWhere({{"id", d.id}}), "deployment " + d.id);
+  }
+  Result<Page<model::Deployment>> ListDeployments(const CallerContext& c,
+                                                  const ListQuery& query) override {
+    return List<model::Deployment>(&c, query);
+  }
+  Status DeleteDeployment(const CallerContext& c, const std::string& id) override {
+    return Write(
+        [&](soci::session& s) -> Status {
+          CLOUDIFY_ASSIGN_OR_RETURN(
+              auto found,
+              FindOne<model::Deployment>(s, &c, KeyWhere({{"id", id}}), "deployment " + id));
+          const std::string& tenant = found.second.meta.tenant_name;
+          auto run = [&](const std::string& sql) {
+            std::vector<Value> binds = {Value::Text(tenant), Value::Text(id)};
+            Run(s, sql, binds);
+          };
+          const std::string executions =
+              "(SELECT id FROM executions WHERE tenant_name = :b0 AND deployment_id = :b1)";
+          run("DELETE FROM operations WHERE tenant_name = :b0 AND execution_id IN " + executions);
+          run("DELETE FROM tasks_graphs WHERE tenant_name = :b0 AND execution_id IN " + executions);
+          run("DELETE FROM executions WHERE tenant_name = :b0 AND deployment_id = :b1");
+          run("DELETE FROM node_instances WHERE tenant_name = :b0 AND deployment_id = :b1");
+          run("DELETE FROM nodes WHERE tenant_name = :b0 AND deployment_id = :b1");
+          run("DELETE FROM events WHERE tenant_name = :b0 AND deployment_id = :b1");
+          DeleteByStorageId(s, "deployments", found.first);
+          return Status::Ok();
+        },
+        "delete deployment " + id);
+  }
+
+  // --- Nodes ---
+  Status CreateNodes(const CallerContext& c, const std::vector<model::Node>& nodes) override {
+    return CreateManyScoped(c, nodes, "create nodes");
+  }
+  Result<model::Node> GetNode(const CallerContext& c, const std::string& deployment_id,
+                              const std::string& node_id) override {
+    return Get<model::Node>(&c, KeyWhere({{"deployment_id", deployment_id}, {"id", node_id}}),
+                            "node " + deployment_id + "/" + node_id);
+  }
+  Status UpdateNode(const CallerContext& c, const model::Node& node) override {
+    return ReplaceScoped(c, node,
+                         KeyWhere({{"deployment_id", node.deployment_id}, {"id", node.id()}}),
+                         "node " + node.deployment_id + "/" + node.id());
+  }
+  Result<Page<model::Node>> ListNodes(const CallerContext& c, const ListQuery& query) override {
+    return List<model::Node>(&c, query);
+  }
+
+  // --- Node instances ---
+  Status CreateNodeInstances(const CallerContext& c,
+                             const std::vector<model::NodeInstance>& instances) override {
+    return CreateManyScoped(c, instances, "create node instances");
+  }
+  Result<model::NodeInstance> GetNodeInstance(const CallerContext& c,
+                                              const std::string& id) override {
+    return Get<model::NodeInstance>(&c, KeyWhere({{"id", id}}), "node instance " + id);
+  }
+  Result<model::NodeInstance> UpdateNodeInstance(const CallerContext& c, const std::string& id,
+                                                 const NodeInstanceUpdate& u) override {
+    return Write(
+        [&](soci::session& s) -> Result<model::NodeInstance> {
+          CLOUDIFY_ASSIGN_OR_RETURN(
+              auto found,
+              FindOne<model::NodeInstance>(s, &c, KeyWhere({{"id", id}}), "node instance " + id));
+          model::NodeInstance& inst = found.second;
+          const int64_t stored = inst.version;
+          if (!u.force) {
+            CLOUDIFY_RETURN_IF_ERROR(model::CheckNodeInstanceVersion(id, stored, u.version));
+          }
+          if (u.state) {
+            inst.state = *u.state;
+          }
+          if (u.runtime_properties) {
+            inst.runtime_properties = *u.runtime_properties;
+          }
+          if (u.system_properties) {
+            inst.system_properties = *u.system_properties;
+          }
+          if (u.relationships) {
+            inst.relationships = *u.relationships;
+          }
+          inst.version = stored + 1;
+          // The version guard makes a concurrent writer (another PostgreSQL connection) that read
+          // the same version lose instead of overwriting.
+          Where w;
+          std::string sets =
+              "state = " +
+              w.Bind(Value::Text(std::string(model::NodeInstanceStateName(inst.state)))) +
+              ", runtime_properties = " + w.Bind(Value::Text(inst.runtime_properties.dump())) +
+              ", system_properties = " + w.Bind(Value::Text(inst.system_properties.dump())) +
+              ", relationships = " + w.Bind(Value::Text(Stored(inst.relationships).dump())) +
+              ", version = " + w.Bind(Value::Int(inst.version));
+          std::string where = " WHERE storage_id = " + w.Bind(Value::Int(found.first)) +
+                              " AND version = " + w.Bind(Value::Int(stored));
+          if (Run(s, "UPDATE node_instances SET " + sets + where, w.binds()) != 1) {
+            return ConflictError("Node instance update conflict: `" + id +
+                                 "` was updated concurrently");
+          }
+          return std::move(inst);
+        },
+        "update node instance " + id);
+  }
+  Result<Page<model::NodeInstance>> ListNodeInstances(const CallerContext& c,
+                                                      const ListQuery& query) override {
+    return List<model::NodeInstance>(&c, query);
+  }
+  Status DeleteNodeInstance(const CallerContext& c, const std::string& id) override {
+    return Delete<model::NodeInstance>(&c, KeyWhere({{"id", id}}), "node instance " + id);
+  }
+
+  // --- Executions ---
+  Status CreateExecution(const CallerContext& c, const model::Execution& e) override {
+    return CreateScoped(c, e, "create execution");
+  }
+  Result<model::Execution> GetExecution(const CallerContext& c, const std::string& id) override {
+    return Get<model::Execution>(&c, KeyWhere({{"id", id}}), "execution " + id);
+  }
+  Status UpdateExecution(const CallerContext& c, const model::Execution& e) override {
+    return ReplaceScoped(c, e, KeyWhere({{"id", e.id}}), "execution " + e.id);
+  }
+  Result<Page<model::Execution>> ListExecutions(const CallerContext& c,
+                                                const ListQuery& query) override {
+    return List<model::Execution>(&c, query);
+  }
+  Status DeleteExecution(const CallerContext& c, const std::string& id) override {
+    return Write(
+        [&](soci::session& s) -> Status {
+          CLOUDIFY_ASSIGN_OR_RETURN(
+              auto found,
+              FindOne<model::Execution>(s, &c, KeyWhere({{"id", id}}), "execution " + id));
+          std::vector<Value> binds = {Value::Text(found.second.meta.tenant_name), Value::Text(id)};
+          Run(s, "DELETE FROM operations WHERE tenant_name = :b0 AND execution_id = :b1", binds);
+          Run(s, "DELETE FROM tasks_graphs WHERE tenant_name = :b0 AND execution_id = :b1", binds);
+          DeleteByStorageId(s, "executions", found.first);
+          return Status::Ok();
+        },
+        "delete execution " + id);
+  }
+
+  Result<std::optional<model::Execution>> ClaimExecution(const std::string& owner,
+                                                         std::chrono::milliseconds lease) override {
+    using R = Result<std::optional<model::Execution>>;
+    if (owner.empty() || lease.count() <= 0) {
+      return BadParametersError("an execution claim needs an owner and a positive lease");
+    }
+    return Write(
+        [&](soci::session& s) -> R {
+          const long long now = shared_->NowMs();
+          std::vector<Value> binds = {Value::Int(now)};
+          long long storage_id = -1;
+          Run(s,
+              "SELECT storage_id FROM executions WHERE status IN ('pending', 'started', "
+              "'cancelling', 'force_cancelling', 'kill_cancelling') AND (claim_owner IS NULL OR "
+              "claim_expires_at < :b0) ORDER BY created_at, storage_id LIMIT 1" +
+                  SkipLockedSql(shared_->dialect),
+              binds, {ColType::kInt}, [&](const Row& row) { storage_id = row[0].number; });
+          if (storage_id < 0) {
+            return std::optional<model::Execution>();
+          }
+          std::vector<Value> set = {Value::Text(owner), Value::Int(now + lease.count()),
+                                    Value::Int(storage_id)};
+          Run(s,
+              "UPDATE executions SET claim_owner = :b0, claim_expires_at = :b1 WHERE storage_id = "
+              ":b2",
+              set);
+          Where w;
+          w.And("storage_id = " + w.Bind(Value::Int(storage_id)));
+          std::vector<std::pair<long long, model::Execution>> rows;
+          CLOUDIFY_RETURN_IF_ERROR(SelectRows<model::Execution>(s, w, "", {}, rows));
+          if (rows.empty()) {
+            return InternalError("claimed execution row vanished");
+          }
+          return std::optional<model::Execution>(std::move(rows.front().second));
+        },
+        "claim an execution");
+  }
+
+  Status RenewExecutionLease(const std::string& execution_id, const std::string& owner,
+                             std::chrono::milliseconds lease) override {
+    return Write(
+        [&](soci::session& s) -> Status {
+          std::vector<Value> binds = {Value::Int(shared_->NowMs() + lease.count()),
+                                      Value::Text(execution_id), Value::Text(owner)};
+          if (Run(s,
+                  "UPDATE executions SET claim_expires_at = :b0 WHERE id = :b1 AND claim_owner = "
+                  ":b2",
+                  binds) == 0) {
+            return ConflictError("execution `" + execution_id + "` is not held by `" + owner + "`");
+          }
+          return Status::Ok();
+        },
+        "renew the lease of execution " + execution_id);
+  }
+
+  Status ReleaseExecution(const std::string& execution_id, const std::string& owner) override {
+    return Write(
+        [&](soci::session& s) -> Status {
+          std::vector<Value> binds = {Value::Text(execution_id), Value::Text(owner)};
+          if (Run(s,
+                  "UPDATE executions SET claim_owner = NULL, claim_expires_at = NULL WHERE id = "
+                  ":b0 "
+                  "AND claim_owner = :b1",
+                  binds) == 0) {
+            return ConflictError("execution `" + execution_id + "` is not held by `" + owner + "`");
+          }
+          return Status::Ok();
+        },
+        "release execution " + execution_id);
+  }
+
+  Result<std::string> ExecutionOwner(const std::string& execution_id) override {
+    return Read(
+        [&](soci::session& s) -> Result<std::string> {
+          std::vector<Value> binds = {Value::Text(execution_id)};
+          std::optional<std::string> owner;
+          long long now = shared_->NowMs();
+          Run(s, "SELECT claim_owner, claim_expires_at FROM executions WHERE id = :b0", binds,
+              {ColType::kText, ColType::kInt}, [&](const Row& row) {
+                owner = (row[0].null || row[1].number < now) ? "" : row[0].text;
+              });
+          if (!owner) {
+            return NotFoundError("Requested `execution " + execution_id + "` was not found");
+          }
+          return *owner;
+        },
+        "read the owner of execution " + execution_id);
+  }
+
+  // --- Task graphs and operations ---
+  Status CreateTasksGraph(const CallerContext& c, const model::TasksGraph& graph,
+                          const std::vector<model::Operation>& operations) override {
+    return Write(
+        [&](soci::session& s) -> Status {
+          model::TasksGraph g = graph;
+          if (g.created_at.time_since_epoch().count() == 0) {
+            g.created_at = shared_->clock->Now();
+          }
+          Row row = ToRow(g);
+          CLOUDIFY_RETURN_IF_ERROR(CheckUnique<model::TasksGraph>(s, row, c.tenant, false));
+          row.push_back(Value::Text(c.tenant));
+          std::vector<Row> rows = {std::move(row)};
+          InsertRows(s, TableOf<model::TasksGraph>(), rows);
+          return InsertOperations(s, c, operations);
+        },
+        "create tasks graph " + graph.id);
+  }
+  Result<model::TasksGraph> GetTasksGraph(const CallerContext& c, const std::string& id) override {
+    return Get<model::TasksGraph>(&c, KeyWhere({{"id", id}}), "tasks graph " + id);
+  }
+  Result<Page<model::TasksGraph>> ListTasksGraphs(const CallerContext& c,
+                                                  const ListQuery& query) override {
+    return List<model::TasksGraph>(&c, query);
+  }
+  Status CreateOperations(const CallerContext& c,
+                          const std::vector<model::Operation>& operations) override {
+    return Write([&](soci::session& s) { return InsertOperations(s, c, operations); },
+                 "create operations");
+  }
+  Result<model::Operation> GetOperation(const CallerContext& c, const std::string& id) override {
+    return Get<model::Operation>(&c, KeyWhere({{"id", id}}), "operation " + id);
+  }
+  Status UpdateOperation(const CallerContext& c, const model::Operation& op) override {
+    return Write(
+        [&](soci::session& s) -> Status {
+          CLOUDIFY_ASSIGN_OR_RETURN(
+              auto found,
+              FindOne<model::Operation>(s, &c, KeyWhere({{"id", op.id}}), "operation " + op.id));
+          model::Operation updated = op;
+          updated.created_at = found.second.created_at;
+          return UpdateRow<model::Operation>(s, found.first, ToRow(updated));
+        },
+        "update operation " + op.id);
+  }
+  Result<Page<model::Operation>> ListOperations(const CallerContext& c,
+                                                const ListQuery& query) override {
+    return List<model::Operation>(&c, query);
+  }
+  Status DeleteOperation(const CallerContext& c, const std::string& id) override {
+    return Delete<model::Operation>(&c, KeyWhere({{"id", id}}), "operation " + id);
+  }
+
+  // --- Events ---
+  Result<int64_t> AppendEvents(const CallerContext& c,
+                               const std::vector<model::Event>& events) override {
+    return Write(
+        [&](soci::session& s) -> Result<int64_t> {
+          if (events.empty()) {
+            return int64_t{0};
+          }
+          const TableDef& t = TableOf<model::Event>();
+          const int level = t.Find("level");
+          const Timestamp now = shared_->clock->Now();
+          std::vector<Row> rows;
+          rows.reserve(events.size());
+          for (const model::Event& e : events) {
+            Row row = ToRow(e);
+            if (e.tenant_name.empty()) {
+              row[static_cast<size_t>(t.Find("tenant_name"))] = Value::Text(c.tenant);
+            }
+            if (e.timestamp.time_since_epoch().count() == 0) {
+              row[static_cast<size_t>(t.Find("timestamp"))] =
+                  Value::Int(now.time_since_epoch().count());
+            }
+            if (e.kind == model::EventKind::kEvent) {
+              // Events have no level: a `level` filter must not match them.
+              row[static_cast<size_t>(level)] = Value::Null(ColType::kText);
+            }
+            rows.push_back(std::move(row));
+          }
+          InsertRows(s, t, rows);
+          std::vector<Value> none;
+          long long last = 0;
+          Run(s, LastInsertIdSql(shared_->dialect), none, {ColType::kInt},
+              [&](const Row& row) { last = row[0].number; });
+          return static_cast<int64_t>(last);
+        },
+        "append events");
+  }
+  Result<Page<model::Event>> ListEvents(const CallerContext& c, const ListQuery& query) override {
+    return List<model::Event>(&c, query);
+  }
+  Result<int64_t> DeleteEvents(const CallerContext& c, const ListQuery& query) override {
+    return Write(
+        [&](soci::session& s) -> Result<int64_t> {
+          // The list engine validates the filters; its WHERE selects the rows to delete.
+          ListQuery ids = query;
+          ids.include = {"type"};
+          ids.get_all_results = true;
+          ids.offset = 0;
+          ids.with_total = false;
+          ids.sort.clear();
+          ids.after_storage_id.reset();
+          CLOUDIFY_ASSIGN_OR_RETURN(Page<model::Event> page,
+                                    ListRows<model::Event>(*shared_, s, &c, ids));
+          int64_t deleted = 0;
+          for (const auto& e : page.items) {
+            DeleteByStorageId(s, "events", e.storage_id);
+            ++deleted;
+          }
+          return deleted;
+        },
+        "delete events");
+  }
+
+  // --- Secrets ---
+  Status CreateSecret(const CallerContext& c, const model::Secret& secret) override {
+    model::Secret sealed = secret;
+    CLOUDIFY_ASSIGN_OR_RETURN(sealed.value, shared_->key->Encrypt(secret.value));
+    if (sealed.updated_at.time_since_epoch().count() == 0) {
+      sealed.updated_at = shared_->clock->Now();
+    }
+    return CreateScoped(c, sealed, "create secret");
+  }
+  Result<model::Secret> GetSecret(const CallerContext& c, const std::string& key) override {
+    CLOUDIFY_ASSIGN_OR_RETURN(model::Secret secret,
+                              Get<model::Secret>(&c, KeyWhere({{"key", key}}), "secret " + key));
+    CLOUDIFY_ASSIGN_OR_RETURN(secret.value, shared_->key->Decrypt(secret.value));
+    return secret;
+  }
+  Status UpdateSecret(const CallerContext& c, const model::Secret& secret) override {
+    model::Secret sealed = secret;
+    CLOUDIFY_ASSIGN_OR_RETURN(sealed.value, shared_->key->Encrypt(secret.value));
+    sealed.updated_at = shared_->clock->Now();
+    return ReplaceScoped(c, sealed, KeyWhere({{"key", secret.key}}), "secret " + secret.key);
+  }
+  Result<Page<model::Secret>> ListSecrets(const CallerContext& c, const ListQuery& query) override {
+    ListQuery q = query;
+    if (q.include.empty()) {
+      const TableDef& t = TableOf<model::Secret>();
+      for (const auto& col : t.columns) {
+        if (col.field != "value") {
+          q.include.push_back(col.field);
+        }
+      }
+    } else if (std::find(q.include.begin(), q.include.end(), "value") != q.include.end()) {
+      return Status(ErrorCode::kNoSuchIncludeField, "secret lists carry no values");
+    }
+    return List<model::Secret>(&c, q);
+  }
+  Status DeleteSecret(const CallerContext& c, const std::string& key) override {
+    return Delete<model::Secret>(&c, KeyWhere({{"key", key}}), "secret " + key);
+  }
+
+  // --- Plugins ---
+  Status CreatePlugin(const CallerContext& c, const model::Plugin& plugin) override {
+    return CreateScoped(c, plugin, "create plugin");
+  }
+  Result<model::Plugin> GetPlugin(const CallerContext& c, const std::string& id) override {
+    return Get<model::Plugin>(&c, KeyWhere({{"id", id}}), "plugin " + id);
+  }
+  Status UpdatePlugin(const CallerContext& c, const model::Plugin& plugin) override {
+    return ReplaceScoped(c, plugin, KeyWhere({{"id", plugin.id}}), "plugin " + plugin.id);
+  }
+  Result<Page<model::Plugin>> ListPlugins(const CallerContext& c, const ListQuery& query) override {
+    return List<model::Plugin>(&c, query);
+  }
+  Status DeletePlugin(const CallerContext& c, const std::string& id) override {
+    return Delete<model::Plugin>(&c, KeyWhere({{"id", id}}), "plugin " + id);
+  }
+
+ private:
+  // Runs `f` on a connection: the transaction's, or a pooled one. SOCI and database exceptions
+  // become a Status naming `what`.
+  template <typename F>
+  auto Read(F&& f, const std::string& what) -> decltype(f(std::declval<soci::session&>())) {
+    try {
+      if (tx_ != nullptr) {
+        return f(*tx_);
+      }
+      Lease lease(*shared_->pool);
+      return f(lease.session());
+    } catch (const std::exception& e) {
+      return StatusFromException(e, what);
+    }
+  }
+
+  // Runs `f` in a write transaction (or the caller's), committing when it succeeds.
+  template <typename F>
+  auto Write(F&& f, const std::string& what) -> decltype(f(std::declval<soci::session&>())) {
+    if (tx_ != nullptr) {
+      try {
+        return f(*tx_);
+      } catch (const std::exception& e) {
+        return StatusFromException(e, what);
+      }
+    }
+    try {
+      Lease lease(*shared_->pool);
+      soci::session& s = lease.session();
+      Exec(s, BeginWriteSql(shared_->dialect));
+      try {
+        auto result = f(s);
+        if (result.ok()) {
+          Exec(s, "COMMIT");
+        } else {
+          Exec(s, "ROLLBACK");
+        }
+        return result;
+      } catch (const std::exception& e) {
+        try {
+          Exec(s, "ROLLBACK");
+        } catch (const std::exception&) {  // NOLINT(bugprone-empty-catch): report the first
+        }
+        return StatusFromException(e, what);
+      }
+    } catch (const std::exception& e) {
+      return StatusFromException(e, what);
+    }
+  }
+
+  Status CheckPasswordHash(const model::User& user) {
+    if (!IsPasswordHash(user.password_hash)) {
+      return BadParametersError("user `" + user.username +
+                                "`: password_hash must be a HashPassword() hash, never a password");
+    }
+    return Status::Ok();
+  }
+
+  template <typename T>
+  Status Insert(const CallerContext* c, Row row, const std::string& tenant, bool global,
+                const std::string& what) {
+    return Write(
+        [&](soci::session& s) -> Status {
+          CLOUDIFY_RETURN_IF_ERROR(CheckUnique<T>(s, row, tenant, global));
+          std::vector<Row> rows = {std::move(row)};
+          (void)c;
+          InsertRows(s, TableOf<T>(), rows);
+          return Status::Ok();
+        },
+        what);
+  }
+
+  template <typename T>
+  Status CreateScoped(const CallerContext& c, const T& value, const std::string& what) {
+    T v = value;
+    FillMeta(*shared_, c, v.meta);
+    return Insert<T>(&c, ToRow(v), c.tenant, v.meta.visibility == model::Visibility::kGlobal, what);
+  }
+
+  template <typename T>
+  Status CreateManyScoped(const CallerContext& c, const std::vector<T>& values,
+                          const std::string& what) {
+    return Write(
+        [&](soci::session& s) -> Status {
+          std::vector<Row> rows;
+          rows.reserve(values.size());
+          for (const T& value : values) {
+            T v = value;
+            FillMeta(*shared_, c, v.meta);
+            Row row = ToRow(v);
+            CLOUDIFY_RETURN_IF_ERROR(
+                CheckUnique<T>(s, row, c.tenant, v.meta.visibility == model::Visibility::kGlobal));
+            rows.push_back(std::move(row));
+          }
+          InsertRows(s, TableOf<T>(), rows);
+          return Status::Ok();
+        },
+        what);
+  }
+
+  Status InsertOperations(soci::session& s, const CallerContext& c,
+                          const std::vector<model::Operation>& operations) {
+    std::vector<Row> rows;
+    rows.reserve(operations.size());
+    for (const model::Operation& op : operations) {
+      model::Operation o = op;
+      if (o.created_at.time_since_epoch().count() == 0) {
+        o.created_at = shared_->clock->Now();
+      }
+      Row row = ToRow(o);
+      CLOUDIFY_RETURN_IF_ERROR(CheckUnique<model::Operation>(s, row, c.tenant, false));
+      row.push_back(Value::Text(c.tenant));
+      rows.push_back(std::move(row));
+    }
+    InsertRows(s, TableOf<model::Operation>(), rows);
+    return Status::Ok();
+  }
+
+  template <typename T>
+  Result<T> Get(const CallerContext* c, Where key, const std::string& what) {
+    return Read(
+        [&](soci::session& s) -> Result<T> {
+          CLOUDIFY_ASSIGN_OR_RETURN(auto found, FindOne<T>(s, c, std::move(key), what));
+          return std::move(found.second);
+        },
+        "get " + what);
+  }
+
+  template <typename T>
+  Result<Page<T>> List(const CallerContext* c, const ListQuery& q) {
+    return Read([&](soci::session& s) { return ListRows<T>(*shared_, s, c, q); },
+                "list " + TableOf<T>().name);
+  }
+
+  template <typename T>
+  Status Replace(const CallerContext* c, const T& value, Where key, const std::string& what) {
+    return Write(
+        [&](soci::session& s) -> Status {
+          CLOUDIFY_ASSIGN_OR_RETURN(auto found, FindOne<T>(s, c, std::move(key), what));
+          return UpdateRow<T>(s, found.first, ToRow(value));
+        },
+        "update " + what);
+  }
+
+  // Replaces a tenant-scoped row, keeping its tenant, creator and creation time.
+  template <typename T>
+  Status ReplaceScoped(const CallerContext& c, const T& value, Where key, const std::string& what) {
+    return Write(
+        [&](soci::session& s) -> Status {
+          CLOUDIFY_ASSIGN_OR_RETURN(auto found, FindOne<T>(s, &c, std::move(key), what));
+          T v = value;
+          v.meta.tenant_name = found.second.meta.tenant_name;
+          v.meta.created_by = found.second.meta.created_by;
+          v.meta.created_at = found.second.meta.created_at;
+          return UpdateRow<T>(s, found.first, ToRow(v));
+        },
+        "update " + what);
+  }
+
+  template <typename T>
+  Status Delete(const CallerContext* c, Where key, const std::string& what) {
+    return Write(
+        [&](soci::session& s) -> Status {
+          CLOUDIFY_ASSIGN_OR_RETURN(auto found, FindOne<T>(s, c, std::move(key), what));
+          DeleteByStorageId(s, TableOf<T>().name, found.first);
+          return Status::Ok();
+        },
+        "delete " + what);
+  }
+
+  std::shared_ptr<Shared> shared_;
+  soci::session* tx_;  // non-null in an InTransaction view
+};
+
+// libpq's keyword form of a postgresql:// URL (SOCI 4.0 mangles URIs). Values are quoted as
+// libpq wants: in single quotes with ' and \ escaped.
+std::string PostgresConnInfo(const Url& url, std::string& schema) {
+  auto quote = [](const std::string& v) {
+    std::string out = "'";
+    for (char ch : v) {
+      if (ch == '\'' || ch == '\\') {
+        out += '\\';
+      }
+      out += ch;
+    }
+    return out + "'";
+  };
+  std::string info;
+  auto add = [&](const std::string& key, const std::string& value) {
+    if (!value.empty()) {
+      info += (info.empty() ? "" : " ") + key + "=" + quote(value);
+    }
+  };
+  add("host", url.host);
+  add("port", url.port != 0 ? std::to_string(url.port) : "");
+  add("dbname", url.path.size() > 1 ? url.path.substr(1) : "");
+  add("user", url.user);
+  add("password", url.password);
+  for (const auto& [key, value] : url.query) {
+    if (key == "schema") {
+      schema = value;
+    } else {
+      add(key, value);
+    }
+  }
+  return info;
+}
+
+std::string QuoteIdentifier(const std::string& name) {
+  std::string out = "\"";
+  for (char ch : name) {
+    out += ch;
+    if (ch == '"') {
+      out += '"';
+    }
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> OpenSociStore(const Url& url, const StoreOptions& options) {
+  auto shared = std::make_shared<Shared>();
+  shared->options = options;
+  shared->clock = options.clock != nullptr ? options.clock : &SystemClock();
+  const bool sqlite = url.scheme == "sqlite";
+  shared->dialect = sqlite ? Dialect::kSqlite : Dialect::kPostgres;
+  const bool memory = sqlite && url.host == ":memory:";
+  std::string sqlite_path;
+  if (sqlite && !memory) {
+    if (!url.host.empty() || url.path.empty()) {
+      return BadParametersError("SQLite store URL `" + url.Redacted() +
+                                "` must be sqlite:///absolute/path or sqlite://:memory:");
+    }
+    sqlite_path = url.path;
+  }
+  std::string schema = options.schema;
+  std::string conninfo;
+  if (!sqlite) {
+    conninfo = PostgresConnInfo(url, schema);
+  } else {
+    // SOCI's sqlite3 backend takes "db=<path> timeout=<seconds>"; the path is quoted for spaces.
+    conninfo = "db=\"" + (memory ? std::string(":memory:") : sqlite_path) + "\"";
+  }
+  shared->pool_size =
+      options.pool_size > 0 ? static_cast<size_t>(options.pool_size) : (memory ? 1U : 4U);
+  if (memory) {
+    shared->pool_size = 1;  // each in-memory connection would be a separate database
+  }
+
+  // The secret key.
+  std::filesystem::path key_file = options.secret_key_file;
+  if (key_file.empty() && sqlite && !memory) {
+    key_file = sqlite_path + ".key";
+  } else if (key_file.empty() && !sqlite) {
+    key_file = options.data_dir / "secret.key";
+  }
+  if (key_file.empty()) {
+    CLOUDIFY_ASSIGN_OR_RETURN(SecretKey key, SecretKey::Generate());
+    shared->key = key;
+  } else {
+    CLOUDIFY_ASSIGN_OR_RETURN(SecretKey key, SecretKey::LoadOrCreate(key_file));
+    shared->key = key;
+  }
+
+  try {
+    shared->pool = std::make_unique<soci::connection_pool>(shared->pool_size);
+    for (size_t i = 0; i < shared->pool_size; ++i) {
+      soci::session& s = shared->pool->at(i);
+      if (sqlite) {
+        s.open(soci::sqlite3, conninfo);
+        Exec(s, "PRAGMA busy_timeout = " + std::to_string(options.busy_timeout.count()));
+        if (!memory) {
+          Exec(s, "PRAGMA journal_mode = WAL");
+          // WAL + NORMAL: a crash never corrupts; a power loss may drop the last commits.
+          Exec(s, "PRAGMA synchronous = NORMAL");
+        }
+      } else {
+        s.open(soci::postgresql, conninfo);
+        Exec(s, "SET client_min_messages TO WARNING");
+        if (!schema.empty()) {
+          if (i == 0) {
+            Exec(s, "CREATE SCHEMA IF NOT EXISTS " + QuoteIdentifier(schema));
+          }
+          Exec(s, "SET search_path TO " + QuoteIdentifier(schema));
+        }
+      }
+    }
+  } catch (const std::exception& e) {
+    Status status = StatusFromException(e, "open store `" + url.Redacted() + "`");
+    if (status.code() == ErrorCode::kStorageError) {
+      status = Status(ErrorCode::kUnavailable, status.message());
+    }
+    return status;
+  }
+  try {
+    CLOUDIFY_RETURN_IF_ERROR(Migrate(shared->pool->at(0), shared->dialect, *shared->clock));
+  } catch (const std::exception& e) {
+    return StatusFromException(e, "migrate store `" + url.Redacted() + "`");
+  }
+  return std::unique_ptr<Store>(std::make_unique<SociStore>(std::move(shared), nullptr));
+}
+
+}  // namespace cloudify::storage::soci_backend

@@ -1,0 +1,83 @@
+// Opening stores: URLs, migrations, refusing a newer schema, SQLite's WAL mode.
+#include <fstream>
+
+#include <doctest/doctest.h>
+#include <soci/soci.h>
+#include <soci/sqlite3/soci-sqlite3.h>
+
+#include "storage/store_fixture.h"
+
+namespace cloudify::testing {
+namespace {
+
+TEST_CASE("OpenStore rejects unknown schemes and malformed URLs") {
+  CHECK(storage::OpenStore("mysql://x/y").status().code() == ErrorCode::kBadParameters);
+  CHECK(storage::OpenStore("not a url").status().code() == ErrorCode::kBadParameters);
+  CHECK(storage::OpenStore("sqlite://relative/path").status().code() == ErrorCode::kBadParameters);
+}
+
+TEST_CASE("an unreachable PostgreSQL is kUnavailable, and the password is not echoed") {
+  TempDir dir;
+  storage::StoreOptions options;
+  options.secret_key_file = dir.path() / "k";
+  auto store =
+      storage::OpenStore("postgresql://u:sekrit@127.0.0.1:1/db?connect_timeout=2", options);
+  REQUIRE_FALSE(store.ok());
+  CHECK(store.status().code() == ErrorCode::kUnavailable);
+  CHECK(store.status().message().find("sekrit") == std::string::npos);
+}
+
+TEST_CASE("an SQLite file store runs in WAL mode and creates its key file beside it") {
+  TempDir dir;
+  std::string path = (dir.path() / "db.sqlite").string();
+  auto store = storage::OpenStore("sqlite://" + path);
+  REQUIRE_MESSAGE(store.ok(), store.status().ToString());
+  CHECK(std::filesystem::exists(path + ".key"));
+  soci::session sql(soci::sqlite3, "db=" + path);
+  std::string mode;
+  sql << "PRAGMA journal_mode", soci::into(mode);
+  CHECK(mode == "wal");
+}
+
+TEST_CASE("a database newer than the code is refused, and a migrated one is left alone") {
+  TempDir dir;
+  std::string path = (dir.path() / "db.sqlite").string();
+  int version = 0;
+  {
+    auto store = storage::OpenStore("sqlite://" + path);
+    REQUIRE(store.ok());
+    version = *(*store)->SchemaVersion();
+  }
+  {
+    soci::session sql(soci::sqlite3, "db=" + path);
+    int rows = 0;
+    sql << "SELECT COUNT(*) FROM schema_migrations", soci::into(rows);
+    CHECK(rows == version);  // one row per applied migration
+    auto store = storage::OpenStore("sqlite://" + path);
+    REQUIRE(store.ok());
+    sql << "SELECT COUNT(*) FROM schema_migrations", soci::into(rows);
+    CHECK(rows == version);  // reopening applied nothing again
+  }
+  {
+    soci::session sql(soci::sqlite3, "db=" + path);
+    sql << "INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, 'future', 0)";
+  }
+  auto store = storage::OpenStore("sqlite://" + path);
+  REQUIRE_FALSE(store.ok());
+  CHECK(store.status().code() == ErrorCode::kStorageError);
+  CHECK(store.status().message().find("999") != std::string::npos);
+}
+
+TEST_CASE("a corrupt key file is refused rather than replaced") {
+  TempDir dir;
+  {
+    std::ofstream out(dir.path() / "db.sqlite.key");
+    out << "not a key\n";
+  }
+  auto store = storage::OpenStore("sqlite://" + (dir.path() / "db.sqlite").string());
+  REQUIRE_FALSE(store.ok());
+  CHECK(store.status().code() == ErrorCode::kStorageError);
+}
+
+}  // namespace
+}  // namespace cloudify::testing
