@@ -170,13 +170,16 @@ class [[nodiscard]] Result {
 
 }  // namespace cloudify
 
-// Returns the Status of `expr` from the enclosing function when it is not OK.
-#define CLOUDIFY_RETURN_IF_ERROR(expr)            \
-  do {                                            \
-    ::cloudify::Status cloudify_status_ = (expr); \
-    if (!cloudify_status_.ok()) {                 \
-      return cloudify_status_;                    \
-    }                                             \
+// Returns the Status of `expr` from the enclosing function when it is not OK. (__COUNTER__
+// names keep nested uses, e.g. inside a lambda argument, from shadowing each other.)
+#define CLOUDIFY_RETURN_IF_ERROR(expr) \
+  CLOUDIFY_RETURN_IF_ERROR_IMPL_(CLOUDIFY_CONCAT_(cloudify_status_, __COUNTER__), expr)
+#define CLOUDIFY_RETURN_IF_ERROR_IMPL_(status, expr) \
+  do {                                               \
+    ::cloudify::Status status = (expr);              \
+    if (!status.ok()) {                              \
+      return status;                                 \
+    }                                                \
   } while (false)
 
 #define CLOUDIFY_CONCAT_INNER_(a, b) a##b
@@ -185,7 +188,7 @@ class [[nodiscard]] Result {
 // Evaluates `rexpr` (a Result<T>); on error returns its Status, else moves the value into `lhs`
 // (a declaration such as `auto x` or an existing variable).
 #define CLOUDIFY_ASSIGN_OR_RETURN(lhs, rexpr) \
-  CLOUDIFY_ASSIGN_OR_RETURN_IMPL_(CLOUDIFY_CONCAT_(cloudify_result_, __LINE__), lhs, rexpr)
+  CLOUDIFY_ASSIGN_OR_RETURN_IMPL_(CLOUDIFY_CONCAT_(cloudify_result_, __COUNTER__), lhs, rexpr)
 #define CLOUDIFY_ASSIGN_OR_RETURN_IMPL_(result, lhs, rexpr) \
   auto result = (rexpr);                                    \
   if (!result.ok()) {                                       \

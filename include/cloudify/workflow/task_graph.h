@@ -13,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "cloudify/model/node.h"
 #include "cloudify/status.h"
 
@@ -53,6 +55,12 @@ struct GraphTask {
   // them in seconds; unset = the workflow's task_retries / task_retry_interval.
   std::optional<int> max_retries;
   std::optional<double> retry_interval;
+  // Operations: keyword arguments merged over the operation's inputs (execute_operation's
+  // operation_kwargs); an object or null.
+  nlohmann::json kwargs;
+  // With kwargs: a key that is also an input of the operation overrides it instead of being
+  // an error (execute_operation's allow_kwargs_override).
+  bool allow_kwargs_override = false;
 };
 
 struct TaskGraph {

@@ -1,0 +1,130 @@
+// Manager: the facade a host program (and the REST server) drives. It owns or borrows a Store
+// and a Bus, runs executions on its own threads, and offers the original manager's verbs:
+// upload blueprints, create and delete deployments, start, cancel and wait for executions,
+// read outputs.
+//
+//   auto m = cloudify::Manager::Open({.data_dir = "/var/lib/cloudify"}).value();
+//   m->operations().Add("my_plugin.tasks.create", [](cloudify::workflow::OperationContext& c) {
+//     c.instance().runtime_properties()["ip"] = "10.0.0.7";
+//   });
+//   auto caller = cloudify::storage::CallerContext::System();
+//   m->UploadBlueprint(caller, "web", "blueprints/web/blueprint.yaml");
+//   m->CreateDeployment(caller, "web", "web-1", {{"port", 8080}});
+//   auto ex = m->StartExecution(caller, "web-1", "install").value();
+//   m->WaitForExecution(caller, ex.id, std::chrono::minutes(5));
+//
+// Executions: one active execution per deployment (a second start is refused, or queued with
+// StartOptions::queue, or run beside it with force); queued ones start in order when it ends.
+// Executions are claimed through the store with a lease, so an execution left `started` by a
+// manager that died is resumed by the next one that claims it.
+//
+// Thread-safety: every method may be called from any thread.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "cloudify/model/blueprint.h"
+#include "cloudify/model/deployment.h"
+#include "cloudify/model/execution.h"
+#include "cloudify/options.h"
+#include "cloudify/status.h"
+#include "cloudify/storage/store.h"
+#include "cloudify/workflow/operation.h"
+
+namespace cloudify {
+
+struct StartOptions {
+  // Accept parameters the workflow does not declare. Default: false.
+  bool allow_custom_parameters = false;
+  // Run even when another execution of the deployment is active. Default: false.
+  bool force = false;
+  // Wait in the queue (status queued) instead of being refused when another is active.
+  // Default: false.
+  bool queue = false;
+};
+
+class Manager {
+ public:
+  // Opens the store and the bus (or takes the injected ones), declares the topology, starts
+  // the event writer and the execution workers, and ensures default_tenant exists.
+  // Errors: those of OpenStore and OpenBus.
+  static Result<std::unique_ptr<Manager>> Open(ManagerOptions options = {});
+  // Stops the workers: running executions are cancelled and left resumable.
+  ~Manager();
+  Manager(const Manager&) = delete;
+  Manager& operator=(const Manager&) = delete;
+
+  // C++ operation handlers, by task name.
+  workflow::OperationRegistry& operations();
+  storage::Store& store();
+
+  // --- Blueprints ---
+  // Uploads the blueprint whose main file is `main_file` (its folder is the blueprint): the
+  // folder is copied into the data dir and parsed. kInvalidBlueprint with the parser's error
+  // (nothing stored); kConflict when the id exists; kBadParameters for a bad id.
+  Result<model::Blueprint> UploadBlueprint(const storage::CallerContext& caller,
+                                           const std::string& blueprint_id,
+                                           const std::filesystem::path& main_file);
+  // The same for an archive (tar, tar.gz, tar.bz2, zip) holding one top-level folder;
+  // `main_file_name` is the YAML file in it. Unsafe archives are kBadParameters.
+  Result<model::Blueprint> UploadBlueprintArchive(const storage::CallerContext& caller,
+                                                  const std::string& blueprint_id,
+                                                  std::string_view archive_bytes,
+                                                  const std::string& main_file_name);
+  // kDependentExists while deployments of it exist.
+  Status DeleteBlueprint(const storage::CallerContext& caller, const std::string& blueprint_id);
+
+  // --- Deployments ---
+  // Creates the deployment: inputs bound and checked, nodes and node instances stored, a
+  // create_deployment_environment execution recorded. Errors: kNotFound (blueprint),
+  // kDeploymentCreation (blueprint not uploaded), the input errors of PrepareDeploymentPlan,
+  // kConflict (id exists), kBadParameters (bad id).
+  Result<model::Deployment> CreateDeployment(
+      const storage::CallerContext& caller, const std::string& blueprint_id,
+      const std::string& deployment_id, const nlohmann::json& inputs = nlohmann::json::object());
+  // Refused (kDependentExists) while an execution is active or queued, or, without `force`,
+  // while node instances are live (not uninitialized or deleted).
+  Status DeleteDeployment(const storage::CallerContext& caller, const std::string& deployment_id,
+                          bool force = false);
+  // The outputs / capabilities evaluated now, get_attribute included.
+  Result<nlohmann::json> DeploymentOutputs(const storage::CallerContext& caller,
+                                           const std::string& deployment_id);
+  Result<nlohmann::json> DeploymentCapabilities(const storage::CallerContext& caller,
+                                                const std::string& deployment_id);
+
+  // --- Executions ---
+  // Starts `workflow_id` on the deployment with `parameters` checked against the workflow's
+  // declared ones (defaults filled). Errors: kNotFound, kNonexistentWorkflow,
+  // kIllegalExecutionParameters, kExistingRunningExecution.
+  Result<model::Execution> StartExecution(
+      const storage::CallerContext& caller, const std::string& deployment_id,
+      const std::string& workflow_id, const nlohmann::json& parameters = nlohmann::json::object(),
+      const StartOptions& options = {});
+  // Waits until the execution ends (or `timeout`) and returns it as stored then.
+  // kUnavailable on timeout.
+  Result<model::Execution> WaitForExecution(const storage::CallerContext& caller,
+                                            const std::string& execution_id,
+                                            std::chrono::milliseconds timeout);
+  // cancel: no new operation starts, running ones finish; queued executions are cancelled at
+  // once. kIllegalAction for an ended execution.
+  Result<model::Execution> CancelExecution(const storage::CallerContext& caller,
+                                           const std::string& execution_id);
+  // A failed or cancelled execution runs again from its stored graph (operations that
+  // succeeded are not run again). kConflict from any other status.
+  Result<model::Execution> ResumeExecution(const storage::CallerContext& caller,
+                                           const std::string& execution_id);
+  // Waits until every event and log published so far is stored.
+  Status SyncEvents(std::chrono::milliseconds timeout);
+
+ private:
+  class Impl;
+  explicit Manager(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace cloudify

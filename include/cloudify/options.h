@@ -1,0 +1,48 @@
+// ManagerOptions: how Manager::Open wires the library. Every field has a default that gives the
+// embedded manager (SQLite file under the data dir, in-process broker, worker threads).
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+
+#include "cloudify/clock.h"
+
+namespace cloudify {
+
+namespace storage {
+class Store;
+}  // namespace storage
+namespace messaging {
+class Bus;
+}  // namespace messaging
+
+struct ManagerOptions {
+  // Where the SQLite file, blueprint resources and the secret key live.
+  // Default: "./cloudify-data".
+  std::filesystem::path data_dir = "./cloudify-data";
+  // The store. Default: "" meaning "sqlite:///<data_dir>/db.sqlite".
+  std::string store_url;
+  // The broker. Default: "inproc://".
+  std::string bus_url = "inproc://";
+  // Executions running at once in this process (others wait their turn). Default: 8.
+  int max_concurrent_executions = 8;
+  // Operations of one execution running at once. Default: 8.
+  int operation_parallelism = 8;
+  // Retries of a failed operation that sets none (-1 = for ever). Default: 60.
+  int task_retries = 60;
+  // Pause between retries when the operation sets none. Default: 15 s.
+  std::chrono::milliseconds task_retry_interval = std::chrono::seconds(15);
+  // This manager's name: execution lease owner and events' manager_name. Default: "manager".
+  std::string manager_name = "manager";
+  // How long a claimed execution stays this manager's without renewal. Default: 30 s.
+  std::chrono::milliseconds execution_lease = std::chrono::seconds(30);
+  // A Store to use instead of store_url; not owned, must outlive the Manager. Default: null.
+  storage::Store* store = nullptr;
+  // A Bus to use instead of bus_url; not owned, must outlive the Manager. Default: null.
+  messaging::Bus* bus = nullptr;
+  // Time source. Default: null (SystemClock()).
+  const Clock* clock = nullptr;
+};
+
+}  // namespace cloudify

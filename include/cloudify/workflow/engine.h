@@ -1,0 +1,75 @@
+// Engine: runs one execution of a workflow over a deployment, the way the original's
+// mgmtworker does: it builds the workflow's task graph from the deployment's nodes and node
+// instances, stores the graph (tasks graph + operations) before anything runs, runs it, keeps
+// the operations' states and the node instances' states and runtime properties in the store,
+// emits the original's events and logs through the bus, and ends the execution `terminated`,
+// `failed` or `cancelled`.
+//
+// Running an execution whose graph is already stored (a resume, or a manager that died
+// mid-way) continues from the stored operations: an operation that succeeded is not run again.
+//
+// Built-in workflows: install, uninstall, start, stop, restart, execute_operation.
+//
+// Thread-safety: Run may be called from several threads at once for different executions.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "cloudify/clock.h"
+#include "cloudify/messaging/bus.h"
+#include "cloudify/model/execution.h"
+#include "cloudify/status.h"
+#include "cloudify/storage/store.h"
+#include "cloudify/workflow/operation.h"
+
+namespace cloudify::workflow {
+
+struct EngineOptions {
+  // Tasks of one execution running at once. Default: 8 (the original's local task pool).
+  int parallelism = 8;
+  // Retries of a failed operation that sets none; -1 = for ever. A workflow parameter
+  // task_retries overrides it. Default: 60 (the manager's installed default).
+  int task_retries = 60;
+  // Pause between retries when the operation sets none. A workflow parameter
+  // task_retry_interval (seconds) overrides it. Default: 15 s.
+  std::chrono::milliseconds task_retry_interval = std::chrono::seconds(15);
+  // Written into events (manager_name). Default: "manager".
+  std::string manager_name = "manager";
+  // Time source for execution timestamps. Default: nullptr (SystemClock()).
+  const Clock* clock = nullptr;
+};
+
+// Evaluates the functions in `values` (deployment outputs or capabilities: a map of name ->
+// value) at read time, get_attribute and get_secret included. kDeploymentOutputsEvaluation
+// naming the value that failed.
+Result<nlohmann::json> EvaluateDeploymentValues(storage::Store& store,
+                                                const storage::CallerContext& caller,
+                                                const model::Deployment& deployment,
+                                                const nlohmann::json& values);
+
+class Engine {
+ public:
+  // The store, bus and registry must outlive the engine.
+  Engine(storage::Store& store, messaging::Bus& bus, const OperationRegistry& operations,
+         EngineOptions options = {});
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Runs execution `execution_id` (pending, or started when resumed) to its end and returns it
+  // as stored then. `cancel` (may be null) set to true cancels: no new task starts.
+  // kNotFound for an unknown execution; kNonexistentWorkflow for a workflow the engine does
+  // not know (the execution is then failed with that error).
+  Result<model::Execution> Run(const storage::CallerContext& caller,
+                               const std::string& execution_id,
+                               const std::atomic<bool>* cancel = nullptr);
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace cloudify::workflow

@@ -1,0 +1,615 @@
+#include "cloudify/manager.h"
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "cloudify/archive.h"
+#include "cloudify/dsl/deployment_plan.h"
+#include "cloudify/dsl/parser.h"
+#include "cloudify/ids.h"
+#include "cloudify/messaging/topology.h"
+#include "cloudify/workflow/engine.h"
+#include "cloudify/workflow/events.h"
+
+namespace cloudify {
+namespace {
+
+namespace fs = std::filesystem;
+using model::ExecutionStatus;
+using nlohmann::json;
+
+// Workflow parameters: declared defaults filled, undeclared ones refused unless allowed,
+// required ones present, simple types checked (the original's merge_and_validate).
+Result<json> CheckParameters(const std::string& workflow_id, const model::WorkflowSpec& spec,
+                             const json& given, bool allow_custom) {
+  if (!given.is_object() && !given.is_null()) {
+    return Status(ErrorCode::kIllegalExecutionParameters, "parameters must be an object");
+  }
+  json out = given.is_object() ? given : json::object();
+  std::vector<std::string> undeclared;
+  for (const auto& [name, value] : out.items()) {
+    if (spec.parameters.count(name) == 0) {
+      undeclared.push_back(name);
+    }
+  }
+  if (!undeclared.empty() && !allow_custom) {
+    std::string names;
+    for (const auto& n : undeclared) {
+      names += (names.empty() ? "" : ", ") + n;
+    }
+    return Status(ErrorCode::kIllegalExecutionParameters,
+                  "Workflow \"" + workflow_id +
+                      "\" does not have the following parameters declared: " + names +
+                      ". Remove these parameters or use the flag for allowing custom parameters");
+  }
+  for (const auto& [name, schema] : spec.parameters) {
+    if (!out.contains(name)) {
+      if (schema.default_value) {
+        out[name] = *schema.default_value;
+      } else if (schema.required) {
+        return Status(ErrorCode::kIllegalExecutionParameters,
+                      "Workflow \"" + workflow_id + "\" must be provided with the \"" + name +
+                          "\" parameter to execute");
+      }
+      continue;
+    }
+    const json& v = out[name];
+    const std::string type = schema.type.value_or("");
+    const bool ok = type.empty() || (type == "string" && v.is_string()) ||
+                    (type == "integer" && v.is_number_integer()) ||
+                    (type == "float" && v.is_number()) || (type == "boolean" && v.is_boolean()) ||
+                    (type == "list" && v.is_array()) || (type == "dict" && v.is_object()) ||
+                    (type != "string" && type != "integer" && type != "float" &&
+                     type != "boolean" && type != "list" && type != "dict");
+    if (!ok) {
+      return Status(
+          ErrorCode::kIllegalExecutionParameters,
+          "Parameter \"" + name + "\" of workflow \"" + workflow_id + "\" must be of type " + type);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+class Manager::Impl {
+ public:
+  explicit Impl(ManagerOptions options)
+      : options_(std::move(options)),
+        clock_(options_.clock != nullptr ? *options_.clock : SystemClock()) {}
+
+  Status Open() {
+    std::error_code ec;
+    fs::create_directories(options_.data_dir, ec);
+    if (ec) {
+      return InternalError("cannot create data dir " + options_.data_dir.string() + ": " +
+                           ec.message());
+    }
+    if (options_.store != nullptr) {
+      store_ = options_.store;
+    } else {
+      std::string url = options_.store_url.empty()
+                            ? "sqlite://" + fs::absolute(options_.data_dir / "db.sqlite").string()
+                            : options_.store_url;
+      storage::StoreOptions store_options;
+      store_options.data_dir = options_.data_dir;
+      store_options.clock = options_.clock;
+      CLOUDIFY_ASSIGN_OR_RETURN(owned_store_, storage::OpenStore(url, store_options));
+      store_ = owned_store_.get();
+    }
+    messaging::Topology topology = messaging::ManagementTopology(options_.manager_name);
+    if (options_.bus != nullptr) {
+      bus_ = options_.bus;
+      CLOUDIFY_RETURN_IF_ERROR(bus_->Declare(topology));
+    } else {
+      messaging::BusOptions bus_options;
+      bus_options.topology = topology;
+      CLOUDIFY_ASSIGN_OR_RETURN(owned_bus_, messaging::OpenBus(options_.bus_url, bus_options));
+      bus_ = owned_bus_.get();
+    }
+    if (!store_->GetTenant(std::string(model::kDefaultTenant)).ok()) {
+      model::Tenant tenant;
+      tenant.name = std::string(model::kDefaultTenant);
+      tenant.created_at = clock_.Now();
+      Status created = store_->CreateTenant(tenant);
+      if (!created.ok() && created.code() != ErrorCode::kConflict) {
+        return created;
+      }
+    }
+    CLOUDIFY_ASSIGN_OR_RETURN(writer_, workflow::EventWriter::Start(*bus_, *store_));
+    workflow::EngineOptions engine_options;
+    engine_options.parallelism = options_.operation_parallelism;
+    engine_options.task_retries = options_.task_retries;
+    engine_options.task_retry_interval = options_.task_retry_interval;
+    engine_options.manager_name = options_.manager_name;
+    engine_options.clock = options_.clock;
+    engine_ = std::make_unique<workflow::Engine>(*store_, *bus_, operations_, engine_options);
+    const int workers = std::max(1, options_.max_concurrent_executions);
+    for (int i = 0; i < workers; ++i) {
+      workers_.emplace_back([this] { WorkerLoop(); });
+    }
+    lease_keeper_ = std::thread([this] { LeaseLoop(); });
+    return Status::Ok();
+  }
+
+  ~Impl() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+      for (auto& [id, flag] : running_) {
+        flag->store(true);
+      }
+    }
+    work_cv_.notify_all();
+    for (auto& t : workers_) {
+      t.join();
+    }
+    if (lease_keeper_.joinable()) {
+      lease_keeper_.join();
+    }
+    writer_.reset();
+    engine_.reset();
+  }
+
+  workflow::OperationRegistry& operations() { return operations_; }
+  storage::Store& store() { return *store_; }
+
+  fs::path BlueprintDir(const storage::CallerContext& caller, const std::string& id) const {
+    return options_.data_dir / "resources" / "blueprints" / caller.tenant / id;
+  }
+
+  Result<model::Blueprint> Upload(const storage::CallerContext& caller, const std::string& id,
+                                  const std::function<Result<fs::path>(const fs::path&)>& place,
+                                  const std::string& main_file_name) {
+    CLOUDIFY_RETURN_IF_ERROR(ValidateBlueprintId(id));
+    if (store_->GetBlueprint(caller, id).ok()) {
+      return ConflictError("blueprint with id `" + id + "` already exists");
+    }
+    const fs::path dest = BlueprintDir(caller, id);
+    std::error_code ec;
+    fs::remove_all(dest, ec);  // leftovers of an earlier failed upload
+    auto root = place(dest);
+    if (!root.ok()) {
+      fs::remove_all(dest, ec);
+      return root.status();
+    }
+    auto plan = dsl::ParseBlueprintFile(*root / main_file_name);
+    if (!plan.ok()) {
+      fs::remove_all(dest, ec);
+      return plan.status();
+    }
+    model::Blueprint bp;
+    bp.id = id;
+    bp.meta.tenant_name = caller.tenant;
+    bp.meta.created_by = caller.user;
+    bp.meta.created_at = clock_.Now();
+    bp.updated_at = bp.meta.created_at;
+    bp.main_file_name = main_file_name;
+    bp.description = plan->description;
+    bp.requirements = plan->requirements;
+    bp.plan = std::move(*plan);
+    bp.state = model::BlueprintState::kUploaded;
+    if (Status s = store_->CreateBlueprint(caller, bp); !s.ok()) {
+      fs::remove_all(dest, ec);
+      return s;
+    }
+    return store_->GetBlueprint(caller, id);
+  }
+
+  Result<model::Deployment> CreateDeployment(const storage::CallerContext& caller,
+                                             const std::string& blueprint_id,
+                                             const std::string& deployment_id, const json& inputs) {
+    CLOUDIFY_RETURN_IF_ERROR(ValidateResourceId(deployment_id, "deployment"));
+    CLOUDIFY_ASSIGN_OR_RETURN(model::Blueprint bp, store_->GetBlueprint(caller, blueprint_id));
+    if (bp.state != model::BlueprintState::kUploaded) {
+      return Status(ErrorCode::kDeploymentCreation,
+                    "Blueprint `" + blueprint_id + "` is not uploaded (state " +
+                        std::string(model::BlueprintStateName(bp.state)) + ")");
+    }
+    if (store_->GetDeployment(caller, deployment_id).ok()) {
+      return ConflictError("deployment with id `" + deployment_id + "` already exists");
+    }
+    IdGenerator ids;
+    CLOUDIFY_ASSIGN_OR_RETURN(
+        dsl::DeploymentPlan dp,
+        dsl::PrepareDeploymentPlan(bp.plan, inputs.is_null() ? json::object() : inputs, ids,
+                                   {.deployment_id = deployment_id, .blueprint_id = blueprint_id}));
+    model::Deployment d;
+    d.id = deployment_id;
+    d.display_name = deployment_id;
+    d.blueprint_id = blueprint_id;
+    d.meta.tenant_name = caller.tenant;
+    d.meta.created_by = caller.user;
+    d.meta.created_at = clock_.Now();
+    d.updated_at = d.meta.created_at;
+    d.description = dp.plan.description;
+    d.inputs = dp.inputs;
+    d.outputs = dp.plan.outputs;
+    d.capabilities = dp.plan.capabilities;
+    d.groups = dp.plan.groups;
+    d.scaling_groups = dp.plan.scaling_groups;
+    d.policies = dp.plan.policies;
+    d.policy_types = dp.plan.policy_types;
+    d.policy_triggers = dp.plan.policy_triggers;
+    d.workflows = dp.plan.workflows;
+    model::Execution env;
+    env.id = NewUuid();
+    env.workflow_id = "create_deployment_environment";
+    env.deployment_id = deployment_id;
+    env.blueprint_id = blueprint_id;
+    env.is_system_workflow = true;
+    env.status = ExecutionStatus::kTerminated;
+    env.parameters = {{"inputs", dp.inputs}};
+    env.meta = d.meta;
+    env.started_at = d.meta.created_at;
+    env.ended_at = d.meta.created_at;
+    d.create_execution_id = env.id;
+    d.latest_execution_id = env.id;
+    d.latest_execution_status = model::LatestExecutionStatus::kCompleted;
+    for (auto& node : dp.nodes) {
+      node.meta = d.meta;
+    }
+    for (auto& instance : dp.node_instances) {
+      instance.meta = d.meta;
+    }
+    CLOUDIFY_RETURN_IF_ERROR(store_->InTransaction([&](storage::Store& tx) -> Status {
+      CLOUDIFY_RETURN_IF_ERROR(tx.CreateDeployment(caller, d));
+      CLOUDIFY_RETURN_IF_ERROR(tx.CreateNodes(caller, dp.nodes));
+      CLOUDIFY_RETURN_IF_ERROR(tx.CreateNodeInstances(caller, dp.node_instances));
+      return tx.CreateExecution(caller, env);
+    }));
+    return store_->GetDeployment(caller, deployment_id);
+  }
+
+  Status DeleteDeployment(const storage::CallerContext& caller, const std::string& id, bool force) {
+    CLOUDIFY_RETURN_IF_ERROR(store_->GetDeployment(caller, id).status());
+    storage::ListQuery query;
+    query.size = 1;
+    query.filters = {{"deployment_id", {id}},
+                     {"status",
+                      {"pending", "started", "cancelling", "force_cancelling", "kill_cancelling",
+                       "queued", "scheduled"}}};
+    CLOUDIFY_ASSIGN_OR_RETURN(auto active, store_->ListExecutions(caller, query));
+    if (active.total > 0) {
+      return Status(ErrorCode::kDependentExists, "Can't delete deployment " + id +
+                                                     " - There are running or queued executions "
+                                                     "for this deployment");
+    }
+    if (!force) {
+      storage::ListQuery live;
+      live.size = 1;
+      live.filters = {{"deployment_id", {id}},
+                      {"state",
+                       {"initializing", "creating", "created", "configuring", "configured",
+                        "starting", "started", "stopping", "stopped", "deleting"}}};
+      CLOUDIFY_ASSIGN_OR_RETURN(auto instances, store_->ListNodeInstances(caller, live));
+      if (instances.total > 0) {
+        return Status(ErrorCode::kDependentExists,
+                      "Can't delete deployment " + id +
+                          " - There are live nodes for this "
+                          "deployment. Live nodes are nodes that are not in the uninitialized or "
+                          "deleted states. Use force to delete it anyway");
+      }
+    }
+    return store_->DeleteDeployment(caller, id);
+  }
+
+  Result<json> Evaluate(const storage::CallerContext& caller, const std::string& id, bool outputs) {
+    CLOUDIFY_ASSIGN_OR_RETURN(model::Deployment d, store_->GetDeployment(caller, id));
+    json values = json::object();
+    for (const auto& [name, spec] : outputs ? d.outputs : d.capabilities) {
+      values[name] = spec.value;
+    }
+    auto evaluated = workflow::EvaluateDeploymentValues(*store_, caller, d, values);
+    if (!evaluated.ok() && !outputs) {
+      return Status(ErrorCode::kDeploymentCapabilitiesEvaluation, evaluated.status().message());
+    }
+    return evaluated;
+  }
+
+  Result<model::Execution> Start(const storage::CallerContext& caller, const std::string& dep_id,
+                                 const std::string& workflow_id, const json& parameters,
+                                 const StartOptions& options) {
+    CLOUDIFY_ASSIGN_OR_RETURN(model::Deployment d, store_->GetDeployment(caller, dep_id));
+    auto wf = d.workflows.find(workflow_id);
+    if (wf == d.workflows.end()) {
+      return Status(ErrorCode::kNonexistentWorkflow,
+                    "Workflow " + workflow_id + " does not exist in the deployment " + dep_id);
+    }
+    CLOUDIFY_ASSIGN_OR_RETURN(json params, CheckParameters(workflow_id, wf->second, parameters,
+                                                           options.allow_custom_parameters));
+    model::Execution e;
+    e.id = NewUuid();
+    e.workflow_id = workflow_id;
+    e.deployment_id = dep_id;
+    e.deployment_display_name = d.display_name;
+    e.blueprint_id = d.blueprint_id;
+    e.parameters = std::move(params);
+    e.allow_custom_parameters = options.allow_custom_parameters;
+    e.meta.tenant_name = caller.tenant;
+    e.meta.created_by = caller.user;
+    e.meta.created_at = clock_.Now();
+    // The active check and the insert are one transaction, so two starts cannot both pass.
+    CLOUDIFY_RETURN_IF_ERROR(store_->InTransaction([&](storage::Store& tx) -> Status {
+      storage::ListQuery query;
+      query.size = 1;
+      query.filters = {
+          {"deployment_id", {dep_id}},
+          {"status",
+           {"pending", "started", "cancelling", "force_cancelling", "kill_cancelling", "queued"}}};
+      CLOUDIFY_ASSIGN_OR_RETURN(auto active, tx.ListExecutions(caller, query));
+      if (active.total > 0 && !options.force) {
+        if (!options.queue) {
+          return Status(ErrorCode::kExistingRunningExecution,
+                        "The following executions are currently running for this deployment: " +
+                            active.items.front().id +
+                            ". To execute this workflow anyway, pass \"force=true\" as a query "
+                            "parameter to this request");
+        }
+        e.status = ExecutionStatus::kQueued;
+      }
+      return tx.CreateExecution(caller, e);
+    }));
+    work_cv_.notify_one();
+    return e;
+  }
+
+  Result<model::Execution> Wait(const storage::CallerContext& caller, const std::string& id,
+                                std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (true) {
+      CLOUDIFY_ASSIGN_OR_RETURN(model::Execution e, store_->GetExecution(caller, id));
+      if (model::IsTerminal(e.status)) {
+        return e;
+      }
+      std::unique_lock lock(mu_);
+      if (std::chrono::steady_clock::now() >= deadline) {
+        return Status(ErrorCode::kUnavailable,
+                      "execution " + id + " did not end in time (" +
+                          std::string(model::ExecutionStatusName(e.status)) + ")");
+      }
+      done_cv_.wait_for(lock, std::chrono::milliseconds(50));
+    }
+  }
+
+  Result<model::Execution> Cancel(const storage::CallerContext& caller, const std::string& id) {
+    CLOUDIFY_ASSIGN_OR_RETURN(model::Execution e, store_->GetExecution(caller, id));
+    if (model::IsTerminal(e.status)) {
+      return Status(ErrorCode::kIllegalAction,
+                    "Can't cancel execution " + id + " in status " +
+                        std::string(model::ExecutionStatusName(e.status)));
+    }
+    if (model::IsWaiting(e.status)) {
+      e.status = ExecutionStatus::kCancelled;  // a waiting execution is simply dropped
+      e.ended_at = clock_.Now();
+    } else {
+      e.status = ExecutionStatus::kCancelling;
+    }
+    CLOUDIFY_RETURN_IF_ERROR(store_->UpdateExecution(caller, e));
+    {
+      std::lock_guard lock(mu_);
+      if (auto it = running_.find(id); it != running_.end()) {
+        it->second->store(true);
+      }
+    }
+    work_cv_.notify_all();
+    done_cv_.notify_all();
+    return e;
+  }
+
+  Result<model::Execution> Resume(const storage::CallerContext& caller, const std::string& id) {
+    CLOUDIFY_ASSIGN_OR_RETURN(model::Execution e, store_->GetExecution(caller, id));
+    if (e.status != ExecutionStatus::kFailed && e.status != ExecutionStatus::kCancelled) {
+      return ConflictError("Cannot resume execution `" + id + "` in state " +
+                           std::string(model::ExecutionStatusName(e.status)));
+    }
+    // An action, not a status update: the end state is left on purpose.
+    e.status = ExecutionStatus::kPending;
+    e.resume = true;
+    e.error.clear();
+    e.ended_at.reset();
+    CLOUDIFY_RETURN_IF_ERROR(store_->UpdateExecution(caller, e));
+    work_cv_.notify_one();
+    return e;
+  }
+
+  Status SyncEvents(std::chrono::milliseconds timeout) { return writer_->Sync(timeout); }
+
+ private:
+  void WorkerLoop() {
+    while (true) {
+      {
+        std::unique_lock lock(mu_);
+        if (stopping_) {
+          return;
+        }
+      }
+      auto claimed = store_->ClaimExecution(options_.manager_name, options_.execution_lease);
+      if (!claimed.ok() || !claimed->has_value()) {
+        std::unique_lock lock(mu_);
+        work_cv_.wait_for(lock, std::chrono::milliseconds(200));
+        continue;
+      }
+      RunClaimed(**claimed);
+    }
+  }
+
+  void RunClaimed(model::Execution e) {
+    const storage::CallerContext caller = storage::CallerContext::System(e.meta.tenant_name);
+    auto cancel = std::make_shared<std::atomic<bool>>(false);
+    {
+      std::lock_guard lock(mu_);
+      running_[e.id] = cancel;
+    }
+    if (e.status == ExecutionStatus::kCancelling || e.status == ExecutionStatus::kForceCancelling ||
+        e.status == ExecutionStatus::kKillCancelling) {
+      // Cancelled before it ran (or while its manager was gone): nothing to run.
+      e.status = ExecutionStatus::kCancelled;
+      e.ended_at = clock_.Now();
+      (void)store_->UpdateExecution(caller, e);
+    } else {
+      (void)engine_->Run(caller, e.id, cancel.get());
+    }
+    (void)store_->ReleaseExecution(e.id, options_.manager_name);
+    {
+      std::lock_guard lock(mu_);
+      running_.erase(e.id);
+    }
+    StartQueued(caller, e.deployment_id);
+    done_cv_.notify_all();
+  }
+
+  // The oldest queued execution of the deployment goes to pending.
+  void StartQueued(const storage::CallerContext& caller, const std::string& deployment_id) {
+    if (deployment_id.empty()) {
+      return;
+    }
+    storage::ListQuery query;
+    query.size = 1;
+    query.sort = {"created_at"};
+    query.filters = {{"deployment_id", {deployment_id}}, {"status", {"queued"}}};
+    auto queued = store_->ListExecutions(caller, query);
+    if (!queued.ok() || queued->items.empty()) {
+      return;
+    }
+    model::Execution next = queued->items.front();
+    next.status = ExecutionStatus::kPending;
+    (void)store_->UpdateExecution(caller, next);
+    work_cv_.notify_one();
+  }
+
+  void LeaseLoop() {
+    std::unique_lock lock(mu_);
+    while (!stopping_) {
+      work_cv_.wait_for(lock, options_.execution_lease / 3);
+      for (const auto& [id, flag] : running_) {
+        (void)store_->RenewExecutionLease(id, options_.manager_name, options_.execution_lease);
+      }
+    }
+  }
+
+  ManagerOptions options_;
+  const Clock& clock_;
+  std::unique_ptr<storage::Store> owned_store_;
+  storage::Store* store_ = nullptr;
+  std::unique_ptr<messaging::Bus> owned_bus_;
+  messaging::Bus* bus_ = nullptr;
+  workflow::OperationRegistry operations_;
+  std::unique_ptr<workflow::EventWriter> writer_;
+  std::unique_ptr<workflow::Engine> engine_;
+
+  std::mutex mu_;
+  std::condition_variable work_cv_;
+  std::condition_variable done_cv_;
+  bool stopping_ = false;
+  std::map<std::string, std::shared_ptr<std::atomic<bool>>> running_;
+  std::vector<std::thread> workers_;
+  std::thread lease_keeper_;
+};
+
+Manager::Manager(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Manager::~Manager() = default;
+
+Result<std::unique_ptr<Manager>> Manager::Open(ManagerOptions options) {
+  auto impl = std::make_unique<Impl>(std::move(options));
+  CLOUDIFY_RETURN_IF_ERROR(impl->Open());
+  return std::unique_ptr<Manager>(new Manager(std::move(impl)));
+}
+
+workflow::OperationRegistry& Manager::operations() { return impl_->operations(); }
+storage::Store& Manager::store() { return impl_->store(); }
+
+Result<model::Blueprint> Manager::UploadBlueprint(const storage::CallerContext& caller,
+                                                  const std::string& blueprint_id,
+                                                  const fs::path& main_file) {
+  const fs::path source = main_file.parent_path().empty() ? fs::path(".") : main_file.parent_path();
+  return impl_->Upload(
+      caller, blueprint_id,
+      [&](const fs::path& dest) -> Result<fs::path> {
+        std::error_code ec;
+        if (!fs::is_regular_file(main_file, ec)) {
+          return NotFoundError("blueprint file " + main_file.string() + " not found");
+        }
+        fs::create_directories(dest.parent_path(), ec);
+        fs::copy(source, dest, fs::copy_options::recursive | fs::copy_options::copy_symlinks, ec);
+        if (ec) {
+          return InternalError("copying " + source.string() + ": " + ec.message());
+        }
+        return dest;
+      },
+      main_file.filename().string());
+}
+
+Result<model::Blueprint> Manager::UploadBlueprintArchive(const storage::CallerContext& caller,
+                                                         const std::string& blueprint_id,
+                                                         std::string_view archive_bytes,
+                                                         const std::string& main_file_name) {
+  return impl_->Upload(
+      caller, blueprint_id,
+      [&](const fs::path& dest) {
+        return ExtractArchive(archive_bytes, dest, {.require_single_top_dir = true});
+      },
+      main_file_name);
+}
+
+Status Manager::DeleteBlueprint(const storage::CallerContext& caller,
+                                const std::string& blueprint_id) {
+  CLOUDIFY_RETURN_IF_ERROR(impl_->store().DeleteBlueprint(caller, blueprint_id));
+  std::error_code ec;
+  fs::remove_all(impl_->BlueprintDir(caller, blueprint_id), ec);
+  return Status::Ok();
+}
+
+Result<model::Deployment> Manager::CreateDeployment(const storage::CallerContext& caller,
+                                                    const std::string& blueprint_id,
+                                                    const std::string& deployment_id,
+                                                    const json& inputs) {
+  return impl_->CreateDeployment(caller, blueprint_id, deployment_id, inputs);
+}
+
+Status Manager::DeleteDeployment(const storage::CallerContext& caller,
+                                 const std::string& deployment_id, bool force) {
+  return impl_->DeleteDeployment(caller, deployment_id, force);
+}
+
+Result<json> Manager::DeploymentOutputs(const storage::CallerContext& caller,
+                                        const std::string& deployment_id) {
+  return impl_->Evaluate(caller, deployment_id, /*outputs=*/true);
+}
+
+Result<json> Manager::DeploymentCapabilities(const storage::CallerContext& caller,
+                                             const std::string& deployment_id) {
+  return impl_->Evaluate(caller, deployment_id, /*outputs=*/false);
+}
+
+Result<model::Execution> Manager::StartExecution(const storage::CallerContext& caller,
+                                                 const std::string& deployment_id,
+                                                 const std::string& workflow_id,
+                                                 const json& parameters,
+                                                 const StartOptions& options) {
+  return impl_->Start(caller, deployment_id, workflow_id, parameters, options);
+}
+
+Result<model::Execution> Manager::WaitForExecution(const storage::CallerContext& caller,
+                                                   const std::string& execution_id,
+                                                   std::chrono::milliseconds timeout) {
+  return impl_->Wait(caller, execution_id, timeout);
+}
+
+Result<model::Execution> Manager::CancelExecution(const storage::CallerContext& caller,
+                                                  const std::string& execution_id) {
+  return impl_->Cancel(caller, execution_id);
+}
+
+Result<model::Execution> Manager::ResumeExecution(const storage::CallerContext& caller,
+                                                  const std::string& execution_id) {
+  return impl_->Resume(caller, execution_id);
+}
+
+Status Manager::SyncEvents(std::chrono::milliseconds timeout) { return impl_->SyncEvents(timeout); }
+
+}  // namespace cloudify

@@ -1,0 +1,1121 @@
+#include "cloudify/workflow/engine.h"
+
+#include <mutex>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "cloudify/dsl/functions.h"
+#include "cloudify/ids.h"
+#include "cloudify/workflow/events.h"
+#include "cloudify/workflow/graph_runner.h"
+#include "cloudify/workflow/lifecycle.h"
+
+namespace cloudify::workflow {
+namespace {
+
+using model::ExecutionStatus;
+using nlohmann::json;
+namespace event_types = model::event_types;
+
+constexpr int kStateWriteAttempts = 5;
+
+// --- Graph tasks <-> stored operations -------------------------------------------------------
+
+std::string_view SideName(RelationshipSide side) {
+  switch (side) {
+    case RelationshipSide::kSource:
+      return "source";
+    case RelationshipSide::kTarget:
+      return "target";
+    default:
+      return "";
+  }
+}
+
+model::Operation ToOperation(const GraphTask& t, const std::string& graph_id,
+                             const std::string& execution_id) {
+  model::Operation op;
+  op.id = t.id;
+  op.name = t.name;
+  op.type = std::string(TaskKindName(t.kind));
+  op.dependencies = t.dependencies;
+  op.tasks_graph_id = graph_id;
+  op.execution_id = execution_id;
+  json kwargs = {{"node_instance_id", t.node_instance_id},
+                 {"relationship", std::string(SideName(t.side))},
+                 {"related_instance_id", t.related_instance_id},
+                 {"state", std::string(model::NodeInstanceStateName(t.state))},
+                 {"message", t.message},
+                 {"kwargs", t.kwargs},
+                 {"allow_kwargs_override", t.allow_kwargs_override}};
+  op.parameters = {{"task_kwargs", std::move(kwargs)},
+                   {"containing_subgraph",
+                    t.containing_subgraph.empty() ? json(nullptr) : json(t.containing_subgraph)},
+                   {"current_retries", 0},
+                   {"total_retries", t.max_retries ? json(*t.max_retries) : json(nullptr)},
+                   {"retry_interval", t.retry_interval ? json(*t.retry_interval) : json(nullptr)}};
+  return op;
+}
+
+Result<GraphTask> FromOperation(const model::Operation& op) {
+  GraphTask t;
+  t.id = op.id;
+  t.name = op.name;
+  t.dependencies = op.dependencies;
+  bool known = false;
+  for (TaskKind k :
+       {TaskKind::kOperation, TaskKind::kSetNodeState, TaskKind::kNodeEvent, TaskKind::kSubgraph}) {
+    if (TaskKindName(k) == op.type) {
+      t.kind = k;
+      known = true;
+    }
+  }
+  if (!known) {
+    return Status(ErrorCode::kStorageError,
+                  "stored operation " + op.id + " has unknown type '" + op.type + "'");
+  }
+  const json& p = op.parameters;
+  const json kwargs = p.value("task_kwargs", json::object());
+  t.node_instance_id = kwargs.value("node_instance_id", "");
+  const std::string side = kwargs.value("relationship", "");
+  t.side = side == "source"   ? RelationshipSide::kSource
+           : side == "target" ? RelationshipSide::kTarget
+                              : RelationshipSide::kNone;
+  t.related_instance_id = kwargs.value("related_instance_id", "");
+  t.state = model::ParseNodeInstanceState(kwargs.value("state", "uninitialized"))
+                .value_or(model::NodeInstanceState::kUninitialized);
+  t.message = kwargs.value("message", "");
+  t.kwargs = kwargs.value("kwargs", json());
+  t.allow_kwargs_override = kwargs.value("allow_kwargs_override", false);
+  if (p.contains("containing_subgraph") && p["containing_subgraph"].is_string()) {
+    t.containing_subgraph = p["containing_subgraph"].get<std::string>();
+  }
+  if (p.contains("total_retries") && p["total_retries"].is_number_integer()) {
+    t.max_retries = p["total_retries"].get<int>();
+  }
+  if (p.contains("retry_interval") && p["retry_interval"].is_number()) {
+    t.retry_interval = p["retry_interval"].get<double>();
+  }
+  return t;
+}
+
+// --- The deployment as one run sees it -------------------------------------------------------
+
+struct RunData {
+  storage::CallerContext caller;
+  model::Execution execution;
+  model::Deployment deployment;
+  std::vector<model::Node> nodes;
+  std::unordered_map<std::string, const model::Node*> node_by_id;
+  std::vector<model::NodeInstance> instances;
+  std::unordered_map<std::string, size_t> instance_index;
+  std::mutex mu;  // guards `instances` once the graph runs
+
+  const model::Node* NodeOf(const std::string& node_id) const {
+    auto it = node_by_id.find(node_id);
+    return it == node_by_id.end() ? nullptr : it->second;
+  }
+  model::NodeInstance* Instance(const std::string& id) {
+    auto it = instance_index.find(id);
+    return it == instance_index.end() ? nullptr : &instances[it->second];
+  }
+};
+
+const model::RelationshipSpec* RelationshipSpecFor(const model::Node& source_node,
+                                                   const model::NodeInstance& source,
+                                                   const std::string& target_id) {
+  for (const auto& rel : source.relationships) {
+    if (rel.target_id != target_id) {
+      continue;
+    }
+    const model::RelationshipSpec* fallback = nullptr;
+    for (const auto& spec : source_node.spec.relationships) {
+      if (spec.target_id == rel.target_name) {
+        if (spec.type == rel.type) {
+          return &spec;
+        }
+        fallback = fallback != nullptr ? fallback : &spec;
+      }
+    }
+    return fallback;
+  }
+  return nullptr;
+}
+
+// Looks a JSON value up along an attribute path: [name, key or index, ...].
+const json* Walk(const json& root, const json& path, size_t from) {
+  const json* cur = &root;
+  for (size_t i = from; i < path.size(); ++i) {
+    if (path[i].is_string() && cur->is_object()) {
+      auto it = cur->find(path[i].get<std::string>());
+      if (it == cur->end()) {
+        return nullptr;
+      }
+      cur = &*it;
+    } else if (path[i].is_number_integer() && cur->is_array()) {
+      auto index = path[i].get<int64_t>();
+      if (index < 0 || static_cast<size_t>(index) >= cur->size()) {
+        return nullptr;
+      }
+      cur = &(*cur)[static_cast<size_t>(index)];
+    } else {
+      return nullptr;
+    }
+  }
+  return cur;
+}
+
+// Run-time function evaluation over the store (get_attribute, get_secret, get_sys, ...).
+class RuntimeFunctions final : public dsl::FunctionContext {
+ public:
+  RuntimeFunctions(RunData& data, storage::Store& store) : data_(data), store_(store) {}
+
+  Result<json> GetInput(const std::string& name) override {
+    auto it = data_.deployment.inputs.find(name);
+    if (it == data_.deployment.inputs.end()) {
+      return Status(ErrorCode::kFunctionsEvaluation, "input '" + name + "' does not exist");
+    }
+    return *it;
+  }
+
+  Result<json> GetNodeProperties(const std::string& node_id) override {
+    const model::Node* node = data_.NodeOf(node_id);
+    if (node == nullptr) {
+      return Status(ErrorCode::kFunctionsEvaluation, "node '" + node_id + "' does not exist");
+    }
+    return node->spec.properties;
+  }
+
+  Result<json> GetAttribute(const std::string& node_id, const std::string& instance_id,
+                            const std::string& from_instance_id, const json& path) override {
+    CLOUDIFY_ASSIGN_OR_RETURN(std::string id, PickInstance(node_id, instance_id, from_instance_id));
+    CLOUDIFY_ASSIGN_OR_RETURN(model::NodeInstance instance,
+                              store_.GetNodeInstance(data_.caller, id));
+    return Attribute(instance, path);
+  }
+
+  Result<json> GetAttributeOfAllInstances(const std::string& node_id, const json& path) override {
+    json out = json::object();
+    storage::ListQuery query;
+    query.get_all_results = true;
+    query.filters = {{"deployment_id", {data_.deployment.id}}, {"node_id", {node_id}}};
+    CLOUDIFY_ASSIGN_OR_RETURN(auto page, store_.ListNodeInstances(data_.caller, query));
+    for (const auto& instance : page.items) {
+      CLOUDIFY_ASSIGN_OR_RETURN(out[instance.id], Attribute(instance, path));
+    }
+    return out;
+  }
+
+  Result<json> GetSecret(const std::string& key) override {
+    auto secret = store_.GetSecret(data_.caller, key);
+    if (!secret.ok()) {
+      return Status(ErrorCode::kUnknownDeploymentSecret,
+                    "Required secret `" + key + "` does not exist");
+    }
+    return json(secret->value);
+  }
+
+  Result<json> GetSys(const std::string& entity, const std::string& property) override {
+    if (entity == "tenant" && property == "name") {
+      return json(data_.caller.tenant);
+    }
+    if (entity == "deployment") {
+      if (property == "id") {
+        return json(data_.deployment.id);
+      }
+      if (property == "name") {
+        return json(data_.deployment.display_name.empty() ? data_.deployment.id
+                                                          : data_.deployment.display_name);
+      }
+      if (property == "blueprint") {
+        return json(data_.deployment.blueprint_id);
+      }
+      if (property == "owner") {
+        return json(data_.deployment.meta.created_by);
+      }
+    }
+    return Status(ErrorCode::kFunctionsEvaluation,
+                  "get_sys: unknown " + entity + " property '" + property + "'");
+  }
+
+ private:
+  // The original's choice when get_attribute names a node, not an instance: the only instance,
+  // or the one related to (or sharing a host with) the instance asking.
+  Result<std::string> PickInstance(const std::string& node_id, const std::string& instance_id,
+                                   const std::string& from_instance_id) {
+    if (!instance_id.empty()) {
+      return instance_id;
+    }
+    std::lock_guard lock(data_.mu);
+    std::vector<const model::NodeInstance*> candidates;
+    for (const auto& instance : data_.instances) {
+      if (instance.node_id == node_id) {
+        candidates.push_back(&instance);
+      }
+    }
+    if (candidates.size() == 1) {
+      return candidates.front()->id;
+    }
+    const model::NodeInstance* from =
+        from_instance_id.empty() ? nullptr : data_.Instance(from_instance_id);
+    if (from != nullptr) {
+      std::vector<std::string> related;
+      for (const auto* c : candidates) {
+        bool linked = (from->host_id && c->host_id == from->host_id);
+        for (const auto& rel : from->relationships) {
+          linked = linked || rel.target_id == c->id;
+        }
+        for (const auto& rel : c->relationships) {
+          linked = linked || rel.target_id == from->id;
+        }
+        if (linked) {
+          related.push_back(c->id);
+        }
+      }
+      if (related.size() == 1) {
+        return related.front();
+      }
+    }
+    return Status(ErrorCode::kFunctionsEvaluation,
+                  "get_attribute: node '" + node_id + "' has " + std::to_string(candidates.size()) +
+                      " instances and none is related to the caller");
+  }
+
+  Result<json> Attribute(const model::NodeInstance& instance, const json& path) {
+    if (!path.is_array() || path.empty() || !path[0].is_string()) {
+      return Status(ErrorCode::kFunctionsEvaluation, "get_attribute: bad attribute path");
+    }
+    const std::string name = path[0].get<std::string>();
+    if (auto it = instance.runtime_properties.find(name); it != instance.runtime_properties.end()) {
+      const json* value = Walk(*it, path, 1);
+      return value != nullptr ? *value : json(nullptr);
+    }
+    if (name == "node_instance_id") {
+      return json(instance.id);
+    }
+    if (name == "node_instance_index") {
+      return json(instance.index);
+    }
+    const model::Node* node = data_.NodeOf(instance.node_id);
+    if (node != nullptr) {
+      if (auto it = node->spec.properties.find(name); it != node->spec.properties.end()) {
+        const json* value = Walk(*it, path, 1);
+        return value != nullptr ? *value : json(nullptr);
+      }
+    }
+    return json(nullptr);
+  }
+
+  RunData& data_;
+  storage::Store& store_;
+};
+
+// --- Emitting events ---------------------------------------------------------------------------
+
+class Emitter {
+ public:
+  Emitter(EventPublisher& publisher, const RunData& data, const Clock& clock,
+          std::string manager_name)
+      : publisher_(publisher), data_(data), clock_(clock), manager_(std::move(manager_name)) {}
+
+  model::Event Base(model::EventKind kind, std::string message) const {
+    model::Event e;
+    e.kind = kind;
+    e.message = std::move(message);
+    e.reported_timestamp = clock_.Now();
+    e.blueprint_id = data_.execution.blueprint_id;
+    e.deployment_id = data_.execution.deployment_id;
+    e.deployment_display_name = data_.deployment.display_name;
+    e.execution_id = data_.execution.id;
+    e.workflow_id = data_.execution.workflow_id;
+    e.tenant_name = data_.caller.tenant;
+    e.manager_name = manager_;
+    return e;
+  }
+
+  void Workflow(std::string_view type, std::string message, json error_causes = nullptr) {
+    model::Event e = Base(model::EventKind::kEvent, std::move(message));
+    e.event_type = std::string(type);
+    e.error_causes = std::move(error_causes);
+    publisher_.Publish(e);
+  }
+
+  void ForTask(std::string_view type, const GraphTask& task, std::string message,
+               json error_causes = nullptr) {
+    model::Event e = Base(model::EventKind::kEvent, std::move(message));
+    e.event_type = std::string(type);
+    Fill(e, task);
+    e.error_causes = std::move(error_causes);
+    publisher_.Publish(e);
+  }
+
+  void Log(LogLevel level, const GraphTask& task, std::string message) {
+    model::Event e = Base(model::EventKind::kLog, std::move(message));
+    e.logger = "ctx";
+    e.level = level;
+    Fill(e, task);
+    publisher_.Publish(e);
+  }
+
+ private:
+  void Fill(model::Event& e, const GraphTask& task) const {
+    e.node_instance_id = task.node_instance_id;
+    auto it = data_.instance_index.find(task.node_instance_id);
+    if (it != data_.instance_index.end()) {
+      e.node_name = data_.instances[it->second].node_id;
+    }
+    if (task.kind == TaskKind::kOperation) {
+      e.operation = task.name;
+    }
+    if (task.side == RelationshipSide::kSource) {
+      e.source_id = task.node_instance_id;
+      e.target_id = task.related_instance_id;
+    } else if (task.side == RelationshipSide::kTarget) {
+      e.source_id = task.related_instance_id;
+      e.target_id = task.node_instance_id;
+    }
+  }
+
+  EventPublisher& publisher_;
+  const RunData& data_;
+  const Clock& clock_;
+  const std::string manager_;
+};
+
+// The execution's logs, through the emitter, as a Logger.
+class OperationLogger final : public Logger {
+ public:
+  OperationLogger(Emitter& emitter, const GraphTask& task) : emitter_(emitter), task_(task) {}
+  bool Enabled(LogLevel) const override { return true; }
+  void Write(LogLevel level, std::string_view message,
+             std::initializer_list<LogField> fields) override {
+    std::string text(message);
+    for (const auto& f : fields) {
+      text += " " + std::string(f.key) + "=" + f.value;
+    }
+    emitter_.Log(level, task_, std::move(text));
+  }
+
+ private:
+  Emitter& emitter_;
+  const GraphTask& task_;
+};
+
+// --- Running operations --------------------------------------------------------------------
+
+class InstanceView final : public InstanceContext {
+ public:
+  InstanceView(const model::Node& node, model::NodeInstance instance)
+      : node_(node), instance_(std::move(instance)), original_(instance_.runtime_properties) {}
+  const model::Node& node() const override { return node_; }
+  const model::NodeInstance& instance() const override { return instance_; }
+  json& runtime_properties() override { return instance_.runtime_properties; }
+  bool changed() const { return instance_.runtime_properties != original_; }
+
+ private:
+  const model::Node& node_;
+  model::NodeInstance instance_;
+  const json original_;
+};
+
+class ContextImpl final : public OperationContext {
+ public:
+  ContextImpl(const RunData& data, const GraphTask& task, int retry, int max_retries, json inputs,
+              Emitter& emitter)
+      : data_(data),
+        task_(task),
+        retry_(retry),
+        max_retries_(max_retries),
+        inputs_(std::move(inputs)),
+        logger_(emitter, task) {}
+
+  const std::string& tenant() const override { return data_.caller.tenant; }
+  const std::string& deployment_id() const override { return data_.execution.deployment_id; }
+  const std::string& blueprint_id() const override { return data_.execution.blueprint_id; }
+  const std::string& execution_id() const override { return data_.execution.id; }
+  const std::string& workflow_id() const override { return data_.execution.workflow_id; }
+  const std::string& operation_name() const override { return task_.name; }
+  int retry_number() const override { return retry_; }
+  int max_retries() const override { return max_retries_; }
+  const json& inputs() const override { return inputs_; }
+  bool is_relationship() const override { return task_.side != RelationshipSide::kNone; }
+  InstanceContext& instance() override { return *self_; }
+  InstanceContext& source() override { return source_ ? *source_ : *self_; }
+  InstanceContext& target() override { return target_ ? *target_ : *self_; }
+  Logger& logger() override { return logger_; }
+
+  void Fail(std::string message, bool recoverable) override {
+    outcome_ = TaskOutcome::Failure(std::move(message), recoverable);
+  }
+  void Retry(std::string message, std::optional<std::chrono::milliseconds> after) override {
+    outcome_ = TaskOutcome::Retry(std::move(message), after);
+  }
+  void Return(json value) override { returned_ = std::move(value); }
+
+  std::unique_ptr<InstanceView> self_owned_;
+  std::unique_ptr<InstanceView> other_owned_;
+  InstanceView* self_ = nullptr;
+  InstanceView* source_ = nullptr;
+  InstanceView* target_ = nullptr;
+  TaskOutcome outcome_ = TaskOutcome::Success();
+  json returned_;
+
+ private:
+  const RunData& data_;
+  const GraphTask& task_;
+  const int retry_;
+  const int max_retries_;
+  const json inputs_;
+  OperationLogger logger_;
+};
+
+class RunExecutor final : public TaskExecutor, public GraphObserver {
+ public:
+  RunExecutor(RunData& data, storage::Store& store, const OperationRegistry& operations,
+              Emitter& emitter, int default_retries, std::string graph_id,
+              std::vector<model::Operation> stored)
+      : data_(data),
+        store_(store),
+        operations_(operations),
+        emitter_(emitter),
+        default_retries_(default_retries),
+        functions_(data, store) {
+    for (auto& op : stored) {
+      ops_.emplace(op.id, std::move(op));
+    }
+    (void)graph_id;
+  }
+
+  TaskOutcome Execute(const GraphTask& task, int retry) override {
+    switch (task.kind) {
+      case TaskKind::kSetNodeState:
+        return SetState(task);
+      case TaskKind::kNodeEvent:
+        emitter_.ForTask(event_types::kWorkflowNodeEvent, task, task.message);
+        return TaskOutcome::Success();
+      case TaskKind::kOperation:
+        return RunOperation(task, retry);
+      case TaskKind::kSubgraph:
+        break;
+    }
+    return TaskOutcome::Success();
+  }
+
+  void OnTaskState(const GraphTask& task, model::TaskState state, int retry,
+                   std::string_view error) override {
+    const bool operation = task.kind == TaskKind::kOperation;
+    if (operation) {
+      const std::string what = task.name + " (" + task.node_instance_id + ")";
+      switch (state) {
+        case model::TaskState::kStarted:
+          emitter_.ForTask(event_types::kTaskStarted, task, "'" + what + "' started");
+          break;
+        case model::TaskState::kSucceeded:
+          emitter_.ForTask(event_types::kTaskSucceeded, task, "'" + what + "' succeeded");
+          ++finished_operations_;
+          break;
+        case model::TaskState::kRescheduled:
+          emitter_.ForTask(event_types::kTaskRescheduled, task,
+                           "'" + what + "' failed, retrying: " + std::string(error),
+                           json::array({{{"message", error}, {"type", "RecoverableError"}}}));
+          break;
+        case model::TaskState::kFailed:
+          emitter_.ForTask(event_types::kTaskFailed, task,
+                           "'" + what + "' failed: " + std::string(error),
+                           json::array({{{"message", error}, {"type", "NonRecoverableError"}}}));
+          ++finished_operations_;
+          break;
+        default:
+          break;
+      }
+    }
+    // Stored: every end state, and the progress of operations (so a resume knows).
+    const bool persist =
+        state == model::TaskState::kSucceeded || state == model::TaskState::kFailed ||
+        (operation &&
+         (state == model::TaskState::kStarted || state == model::TaskState::kRescheduled));
+    if (!persist) {
+      return;
+    }
+    auto it = ops_.find(task.id);
+    if (it == ops_.end()) {
+      return;
+    }
+    it->second.state = state;
+    it->second.parameters["current_retries"] = retry;
+    if (!error.empty()) {
+      it->second.parameters["error"] = std::string(error);
+    }
+    (void)store_.UpdateOperation(data_.caller, it->second);
+  }
+
+  int64_t finished_operations() const { return finished_operations_; }
+
+ private:
+  TaskOutcome SetState(const GraphTask& task) {
+    for (int attempt = 0; attempt < kStateWriteAttempts; ++attempt) {
+      auto current = store_.GetNodeInstance(data_.caller, task.node_instance_id);
+      if (!current.ok()) {
+        return TaskOutcome::Failure(current.status().ToString());
+      }
+      storage::NodeInstanceUpdate update;
+      update.version = current->version;
+      update.state = task.state;
+      auto updated = store_.UpdateNodeInstance(data_.caller, task.node_instance_id, update);
+      if (updated.ok()) {
+        Remember(*updated);
+        return TaskOutcome::Success();
+      }
+      if (updated.status().code() != ErrorCode::kConflict) {
+        return TaskOutcome::Failure(updated.status().ToString());
+      }
+    }
+    return TaskOutcome::Failure("node instance " + task.node_instance_id +
+                                " kept changing while its state was set");
+  }
+
+  void Remember(const model::NodeInstance& fresh) {
+    std::lock_guard lock(data_.mu);
+    if (model::NodeInstance* cached = data_.Instance(fresh.id)) {
+      *cached = fresh;
+    }
+  }
+
+  Result<std::unique_ptr<InstanceView>> View(const std::string& instance_id) {
+    CLOUDIFY_ASSIGN_OR_RETURN(model::NodeInstance fresh,
+                              store_.GetNodeInstance(data_.caller, instance_id));
+    const model::Node* node = data_.NodeOf(fresh.node_id);
+    if (node == nullptr) {
+      return Status(ErrorCode::kNotFound, "node '" + fresh.node_id + "' not found");
+    }
+    return std::make_unique<InstanceView>(*node, std::move(fresh));
+  }
+
+  TaskOutcome RunOperation(const GraphTask& task, int retry) {
+    auto self = View(task.node_instance_id);
+    if (!self.ok()) {
+      return TaskOutcome::Failure(self.status().ToString());
+    }
+    std::unique_ptr<InstanceView> other;
+    const model::OperationSpec* spec = nullptr;
+    dsl::FunctionScope scope;
+    if (task.side == RelationshipSide::kNone) {
+      const auto& ops = (*self)->node().spec.operations;
+      auto it = ops.find(task.name);
+      spec = it == ops.end() ? nullptr : &it->second;
+      scope.self_node = (*self)->node().id();
+      scope.self_instance = (*self)->id();
+    } else {
+      auto related = View(task.related_instance_id);
+      if (!related.ok()) {
+        return TaskOutcome::Failure(related.status().ToString());
+      }
+      other = std::move(*related);
+      InstanceView* source = task.side == RelationshipSide::kSource ? self->get() : other.get();
+      InstanceView* target = task.side == RelationshipSide::kSource ? other.get() : self->get();
+      const model::RelationshipSpec* rel =
+          RelationshipSpecFor(source->node(), source->instance(), target->id());
+      if (rel != nullptr) {
+        const auto& ops = task.side == RelationshipSide::kSource ? rel->source_operations
+                                                                 : rel->target_operations;
+        auto it = ops.find(task.name);
+        spec = it == ops.end() ? nullptr : &it->second;
+      }
+      scope.source_node = source->node().id();
+      scope.target_node = target->node().id();
+      scope.source_instance = source->id();
+      scope.target_instance = target->id();
+      scope.self_instance = (*self)->id();
+    }
+    if (spec == nullptr) {
+      return TaskOutcome::Failure("operation " + task.name + " is not defined", false);
+    }
+    auto inputs =
+        dsl::EvaluateFunctions(spec->inputs, scope, functions_, dsl::EvaluationMode::kRuntime);
+    if (!inputs.ok()) {
+      return TaskOutcome::Failure(inputs.status().ToString(), false);
+    }
+    if (task.kwargs.is_object()) {
+      if (!inputs->is_object()) {
+        *inputs = json::object();
+      }
+      for (const auto& [key, value] : task.kwargs.items()) {
+        if (inputs->contains(key) && !task.allow_kwargs_override) {
+          return TaskOutcome::Failure("Duplicate input '" + key +
+                                          "' found during merge of operation inputs and "
+                                          "operation_kwargs (allow_kwargs_override is false)",
+                                      false);
+        }
+        (*inputs)[key] = value;
+      }
+    }
+    const std::string handler_name =
+        spec->plugin.empty() ? spec->implementation : spec->plugin + "." + spec->operation;
+    const OperationHandler* handler = operations_.Find(handler_name);
+    if (handler == nullptr) {
+      return TaskOutcome::Failure(
+          "no handler is registered for '" + handler_name + "' (operation " + task.name + ")",
+          false);
+    }
+    ContextImpl ctx(data_, task, retry, task.max_retries.value_or(default_retries_),
+                    std::move(*inputs), emitter_);
+    ctx.self_owned_ = std::move(*self);
+    ctx.other_owned_ = std::move(other);
+    ctx.self_ = ctx.self_owned_.get();
+    if (task.side == RelationshipSide::kSource) {
+      ctx.source_ = ctx.self_;
+      ctx.target_ = ctx.other_owned_.get();
+    } else if (task.side == RelationshipSide::kTarget) {
+      ctx.source_ = ctx.other_owned_.get();
+      ctx.target_ = ctx.self_;
+    }
+    try {
+      (*handler)(ctx);
+    } catch (const std::exception& e) {
+      // A handler's exception is its failure, retried like the original's unknown errors.
+      ctx.Fail(e.what(), /*recoverable=*/true);
+    } catch (...) {
+      ctx.Fail("unknown exception", /*recoverable=*/true);
+    }
+    for (InstanceView* view : {ctx.self_owned_.get(), ctx.other_owned_.get()}) {
+      if (view == nullptr || !view->changed()) {
+        continue;
+      }
+      storage::NodeInstanceUpdate update;
+      update.version = view->instance().version;
+      update.runtime_properties = view->instance().runtime_properties;
+      auto stored = store_.UpdateNodeInstance(data_.caller, view->id(), update);
+      if (!stored.ok()) {
+        return TaskOutcome::Failure("storing runtime properties of " + view->id() + ": " +
+                                    stored.status().ToString());
+      }
+      Remember(*stored);
+    }
+    return ctx.outcome_;
+  }
+
+  RunData& data_;
+  storage::Store& store_;
+  const OperationRegistry& operations_;
+  Emitter& emitter_;
+  const int default_retries_;
+  RuntimeFunctions functions_;
+  std::unordered_map<std::string, model::Operation> ops_;
+  std::atomic<int64_t> finished_operations_{0};
+};
+
+// --- Building the workflow's graph ---------------------------------------------------------
+
+struct OperationSelection {
+  std::string operation;
+  json kwargs;
+  bool allow_kwargs_override = false;
+  bool run_by_dependency_order = false;
+  std::unordered_set<std::string> node_ids, instance_ids, type_names;
+};
+
+bool Selected(const OperationSelection& sel, const model::Node& node,
+              const model::NodeInstance& instance) {
+  if (!sel.node_ids.empty() && sel.node_ids.count(node.id()) == 0) {
+    return false;
+  }
+  if (!sel.instance_ids.empty() && sel.instance_ids.count(instance.id) == 0) {
+    return false;
+  }
+  if (!sel.type_names.empty()) {
+    bool match = false;
+    for (const auto& type : node.spec.type_hierarchy) {
+      match = match || sel.type_names.count(type) != 0;
+    }
+    if (!match) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// One task per selected instance that has the operation; with run_by_dependency_order a
+// source's task waits for its targets' tasks.
+void AddOperationTasks(const RunData& data, const OperationSelection& sel, TaskGraph& graph,
+                       const std::vector<std::string>& after) {
+  std::unordered_map<std::string, std::string> task_of;
+  const size_t first = graph.tasks.size();
+  for (const auto& instance : data.instances) {
+    const model::Node* node = data.NodeOf(instance.node_id);
+    if (node == nullptr || !Selected(sel, *node, instance)) {
+      continue;
+    }
+    auto it = node->spec.operations.find(sel.operation);
+    if (it == node->spec.operations.end() || it->second.IsNoOp()) {
+      continue;
+    }
+    GraphTask task;
+    task.id = NewUuid();
+    task.kind = TaskKind::kOperation;
+    task.name = it->first.find('.') == std::string::npos ? sel.operation : it->first;
+    task.node_instance_id = instance.id;
+    task.max_retries = it->second.max_retries;
+    task.retry_interval = it->second.retry_interval;
+    task.kwargs = sel.kwargs;
+    task.allow_kwargs_override = sel.allow_kwargs_override;
+    task.dependencies = after;
+    task_of.emplace(instance.id, task.id);
+    graph.tasks.push_back(std::move(task));
+  }
+  if (!sel.run_by_dependency_order) {
+    return;
+  }
+  for (size_t i = first; i < graph.tasks.size(); ++i) {
+    const model::NodeInstance* instance = nullptr;
+    auto idx = data.instance_index.find(graph.tasks[i].node_instance_id);
+    instance = &data.instances[idx->second];
+    for (const auto& rel : instance->relationships) {
+      if (auto t = task_of.find(rel.target_id); t != task_of.end()) {
+        graph.tasks[i].dependencies.push_back(t->second);
+      }
+    }
+  }
+}
+
+Result<OperationSelection> SelectionFrom(const json& params, std::string operation) {
+  OperationSelection sel;
+  sel.operation = std::move(operation);
+  if (params.contains("operation") && params["operation"].is_string()) {
+    sel.operation = params["operation"].get<std::string>();
+  }
+  if (sel.operation.empty()) {
+    return Status(ErrorCode::kIllegalExecutionParameters,
+                  "execute_operation needs the `operation` parameter");
+  }
+  for (const char* key : {"operation_kwargs", "operation_parms"}) {
+    if (params.contains(key) && params[key].is_object()) {
+      sel.kwargs = params[key];
+    }
+  }
+  sel.allow_kwargs_override = params.value("allow_kwargs_override", false);
+  sel.run_by_dependency_order = params.value("run_by_dependency_order", false);
+  auto strings = [&](const char* key, std::unordered_set<std::string>& out) {
+    if (params.contains(key) && params[key].is_array()) {
+      for (const auto& v : params[key]) {
+        if (v.is_string()) {
+          out.insert(v.get<std::string>());
+        }
+      }
+    }
+  };
+  strings("node_ids", sel.node_ids);
+  strings("node_instance_ids", sel.instance_ids);
+  strings("type_names", sel.type_names);
+  return sel;
+}
+
+Result<TaskGraph> BuildWorkflowGraph(const RunData& data) {
+  const std::string& workflow = data.execution.workflow_id;
+  const json& params = data.execution.parameters;
+  LifecycleScope scope{.nodes = &data.nodes};
+  for (const auto& instance : data.instances) {
+    scope.instances.push_back(&instance);
+  }
+  if (workflow == "install") {
+    return BuildInstallGraph(scope);
+  }
+  if (workflow == "uninstall") {
+    return BuildUninstallGraph(scope);
+  }
+  const std::string lifecycle = "cloudify.interfaces.lifecycle.";
+  TaskGraph graph;
+  graph.name = workflow;
+  if (workflow == "execute_operation") {
+    CLOUDIFY_ASSIGN_OR_RETURN(auto sel, SelectionFrom(params, ""));
+    AddOperationTasks(data, sel, graph, {});
+    return graph;
+  }
+  if (workflow == "start" || workflow == "stop") {
+    CLOUDIFY_ASSIGN_OR_RETURN(auto sel, SelectionFrom(json::object(), lifecycle + workflow));
+    sel.kwargs = params.value("operation_parms", json::object());
+    sel.allow_kwargs_override = true;
+    sel.run_by_dependency_order = params.value("run_by_dependency_order", false);
+    AddOperationTasks(data, sel, graph, {});
+    return graph;
+  }
+  if (workflow == "restart") {
+    CLOUDIFY_ASSIGN_OR_RETURN(auto stop, SelectionFrom(json::object(), lifecycle + "stop"));
+    stop.kwargs = params.value("stop_parms", json::object());
+    stop.allow_kwargs_override = true;
+    AddOperationTasks(data, stop, graph, {});
+    std::vector<std::string> stops;
+    for (const auto& t : graph.tasks) {
+      stops.push_back(t.id);
+    }
+    CLOUDIFY_ASSIGN_OR_RETURN(auto start, SelectionFrom(json::object(), lifecycle + "start"));
+    start.kwargs = params.value("start_parms", json::object());
+    start.allow_kwargs_override = true;
+    AddOperationTasks(data, start, graph, stops);
+    return graph;
+  }
+  return Status(ErrorCode::kNonexistentWorkflow,
+                "Workflow " + workflow + " does not exist in the engine");
+}
+
+}  // namespace
+
+class Engine::Impl {
+ public:
+  Impl(storage::Store& store, messaging::Bus& bus, const OperationRegistry& operations,
+       EngineOptions options)
+      : store_(store),
+        publisher_(bus),
+        operations_(operations),
+        options_(std::move(options)),
+        clock_(options_.clock != nullptr ? *options_.clock : SystemClock()) {}
+
+  Result<model::Execution> Run(const storage::CallerContext& caller,
+                               const std::string& execution_id, const std::atomic<bool>* cancel) {
+    RunData data;
+    data.caller = caller;
+    CLOUDIFY_ASSIGN_OR_RETURN(data.execution, store_.GetExecution(caller, execution_id));
+    CLOUDIFY_RETURN_IF_ERROR(Load(data));
+    Emitter emitter(publisher_, data, clock_, options_.manager_name);
+
+    const bool resumed = data.execution.status == ExecutionStatus::kStarted;
+    CLOUDIFY_RETURN_IF_ERROR(SetStatus(data, ExecutionStatus::kStarted, ""));
+    emitter.Workflow(event_types::kWorkflowStarted, (resumed ? "Resuming '" : "Starting '") +
+                                                        data.execution.workflow_id +
+                                                        "' workflow execution");
+
+    auto graph = BuildWorkflowGraph(data);
+    if (!graph.ok()) {
+      return End(data, emitter, ExecutionStatus::kFailed, graph.status().message());
+    }
+    std::map<std::string, model::TaskState> previous;
+    std::vector<model::Operation> stored;
+    CLOUDIFY_ASSIGN_OR_RETURN(std::string graph_id, Persist(data, *graph, previous, stored));
+    data.execution.total_operations = 0;
+    for (const auto& t : graph->tasks) {
+      data.execution.total_operations += t.kind == TaskKind::kOperation ? 1 : 0;
+    }
+
+    RunExecutor executor(data, store_, operations_, emitter, TaskRetries(data), graph_id,
+                         std::move(stored));
+    GraphRunOptions run;
+    run.parallelism = options_.parallelism;
+    run.task_retries = TaskRetries(data);
+    run.task_retry_interval = TaskRetryInterval(data);
+    run.cancel = cancel;
+    run.previous_states = std::move(previous);
+    auto result = RunGraph(*graph, executor, &executor, run);
+    data.execution.finished_operations = executor.finished_operations();
+    if (!result.ok()) {
+      return End(data, emitter, ExecutionStatus::kFailed, result.status().message());
+    }
+    switch (result->outcome) {
+      case GraphRunResult::Outcome::kSucceeded:
+        return End(data, emitter, ExecutionStatus::kTerminated, "");
+      case GraphRunResult::Outcome::kCancelled:
+        return End(data, emitter, ExecutionStatus::kCancelled, "");
+      case GraphRunResult::Outcome::kFailed:
+        break;
+    }
+    return End(data, emitter, ExecutionStatus::kFailed, result->error);
+  }
+
+ private:
+  Status Load(RunData& data) {
+    CLOUDIFY_ASSIGN_OR_RETURN(data.deployment,
+                              store_.GetDeployment(data.caller, data.execution.deployment_id));
+    storage::ListQuery query;
+    query.get_all_results = true;
+    query.filters = {{"deployment_id", {data.deployment.id}}};
+    CLOUDIFY_ASSIGN_OR_RETURN(auto nodes, store_.ListNodes(data.caller, query));
+    data.nodes = std::move(nodes.items);
+    for (const auto& node : data.nodes) {
+      data.node_by_id.emplace(node.id(), &node);
+    }
+    CLOUDIFY_ASSIGN_OR_RETURN(auto instances, store_.ListNodeInstances(data.caller, query));
+    data.instances = std::move(instances.items);
+    for (size_t i = 0; i < data.instances.size(); ++i) {
+      data.instance_index.emplace(data.instances[i].id, i);
+    }
+    return Status::Ok();
+  }
+
+  int TaskRetries(const RunData& data) const {
+    const json& p = data.execution.parameters;
+    return p.contains("task_retries") && p["task_retries"].is_number_integer()
+               ? p["task_retries"].get<int>()
+               : options_.task_retries;
+  }
+
+  std::chrono::milliseconds TaskRetryInterval(const RunData& data) const {
+    const json& p = data.execution.parameters;
+    if (p.contains("task_retry_interval") && p["task_retry_interval"].is_number()) {
+      return std::chrono::milliseconds(
+          static_cast<int64_t>(p["task_retry_interval"].get<double>() * 1000));
+    }
+    return options_.task_retry_interval;
+  }
+
+  // Stores the graph before it runs; a graph stored by an earlier run is taken instead, with
+  // its operations' states.
+  Result<std::string> Persist(RunData& data, TaskGraph& graph,
+                              std::map<std::string, model::TaskState>& previous,
+                              std::vector<model::Operation>& stored) {
+    storage::ListQuery query;
+    query.get_all_results = true;
+    query.filters = {{"execution_id", {data.execution.id}}, {"name", {graph.name}}};
+    CLOUDIFY_ASSIGN_OR_RETURN(auto existing, store_.ListTasksGraphs(data.caller, query));
+    if (!existing.items.empty()) {
+      const std::string graph_id = existing.items.front().id;
+      storage::ListQuery ops_query;
+      ops_query.get_all_results = true;
+      ops_query.filters = {{"tasks_graph_id", {graph_id}}};
+      CLOUDIFY_ASSIGN_OR_RETURN(auto ops, store_.ListOperations(data.caller, ops_query));
+      graph.tasks.clear();
+      for (const auto& op : ops.items) {
+        CLOUDIFY_ASSIGN_OR_RETURN(GraphTask task, FromOperation(op));
+        graph.tasks.push_back(std::move(task));
+        previous.emplace(op.id, op.state);
+      }
+      stored = std::move(ops.items);
+      return graph_id;
+    }
+    model::TasksGraph record;
+    record.id = NewUuid();
+    record.name = graph.name;
+    record.execution_id = data.execution.id;
+    record.created_at = clock_.Now();
+    stored.reserve(graph.tasks.size());
+    for (const auto& task : graph.tasks) {
+      stored.push_back(ToOperation(task, record.id, data.execution.id));
+      stored.back().created_at = record.created_at;
+    }
+    CLOUDIFY_RETURN_IF_ERROR(store_.CreateTasksGraph(data.caller, record, stored));
+    return record.id;
+  }
+
+  Status SetStatus(RunData& data, ExecutionStatus status, const std::string& error) {
+    model::Execution& e = data.execution;
+    CLOUDIFY_RETURN_IF_ERROR(model::CheckExecutionTransition(e.workflow_id, e.status, status));
+    e.status = status;
+    e.error = error;
+    if (status == ExecutionStatus::kStarted && !e.started_at) {
+      e.started_at = clock_.Now();
+    }
+    if (model::IsTerminal(status)) {
+      e.ended_at = clock_.Now();
+    }
+    return store_.UpdateExecution(data.caller, e);
+  }
+
+  Result<model::Execution> End(RunData& data, Emitter& emitter, ExecutionStatus status,
+                               const std::string& error) {
+    CLOUDIFY_RETURN_IF_ERROR(SetStatus(data, status, error));
+    const std::string& wf = data.execution.workflow_id;
+    if (status == ExecutionStatus::kTerminated) {
+      emitter.Workflow(event_types::kWorkflowSucceeded,
+                       "'" + wf + "' workflow execution succeeded");
+    } else if (status == ExecutionStatus::kCancelled) {
+      emitter.Workflow(event_types::kWorkflowCancelled,
+                       "'" + wf + "' workflow execution cancelled");
+    } else {
+      emitter.Workflow(event_types::kWorkflowFailed,
+                       "'" + wf + "' workflow execution failed: " + error,
+                       json::array({{{"message", error}, {"type", "WorkflowFailed"}}}));
+    }
+    (void)publisher_.Flush(std::chrono::seconds(30));
+    UpdateDeploymentStatus(data, status);
+    return data.execution;
+  }
+
+  // A deployment is active when every instance is started (the original's rule).
+  void UpdateDeploymentStatus(RunData& data, ExecutionStatus status) {
+    auto deployment = store_.GetDeployment(data.caller, data.deployment.id);
+    if (!deployment.ok()) {
+      return;
+    }
+    storage::ListQuery query;
+    query.size = 1;
+    query.filters = {{"deployment_id", {data.deployment.id}}};
+    auto all = store_.ListNodeInstances(data.caller, query);
+    query.filters["state"] = {"started"};
+    auto started = store_.ListNodeInstances(data.caller, query);
+    if (all.ok() && started.ok()) {
+      deployment->installation_status = all->total > 0 && all->total == started->total
+                                            ? model::InstallationStatus::kActive
+                                            : model::InstallationStatus::kInactive;
+    }
+    deployment->latest_execution_id = data.execution.id;
+    deployment->latest_execution_status =
+        status == ExecutionStatus::kTerminated  ? model::LatestExecutionStatus::kCompleted
+        : status == ExecutionStatus::kCancelled ? model::LatestExecutionStatus::kCancelled
+                                                : model::LatestExecutionStatus::kFailed;
+    deployment->deployment_status = status == ExecutionStatus::kTerminated
+                                        ? model::DeploymentStatus::kGood
+                                        : model::DeploymentStatus::kRequiresAttention;
+    (void)store_.UpdateDeployment(data.caller, *deployment);
+  }
+
+  storage::Store& store_;
+  EventPublisher publisher_;
+  const OperationRegistry& operations_;
+  const EngineOptions options_;
+  const Clock& clock_;
+};
+
+Result<json> EvaluateDeploymentValues(storage::Store& store, const storage::CallerContext& caller,
+                                      const model::Deployment& deployment, const json& values) {
+  RunData data;
+  data.caller = caller;
+  data.deployment = deployment;
+  data.execution.deployment_id = deployment.id;
+  storage::ListQuery query;
+  query.get_all_results = true;
+  query.filters = {{"deployment_id", {deployment.id}}};
+  CLOUDIFY_ASSIGN_OR_RETURN(auto nodes, store.ListNodes(caller, query));
+  data.nodes = std::move(nodes.items);
+  for (const auto& node : data.nodes) {
+    data.node_by_id.emplace(node.id(), &node);
+  }
+  CLOUDIFY_ASSIGN_OR_RETURN(auto instances, store.ListNodeInstances(caller, query));
+  data.instances = std::move(instances.items);
+  for (size_t i = 0; i < data.instances.size(); ++i) {
+    data.instance_index.emplace(data.instances[i].id, i);
+  }
+  RuntimeFunctions functions(data, store);
+  json out = json::object();
+  for (const auto& [name, value] : values.items()) {
+    auto evaluated = dsl::EvaluateFunctions(value, dsl::FunctionScope{}, functions,
+                                            dsl::EvaluationMode::kRuntime);
+    if (!evaluated.ok()) {
+      return Status(ErrorCode::kDeploymentOutputsEvaluation,
+                    "evaluating '" + name + "' of deployment " + deployment.id + ": " +
+                        evaluated.status().message());
+    }
+    out[name] = std::move(*evaluated);
+  }
+  return out;
+}
+
+Engine::Engine(storage::Store& store, messaging::Bus& bus, const OperationRegistry& operations,
+               EngineOptions options)
+    : impl_(std::make_unique<Impl>(store, bus, operations, std::move(options))) {}
+Engine::~Engine() = default;
+
+Result<model::Execution> Engine::Run(const storage::CallerContext& caller,
+                                     const std::string& execution_id,
+                                     const std::atomic<bool>* cancel) {
+  return impl_->Run(caller, execution_id, cancel);
+}
+
+void OperationRegistry::Add(std::string name, OperationHandler handler) {
+  std::lock_guard lock(mu_);
+  handlers_[std::move(name)] = std::move(handler);
+}
+
+const OperationHandler* OperationRegistry::Find(std::string_view name) const {
+  std::lock_guard lock(mu_);
+  auto it = handlers_.find(name);
+  return it == handlers_.end() ? nullptr : &it->second;
+}
+
+}  // namespace cloudify::workflow

@@ -1,0 +1,224 @@
+#include "cloudify/manager.h"
+
+#include <atomic>
+#include <fstream>
+#include <thread>
+
+#include <doctest/doctest.h>
+
+#include "support/temp_dir.h"
+
+namespace cloudify {
+namespace {
+
+using nlohmann::json;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+namespace fs = std::filesystem;
+
+constexpr const char* kBlueprint = R"(
+tosca_definitions_version: cloudify_dsl_1_4
+description: two tiers
+imports:
+  - http://cloudify.co/spec/cloudify/6.4.0/types.yaml
+inputs:
+  port:
+    type: integer
+    default: 8080
+plugins:
+  p:
+    executor: central_deployment_agent
+    install: false
+node_templates:
+  vm:
+    type: cloudify.nodes.Root
+    interfaces:
+      cloudify.interfaces.lifecycle:
+        create: p.tasks.create
+        start: p.tasks.start
+        delete: p.tasks.delete
+  web:
+    type: cloudify.nodes.WebServer
+    properties:
+      port: { get_input: port }
+    interfaces:
+      cloudify.interfaces.lifecycle:
+        start: p.tasks.start
+    relationships:
+      - type: cloudify.relationships.contained_in
+        target: vm
+outputs:
+  url:
+    value: { concat: ["http://", { get_attribute: [vm, ip] }, ":", { get_property: [web, port] }] }
+)";
+
+struct Fixture {
+  testing::TempDir tmp;
+  std::unique_ptr<Manager> manager;
+  storage::CallerContext caller = storage::CallerContext::System();
+  std::atomic<int> starts{0};
+  std::atomic<bool> hold{false};
+
+  Fixture() {
+    ManagerOptions options;
+    options.data_dir = tmp.path() / "data";
+    options.task_retry_interval = milliseconds(1);
+    options.max_concurrent_executions = 2;
+    auto m = Manager::Open(options);
+    REQUIRE_MESSAGE(m.ok(), m.status().ToString());
+    manager = std::move(*m);
+    manager->operations().Add("p.tasks.create", [](workflow::OperationContext& ctx) {
+      ctx.instance().runtime_properties()["ip"] = "10.0.0.7";
+    });
+    manager->operations().Add("p.tasks.start", [this](workflow::OperationContext&) {
+      ++starts;
+      while (hold.load()) {
+        std::this_thread::sleep_for(milliseconds(5));
+      }
+    });
+    manager->operations().Add("p.tasks.delete", [](workflow::OperationContext&) {});
+    fs::create_directories(tmp.path() / "bp");
+    std::ofstream(tmp.path() / "bp" / "blueprint.yaml") << kBlueprint;
+  }
+
+  model::Execution Run(const std::string& dep, const std::string& workflow) {
+    auto started = manager->StartExecution(caller, dep, workflow);
+    REQUIRE_MESSAGE(started.ok(), started.status().ToString());
+    auto ended = manager->WaitForExecution(caller, started->id, seconds(30));
+    REQUIRE_MESSAGE(ended.ok(), ended.status().ToString());
+    return *ended;
+  }
+};
+
+TEST_CASE("upload, deploy, install, outputs, uninstall, delete: the whole embedded flow") {
+  Fixture f;
+  auto bp = f.manager->UploadBlueprint(f.caller, "web", f.tmp.path() / "bp" / "blueprint.yaml");
+  REQUIRE_MESSAGE(bp.ok(), bp.status().ToString());
+  CHECK(bp->state == model::BlueprintState::kUploaded);
+  CHECK(bp->description == "two tiers");
+  CHECK(fs::exists(f.tmp.path() / "data" / "resources" / "blueprints" / "default_tenant" / "web" /
+                   "blueprint.yaml"));
+
+  auto dep = f.manager->CreateDeployment(f.caller, "web", "web-1", {{"port", 9090}});
+  REQUIRE_MESSAGE(dep.ok(), dep.status().ToString());
+  CHECK(dep->inputs["port"] == 9090);
+  CHECK(dep->workflows.count("install") == 1);
+
+  auto install = f.Run("web-1", "install");
+  CHECK(install.status == model::ExecutionStatus::kTerminated);
+  CHECK(f.starts == 2);
+  auto outputs = f.manager->DeploymentOutputs(f.caller, "web-1");
+  REQUIRE_MESSAGE(outputs.ok(), outputs.status().ToString());
+  CHECK((*outputs)["url"] == "http://10.0.0.7:9090");
+
+  REQUIRE(f.manager->SyncEvents(seconds(10)).ok());
+  storage::ListQuery q;
+  q.filters = {{"execution_id", {install.id}}, {"event_type", {"workflow_succeeded"}}};
+  auto events = f.manager->store().ListEvents(f.caller, q);
+  REQUIRE(events.ok());
+  CHECK(events->total == 1);
+
+  // Live nodes keep the deployment.
+  CHECK(f.manager->DeleteDeployment(f.caller, "web-1").code() == ErrorCode::kDependentExists);
+  CHECK(f.manager->DeleteBlueprint(f.caller, "web").code() == ErrorCode::kDependentExists);
+  CHECK(f.Run("web-1", "uninstall").status == model::ExecutionStatus::kTerminated);
+  CHECK(f.manager->DeleteDeployment(f.caller, "web-1").ok());
+  CHECK(f.manager->DeleteBlueprint(f.caller, "web").ok());
+  CHECK(f.manager->store().GetDeployment(f.caller, "web-1").status().code() ==
+        ErrorCode::kNotFound);
+}
+
+TEST_CASE("an invalid blueprint is refused with its location and nothing is stored") {
+  Fixture f;
+  fs::create_directories(f.tmp.path() / "bad");
+  std::ofstream(f.tmp.path() / "bad" / "blueprint.yaml")
+      << "tosca_definitions_version: cloudify_dsl_1_4\nnode_templates:\n  x:\n    type: "
+         "no.such.Type\n";
+  auto bp = f.manager->UploadBlueprint(f.caller, "bad", f.tmp.path() / "bad" / "blueprint.yaml");
+  REQUIRE_FALSE(bp.ok());
+  CHECK(bp.status().code() == ErrorCode::kInvalidBlueprint);
+  CHECK(bp.status().ToString().find("blueprint.yaml:4") != std::string::npos);
+  CHECK(f.manager->store().GetBlueprint(f.caller, "bad").status().code() == ErrorCode::kNotFound);
+  CHECK_FALSE(
+      fs::exists(f.tmp.path() / "data" / "resources" / "blueprints" / "default_tenant" / "bad"));
+  CHECK(f.manager->UploadBlueprint(f.caller, "9bad", f.tmp.path() / "bp" / "blueprint.yaml")
+            .status()
+            .code() == ErrorCode::kBadParameters);
+}
+
+TEST_CASE("bad inputs, unknown workflows and bad parameters are refused with their codes") {
+  Fixture f;
+  REQUIRE(f.manager->UploadBlueprint(f.caller, "web", f.tmp.path() / "bp" / "blueprint.yaml").ok());
+  CHECK(f.manager->CreateDeployment(f.caller, "web", "d", {{"nope", 1}}).status().code() ==
+        ErrorCode::kUnknownDeploymentInput);
+  CHECK(f.manager->CreateDeployment(f.caller, "missing", "d").status().code() ==
+        ErrorCode::kNotFound);
+  REQUIRE(f.manager->CreateDeployment(f.caller, "web", "d").ok());
+  CHECK(f.manager->CreateDeployment(f.caller, "web", "d").status().code() == ErrorCode::kConflict);
+  CHECK(f.manager->StartExecution(f.caller, "d", "frobnicate").status().code() ==
+        ErrorCode::kNonexistentWorkflow);
+  CHECK(f.manager->StartExecution(f.caller, "d", "install", {{"bogus", 1}}).status().code() ==
+        ErrorCode::kIllegalExecutionParameters);
+  CHECK(f.manager->StartExecution(f.caller, "d", "execute_operation").status().code() ==
+        ErrorCode::kIllegalExecutionParameters);  // `operation` is required
+  CHECK(f.manager
+            ->StartExecution(f.caller, "d", "install", {{"bogus", 1}},
+                             {.allow_custom_parameters = true})
+            .ok());
+}
+
+TEST_CASE("one active execution per deployment: a second is refused or queued") {
+  Fixture f;
+  REQUIRE(f.manager->UploadBlueprint(f.caller, "web", f.tmp.path() / "bp" / "blueprint.yaml").ok());
+  REQUIRE(f.manager->CreateDeployment(f.caller, "web", "d").ok());
+  f.hold = true;
+  auto first = f.manager->StartExecution(f.caller, "d", "install");
+  REQUIRE(first.ok());
+  auto refused = f.manager->StartExecution(f.caller, "d", "install");
+  CHECK(refused.status().code() == ErrorCode::kExistingRunningExecution);
+  auto queued = f.manager->StartExecution(f.caller, "d", "install", {}, {.queue = true});
+  REQUIRE(queued.ok());
+  CHECK(queued->status == model::ExecutionStatus::kQueued);
+  auto dropped = f.manager->StartExecution(f.caller, "d", "install", {}, {.queue = true});
+  REQUIRE(dropped.ok());
+  auto cancelled = f.manager->CancelExecution(f.caller, dropped->id);
+  REQUIRE(cancelled.ok());
+  CHECK(cancelled->status == model::ExecutionStatus::kCancelled);
+  f.hold = false;
+  auto a = f.manager->WaitForExecution(f.caller, first->id, seconds(30));
+  auto b = f.manager->WaitForExecution(f.caller, queued->id, seconds(30));
+  REQUIRE(a.ok());
+  REQUIRE(b.ok());
+  CHECK(a->status == model::ExecutionStatus::kTerminated);
+  CHECK(b->status == model::ExecutionStatus::kTerminated);
+  CHECK(*b->started_at >= *a->ended_at);  // the queued one ran after the first ended
+  CHECK(f.manager->CancelExecution(f.caller, first->id).status().code() ==
+        ErrorCode::kIllegalAction);
+}
+
+TEST_CASE("a cancelled execution can be resumed and finishes without re-running") {
+  Fixture f;
+  REQUIRE(f.manager->UploadBlueprint(f.caller, "web", f.tmp.path() / "bp" / "blueprint.yaml").ok());
+  REQUIRE(f.manager->CreateDeployment(f.caller, "web", "d").ok());
+  f.hold = true;
+  auto run = f.manager->StartExecution(f.caller, "d", "install");
+  REQUIRE(run.ok());
+  while (f.starts.load() == 0) {
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  REQUIRE(f.manager->CancelExecution(f.caller, run->id).ok());
+  f.hold = false;
+  auto cancelled = f.manager->WaitForExecution(f.caller, run->id, seconds(30));
+  REQUIRE(cancelled.ok());
+  CHECK(cancelled->status == model::ExecutionStatus::kCancelled);
+  const int starts_before = f.starts.load();
+  CHECK(f.manager->ResumeExecution(f.caller, "nope").status().code() == ErrorCode::kNotFound);
+  REQUIRE(f.manager->ResumeExecution(f.caller, run->id).ok());
+  auto resumed = f.manager->WaitForExecution(f.caller, run->id, seconds(30));
+  REQUIRE(resumed.ok());
+  CHECK(resumed->status == model::ExecutionStatus::kTerminated);
+  CHECK(f.starts.load() == starts_before + 1);  // only the web start that never ran
+}
+
+}  // namespace
+}  // namespace cloudify

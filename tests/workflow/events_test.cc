@@ -1,0 +1,88 @@
+#include "cloudify/workflow/events.h"
+
+#include <doctest/doctest.h>
+
+#include "cloudify/messaging/topology.h"
+
+namespace cloudify::workflow {
+namespace {
+
+using nlohmann::json;
+
+TEST_CASE("events and logs round-trip through the original's message shape") {
+  model::Event e;
+  e.kind = model::EventKind::kEvent;
+  e.event_type = "task_failed";
+  e.message = "boom";
+  e.execution_id = "e1";
+  e.deployment_id = "d1";
+  e.node_instance_id = "vm_abc123";
+  e.node_name = "vm";
+  e.operation = "cloudify.interfaces.lifecycle.create";
+  e.error_causes = json::array({{{"message", "boom"}, {"type", "RecoverableError"}}});
+  json m = EventToMessage(e);
+  CHECK(m["event_type"] == "task_failed");
+  CHECK(m["message"]["text"] == "boom");
+  CHECK(m["context"]["node_id"] == "vm_abc123");  // the original's key for the instance
+  auto back = EventFromMessage(m);
+  REQUIRE(back.ok());
+  CHECK(back->event_type == "task_failed");
+  CHECK(back->node_instance_id == "vm_abc123");
+  CHECK(back->node_name == "vm");
+  CHECK(back->error_causes == e.error_causes);
+
+  model::Event log;
+  log.kind = model::EventKind::kLog;
+  log.level = LogLevel::kError;
+  log.logger = "ctx";
+  log.message = "bad";
+  auto log_back = EventFromMessage(EventToMessage(log));
+  REQUIRE(log_back.ok());
+  CHECK(log_back->kind == model::EventKind::kLog);
+  CHECK(log_back->level == LogLevel::kError);
+  CHECK(log_back->logger == "ctx");
+}
+
+TEST_CASE("malformed event messages are bad parameters") {
+  CHECK(EventFromMessage(json::array()).status().code() == ErrorCode::kBadParameters);
+  CHECK(EventFromMessage(json{{"type", "cloudify_event"}, {"message", {{"text", "x"}}}})
+            .status()
+            .code() == ErrorCode::kBadParameters);  // no event_type
+  CHECK_FALSE(EventFromMessage(json{{"type", "nope"}, {"message", json::object()}}).ok());
+}
+
+TEST_CASE("published events reach the store in batches; Sync waits for them") {
+  auto store = storage::OpenStore("sqlite://:memory:");
+  REQUIRE(store.ok());
+  messaging::BusOptions options;
+  options.topology = messaging::ManagementTopology("test");
+  auto bus = messaging::OpenBus("inproc://", options);
+  REQUIRE(bus.ok());
+  auto writer = EventWriter::Start(**bus, **store, {.max_batch = 50});
+  REQUIRE(writer.ok());
+  EventPublisher publisher(**bus);
+  for (int i = 0; i < 500; ++i) {
+    model::Event e;
+    e.kind = i % 2 == 0 ? model::EventKind::kEvent : model::EventKind::kLog;
+    e.event_type = "workflow_event";
+    e.message = "event " + std::to_string(i);
+    e.execution_id = "e1";
+    publisher.Publish(e);
+  }
+  // A poisoned message is dropped, not redelivered for ever.
+  messaging::Message junk;
+  junk.body = "{not json";
+  REQUIRE((*bus)->Publish(messaging::kLogsExchange, "", junk).ok());
+  REQUIRE((*writer)->Sync(std::chrono::seconds(10)).ok());
+  CHECK((*writer)->stored() == 500);
+  CHECK(publisher.failures() == 0);
+  storage::ListQuery q;
+  q.filters = {{"execution_id", {"e1"}}};
+  q.size = 1;
+  auto page = (*store)->ListEvents(storage::CallerContext::System(), q);
+  REQUIRE(page.ok());
+  CHECK(page->total == 500);
+}
+
+}  // namespace
+}  // namespace cloudify::workflow
