@@ -1,6 +1,7 @@
 #include "cloudify/workflow/engine.h"
 
 #include <mutex>
+#include <optional>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -529,11 +530,12 @@ class RunExecutor final : public TaskExecutor, public GraphObserver {
           break;
       }
     }
-    // Stored: every end state, and the progress of operations (so a resume knows).
-    const bool persist =
-        state == model::TaskState::kSucceeded || state == model::TaskState::kFailed ||
-        (operation &&
-         (state == model::TaskState::kStarted || state == model::TaskState::kRescheduled));
+    // Stored: how operations ended (a resume skips those that succeeded) and failures. Local
+    // steps (states, events, subgraphs) are cheap and idempotent: a resume simply runs them
+    // again, which saves a write for each of them.
+    const bool persist = state == model::TaskState::kFailed ||
+                         (operation && (state == model::TaskState::kSucceeded ||
+                                        state == model::TaskState::kRescheduled));
     if (!persist) {
       return;
     }
@@ -553,13 +555,24 @@ class RunExecutor final : public TaskExecutor, public GraphObserver {
 
  private:
   TaskOutcome SetState(const GraphTask& task) {
+    // The cached version is right unless someone else wrote the instance; then re-read.
+    std::optional<int64_t> version;
+    {
+      std::lock_guard lock(data_.mu);
+      if (const model::NodeInstance* cached = data_.Instance(task.node_instance_id)) {
+        version = cached->version;
+      }
+    }
     for (int attempt = 0; attempt < kStateWriteAttempts; ++attempt) {
-      auto current = store_.GetNodeInstance(data_.caller, task.node_instance_id);
-      if (!current.ok()) {
-        return TaskOutcome::Failure(current.status().ToString());
+      if (!version) {
+        auto current = store_.GetNodeInstance(data_.caller, task.node_instance_id);
+        if (!current.ok()) {
+          return TaskOutcome::Failure(current.status().ToString());
+        }
+        version = current->version;
       }
       storage::NodeInstanceUpdate update;
-      update.version = current->version;
+      update.version = *version;
       update.state = task.state;
       auto updated = store_.UpdateNodeInstance(data_.caller, task.node_instance_id, update);
       if (updated.ok()) {
@@ -569,6 +582,7 @@ class RunExecutor final : public TaskExecutor, public GraphObserver {
       if (updated.status().code() != ErrorCode::kConflict) {
         return TaskOutcome::Failure(updated.status().ToString());
       }
+      version.reset();
     }
     return TaskOutcome::Failure("node instance " + task.node_instance_id +
                                 " kept changing while its state was set");
@@ -581,18 +595,31 @@ class RunExecutor final : public TaskExecutor, public GraphObserver {
     }
   }
 
-  Result<std::unique_ptr<InstanceView>> View(const std::string& instance_id) {
-    CLOUDIFY_ASSIGN_OR_RETURN(model::NodeInstance fresh,
-                              store_.GetNodeInstance(data_.caller, instance_id));
-    const model::Node* node = data_.NodeOf(fresh.node_id);
-    if (node == nullptr) {
-      return Status(ErrorCode::kNotFound, "node '" + fresh.node_id + "' not found");
+  // The instance as last written by this run (a concurrent writer shows up as a version
+  // conflict when the operation's changes are stored, and the retry reads it afresh).
+  Result<std::unique_ptr<InstanceView>> View(const std::string& instance_id, bool fresh) {
+    model::NodeInstance instance;
+    bool cached = false;
+    if (!fresh) {
+      std::lock_guard lock(data_.mu);
+      if (const model::NodeInstance* c = data_.Instance(instance_id)) {
+        instance = *c;
+        cached = true;
+      }
     }
-    return std::make_unique<InstanceView>(*node, std::move(fresh));
+    if (!cached) {
+      CLOUDIFY_ASSIGN_OR_RETURN(instance, store_.GetNodeInstance(data_.caller, instance_id));
+    }
+    const model::Node* node = data_.NodeOf(instance.node_id);
+    if (node == nullptr) {
+      return Status(ErrorCode::kNotFound, "node '" + instance.node_id + "' not found");
+    }
+    return std::make_unique<InstanceView>(*node, std::move(instance));
   }
 
   TaskOutcome RunOperation(const GraphTask& task, int retry) {
-    auto self = View(task.node_instance_id);
+    const bool fresh = retry > 0;  // a retry may follow a conflict: read the store
+    auto self = View(task.node_instance_id, fresh);
     if (!self.ok()) {
       return TaskOutcome::Failure(self.status().ToString());
     }
@@ -606,7 +633,7 @@ class RunExecutor final : public TaskExecutor, public GraphObserver {
       scope.self_node = (*self)->node().id();
       scope.self_instance = (*self)->id();
     } else {
-      auto related = View(task.related_instance_id);
+      auto related = View(task.related_instance_id, fresh);
       if (!related.ok()) {
         return TaskOutcome::Failure(related.status().ToString());
       }
