@@ -349,6 +349,20 @@ TEST_CASE("AmqpBus: unacked deliveries of a closed connection are redelivered") 
   auto subscription = bus->Consume(queue, {.prefetch = 10}, held.Handler());
   REQUIRE(subscription.ok());
   REQUIRE(held.WaitFor(5));
+
+  // The connection carries its name and the heartbeat asked for (TestOptions: 5 s).
+  const std::string node = cloudify::testing::EnvOr("RABBITMQ_NODENAME", "rabbit@localhost");
+  const std::string listing =
+      Run("rabbitmqctl -q -n '" + node + "' list_connections client_properties timeout 2>&1");
+  bool found = false;
+  size_t at = listing.find("\"" + connection_name + "\"");
+  if (at != std::string::npos) {
+    const size_t line_end = listing.find('\n', at);
+    const std::string rest = listing.substr(at, line_end - at);
+    found = rest.size() >= 2 && rest.substr(rest.find_last_of(" \t") + 1) == "5";
+  }
+  CHECK_MESSAGE(found, listing);
+
   REQUIRE(CloseConnectionFromBroker(connection_name));
   // The consumer is restarted on the new connection and gets all five again, redelivered.
   REQUIRE(held.WaitFor(10, 30s));
