@@ -403,9 +403,10 @@ TEST_CASE_TEMPLATE("Bus: the manager topology is declared on connect", TestType,
   REQUIRE(service.WaitFor(1));
   CHECK(service.Deliveries()[0].message().body == marker);
 
-  // Every exchange of the original exists (publishing to a missing one is kNotFound).
-  for (std::string_view exchange : {kManagementExchange, kEventsExchange, kLogsExchange,
-                                    kMonitoringExchange, kMgmtworkerServiceExchange}) {
+  // Every exchange of the original exists (publishing to a missing one is kNotFound). Routing
+  // keys that match no binding: nothing lands in queues other suites on the broker may read
+  // (the logs fanout would, so it is left out; connecting declared it).
+  for (std::string_view exchange : {kManagementExchange, kEventsExchange, kMonitoringExchange}) {
     CHECK_MESSAGE(bus->Publish(exchange, UniqueName("nobody"), Body("x")).ok(), exchange);
   }
 
