@@ -257,7 +257,7 @@ TEST_CASE("AmqpBus: a connection closed by the broker while publishing and consu
         }
         pause.WaitFor(1, 1ms);
       }
-      std::string body = "m" + std::to_string(i);
+      std::string body = testing::Numbered("m", i);
       bus->PublishAsync("", queue, Body(body), [&, body](Status status) {
         if (status.ok()) {
           std::lock_guard lock(mu);
@@ -343,7 +343,7 @@ TEST_CASE("AmqpBus: unacked deliveries of a closed connection are redelivered") 
   ScopedQueues queues(*bus);
   const std::string queue = queues.Add("held", /*durable=*/true);
   for (int i = 0; i < 5; ++i) {
-    REQUIRE(bus->Publish("", queue, Body("h" + std::to_string(i))).ok());
+    REQUIRE(bus->Publish("", queue, Body(testing::Numbered("h", i))).ok());
   }
   Collector held(Collector::Mode::kHold);
   auto subscription = bus->Consume(queue, {.prefetch = 10}, held.Handler());

@@ -221,7 +221,7 @@ TEST_CASE_TEMPLATE("Bus: unacked deliveries are redelivered when their consumer 
   ScopedQueues queues(*bus);
   const std::string queue = queues.Add("redeliver");
   for (int i = 0; i < 3; ++i) {
-    REQUIRE(bus->Publish("", queue, Body("m" + std::to_string(i))).ok());
+    REQUIRE(bus->Publish("", queue, Body(Numbered("m", i))).ok());
   }
   Collector held(Collector::Mode::kHold);
   auto first = bus->Consume(queue, {.prefetch = 10}, held.Handler());
