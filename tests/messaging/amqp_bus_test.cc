@@ -257,7 +257,7 @@ TEST_CASE("AmqpBus: a connection closed by the broker while publishing and consu
         }
         pause.WaitFor(1, 1ms);
       }
-      std::string body = "m" + std::to_string(i);
+      std::string body = testing::Numbered("m", i);
       bus->PublishAsync("", queue, Body(body), [&, body](Status status) {
         if (status.ok()) {
           std::lock_guard lock(mu);
@@ -343,12 +343,32 @@ TEST_CASE("AmqpBus: unacked deliveries of a closed connection are redelivered") 
   ScopedQueues queues(*bus);
   const std::string queue = queues.Add("held", /*durable=*/true);
   for (int i = 0; i < 5; ++i) {
-    REQUIRE(bus->Publish("", queue, Body("h" + std::to_string(i))).ok());
+    REQUIRE(bus->Publish("", queue, Body(testing::Numbered("h", i))).ok());
   }
   Collector held(Collector::Mode::kHold);
   auto subscription = bus->Consume(queue, {.prefetch = 10}, held.Handler());
   REQUIRE(subscription.ok());
   REQUIRE(held.WaitFor(5));
+
+  // An exclusive queue dies with its connection; the bus declares it again on the new one.
+  const std::string exclusive = UniqueName("exclusive");
+  Topology private_queue;
+  private_queue.queues = {{.name = exclusive, .durable = false, .exclusive = true}};
+  REQUIRE(bus->Declare(private_queue).ok());
+
+  // The connection carries its name and the heartbeat asked for (TestOptions: 5 s).
+  const std::string node = cloudify::testing::EnvOr("RABBITMQ_NODENAME", "rabbit@localhost");
+  const std::string listing =
+      Run("rabbitmqctl -q -n '" + node + "' list_connections client_properties timeout 2>&1");
+  bool found = false;
+  size_t at = listing.find("\"" + connection_name + "\"");
+  if (at != std::string::npos) {
+    const size_t line_end = listing.find('\n', at);
+    const std::string rest = listing.substr(at, line_end - at);
+    found = rest.size() >= 2 && rest.substr(rest.find_last_of(" \t") + 1) == "5";
+  }
+  CHECK_MESSAGE(found, listing);
+
   REQUIRE(CloseConnectionFromBroker(connection_name));
   // The consumer is restarted on the new connection and gets all five again, redelivered.
   REQUIRE(held.WaitFor(10, 30s));
@@ -362,6 +382,58 @@ TEST_CASE("AmqpBus: unacked deliveries of a closed connection are redelivered") 
   CHECK(again.size() == 5);
   // Settling a delivery of the lost connection is refused, never sent on the new one.
   CHECK(held.Deliveries()[0].Ack().code() == ErrorCode::kUnavailable);
+
+  // The remembered topology was declared again: the exclusive queue is back and usable.
+  CHECK(bus->Stats().reconnects == 1);
+  REQUIRE(bus->Publish("", exclusive, Body("still here")).ok());
+  Collector on_exclusive;
+  auto exclusive_subscription = bus->Consume(exclusive, {}, on_exclusive.Handler());
+  REQUIRE_MESSAGE(exclusive_subscription.ok(), exclusive_subscription.status().ToString());
+  REQUIRE(on_exclusive.WaitFor(1));
+  CHECK(on_exclusive.Deliveries()[0].message().body == "still here");
+}
+
+TEST_CASE("AmqpBus: publishes that cannot be confirmed in time fail, they are never dropped") {
+  if (!cloudify::testing::HaveServer(cloudify::testing::AmqpTestUrl(), "CLOUDIFY_TEST_AMQP_URL")) {
+    return;
+  }
+  const std::string connection_name = UniqueName("timeout-conn");
+  BusOptions options = TestOptions(connection_name);
+  // After the broker closes the connection the bus waits 20 s before reconnecting: publishes
+  // made meanwhile wait, and fail once their 300 ms are up.
+  options.reconnect_initial_backoff = 20s;
+  options.reconnect_max_backoff = 20s;
+  options.publish_timeout = 300ms;
+  auto opened = OpenBus(cloudify::testing::AmqpTestUrl(), options);
+  REQUIRE(opened.ok());
+  std::unique_ptr<Bus> bus = std::move(opened).value();
+  // Exclusive: the broker deletes it with the connection, this test cannot once disconnected.
+  const std::string queue = UniqueName("timeout");
+  Topology topology;
+  topology.queues = {{.name = queue, .durable = false, .exclusive = true}};
+  REQUIRE(bus->Declare(topology).ok());
+  REQUIRE(bus->Publish("", queue, Body("before")).ok());
+  REQUIRE(CloseConnectionFromBroker(connection_name));
+  // The I/O thread notices the close at once; wait until publishing fails instead of going out.
+  Status status;
+  Collector pause;
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  do {
+    const auto start = std::chrono::steady_clock::now();
+    status = bus->Publish("", queue, Body("during"));
+    CHECK(std::chrono::steady_clock::now() - start < 5s);  // bounded by publish_timeout
+    if (status.ok()) {
+      pause.WaitFor(1, 20ms);
+    }
+  } while (status.ok() && std::chrono::steady_clock::now() < deadline);
+  CHECK(status.code() == ErrorCode::kUnavailable);
+  CHECK_MESSAGE(status.message().find("not confirmed") != std::string::npos, status.message());
+  CHECK(bus->Stats().publish_failures >= 1);
+  // Blocking calls answer while disconnected instead of hanging.
+  Topology more;
+  more.queues = {{.name = UniqueName("later"), .durable = false}};
+  CHECK(bus->Declare(more).code() == ErrorCode::kUnavailable);
+  CHECK(bus->WaitForConfirms(5s).ok());
 }
 
 }  // namespace

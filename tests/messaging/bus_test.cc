@@ -221,7 +221,7 @@ TEST_CASE_TEMPLATE("Bus: unacked deliveries are redelivered when their consumer 
   ScopedQueues queues(*bus);
   const std::string queue = queues.Add("redeliver");
   for (int i = 0; i < 3; ++i) {
-    REQUIRE(bus->Publish("", queue, Body("m" + std::to_string(i))).ok());
+    REQUIRE(bus->Publish("", queue, Body(Numbered("m", i))).ok());
   }
   Collector held(Collector::Mode::kHold);
   auto first = bus->Consume(queue, {.prefetch = 10}, held.Handler());
@@ -403,9 +403,10 @@ TEST_CASE_TEMPLATE("Bus: the manager topology is declared on connect", TestType,
   REQUIRE(service.WaitFor(1));
   CHECK(service.Deliveries()[0].message().body == marker);
 
-  // Every exchange of the original exists (publishing to a missing one is kNotFound).
-  for (std::string_view exchange : {kManagementExchange, kEventsExchange, kLogsExchange,
-                                    kMonitoringExchange, kMgmtworkerServiceExchange}) {
+  // Every exchange of the original exists (publishing to a missing one is kNotFound). Routing
+  // keys that match no binding: nothing lands in queues other suites on the broker may read
+  // (the logs fanout would, so it is left out; connecting declared it).
+  for (std::string_view exchange : {kManagementExchange, kEventsExchange, kMonitoringExchange}) {
     CHECK_MESSAGE(bus->Publish(exchange, UniqueName("nobody"), Body("x")).ok(), exchange);
   }
 

@@ -41,6 +41,7 @@ namespace cloudify::messaging {
 enum class ExchangeType { kDirect, kFanout, kTopic };
 
 struct ExchangeSpec {
+  // Required; "" is the default exchange, which always exists and cannot be declared.
   std::string name;
   // Default: direct.
   ExchangeType type = ExchangeType::kDirect;
@@ -53,6 +54,7 @@ struct ExchangeSpec {
 };
 
 struct QueueSpec {
+  // Required (no server-named queues).
   std::string name;
   // Survives a broker restart (its persistent messages too). Default: true.
   bool durable = true;
@@ -67,8 +69,11 @@ struct QueueSpec {
 // Routes messages published to `exchange` whose routing key matches `routing_key` (exactly for
 // direct exchanges, always for fanout, with the '*' and '#' word patterns for topic) to `queue`.
 struct BindingSpec {
+  // Required.
   std::string queue;
+  // Required.
   std::string exchange;
+  // Default: empty (what fanout exchanges ignore anyway).
   std::string routing_key;
 
   bool operator==(const BindingSpec&) const = default;
@@ -77,6 +82,7 @@ struct BindingSpec {
 // A set of exchanges, queues and bindings, declared in that order. Declaring is idempotent; a
 // declaration that contradicts an existing one (e.g. another exchange type) is kConflict.
 struct Topology {
+  // Default: empty, each.
   std::vector<ExchangeSpec> exchanges;
   std::vector<QueueSpec> queues;
   std::vector<BindingSpec> bindings;
@@ -87,6 +93,7 @@ struct Topology {
 
 // What is published and delivered: the AMQP body and the properties the original uses.
 struct Message {
+  // The payload, usually JSON. Default: empty.
   std::string body;
   // Default: "application/json".
   std::string content_type = "application/json";

@@ -223,7 +223,9 @@ class AmqpBus final : public Bus {
   void CountDelivered() { delivered_.fetch_add(1, std::memory_order_relaxed); }
 
  protected:
-  bool OnBusThread() const override { return std::this_thread::get_id() == io_thread_id_; }
+  bool OnBusThread() const override {
+    return std::this_thread::get_id() == io_thread_id_.load(std::memory_order_relaxed);
+  }
 
  private:
   // Runs `work` on the I/O thread and waits for its Status.
@@ -277,7 +279,7 @@ class AmqpBus final : public Bus {
   std::atomic<uint64_t> reconnects_{0};
 
   std::thread io_thread_;
-  std::thread::id io_thread_id_;
+  std::atomic<std::thread::id> io_thread_id_{};
 
   // I/O thread only (and the caller's thread in Start, before the I/O thread exists).
   amqp_connection_state_t conn_ = nullptr;
@@ -660,8 +662,10 @@ Status AmqpBus::Start() {
     return connected;
   }
   remembered_ = options_.topology;
-  io_thread_ = std::thread([this] { IoLoop(); });
-  io_thread_id_ = io_thread_.get_id();
+  io_thread_ = std::thread([this] {
+    io_thread_id_ = std::this_thread::get_id();
+    IoLoop();
+  });
   return Status::Ok();
 }
 

@@ -436,12 +436,15 @@ InprocBus::~InprocBus() {
   std::unique_lock topology_lock(broker_->topology_mu);
   for (auto it = broker_->queues.begin(); it != broker_->queues.end();) {
     if (it->second->owner == this) {
-      std::lock_guard lock(it->second->mu);
-      it->second->deleted = true;
-      it->second->ready.clear();
+      const std::shared_ptr<QueueState> queue = it->second;  // outlives the map entry
+      {
+        std::lock_guard lock(queue->mu);
+        queue->deleted = true;
+        queue->ready.clear();
+      }
       for (auto& [name, exchange] : broker_->exchanges) {
         std::erase_if(exchange.bindings,
-                      [&](const auto& binding) { return binding.second == it->second; });
+                      [&](const auto& binding) { return binding.second == queue; });
       }
       it = broker_->queues.erase(it);
     } else {
