@@ -56,6 +56,7 @@ consumer_check() {
     -DCMAKE_PREFIX_PATH="$root/build/install" >/dev/null
   cmake --build build/examples-standalone -j "$jobs" >/dev/null
   build/examples-standalone/execution_lifecycle
+  build/examples-standalone/embed_manager
 }
 step "install + find_package consumer" consumer_check
 
