@@ -145,11 +145,16 @@ class Manager::Impl {
       }
     }
     work_cv_.notify_all();
+    lease_cv_.notify_all();
     for (auto& t : workers_) {
       t.join();
     }
     if (lease_keeper_.joinable()) {
       lease_keeper_.join();
+    }
+    // Publishes still in flight hold the engine's publisher: let them resolve first.
+    if (bus_ != nullptr) {
+      (void)bus_->WaitForConfirms(std::chrono::seconds(10));
     }
     writer_.reset();
     engine_.reset();
@@ -377,19 +382,23 @@ class Manager::Impl {
   }
 
   Result<model::Execution> Cancel(const storage::CallerContext& caller, const std::string& id) {
-    CLOUDIFY_ASSIGN_OR_RETURN(model::Execution e, store_->GetExecution(caller, id));
-    if (model::IsTerminal(e.status)) {
-      return Status(ErrorCode::kIllegalAction,
-                    "Can't cancel execution " + id + " in status " +
-                        std::string(model::ExecutionStatusName(e.status)));
-    }
-    if (model::IsWaiting(e.status)) {
-      e.status = ExecutionStatus::kCancelled;  // a waiting execution is simply dropped
-      e.ended_at = clock_.Now();
-    } else {
-      e.status = ExecutionStatus::kCancelling;
-    }
-    CLOUDIFY_RETURN_IF_ERROR(store_->UpdateExecution(caller, e));
+    model::Execution e;
+    // Read and write in one transaction, so a run ending meanwhile is not overwritten.
+    CLOUDIFY_RETURN_IF_ERROR(store_->InTransaction([&](storage::Store& tx) -> Status {
+      CLOUDIFY_ASSIGN_OR_RETURN(e, tx.GetExecution(caller, id));
+      if (model::IsTerminal(e.status)) {
+        return Status(ErrorCode::kIllegalAction,
+                      "Can't cancel execution " + id + " in status " +
+                          std::string(model::ExecutionStatusName(e.status)));
+      }
+      if (model::IsWaiting(e.status)) {
+        e.status = ExecutionStatus::kCancelled;  // a waiting execution is simply dropped
+        e.ended_at = clock_.Now();
+      } else {
+        e.status = ExecutionStatus::kCancelling;
+      }
+      return tx.UpdateExecution(caller, e);
+    }));
     {
       std::lock_guard lock(mu_);
       if (auto it = running_.find(id); it != running_.end()) {
@@ -444,6 +453,7 @@ class Manager::Impl {
     {
       std::lock_guard lock(mu_);
       running_[e.id] = cancel;
+      cancel->store(stopping_);  // claimed while the manager stops: run nothing new
     }
     if (e.status == ExecutionStatus::kCancelling || e.status == ExecutionStatus::kForceCancelling ||
         e.status == ExecutionStatus::kKillCancelling) {
@@ -451,8 +461,16 @@ class Manager::Impl {
       e.status = ExecutionStatus::kCancelled;
       e.ended_at = clock_.Now();
       (void)store_->UpdateExecution(caller, e);
-    } else {
-      (void)engine_->Run(caller, e.id, cancel.get());
+    } else if (auto run = engine_->Run(caller, e.id, cancel.get()); !run.ok()) {
+      // The engine could not even record the end (e.g. the store went away): fail it, so it
+      // is not claimed again at once, over and over.
+      auto stored = store_->GetExecution(caller, e.id);
+      if (stored.ok() && !model::IsTerminal(stored->status)) {
+        stored->status = ExecutionStatus::kFailed;
+        stored->error = run.status().ToString();
+        stored->ended_at = clock_.Now();
+        (void)store_->UpdateExecution(caller, *stored);
+      }
     }
     (void)store_->ReleaseExecution(e.id, options_.manager_name);
     {
@@ -463,31 +481,55 @@ class Manager::Impl {
     done_cv_.notify_all();
   }
 
-  // The oldest queued execution of the deployment goes to pending.
+  // The oldest queued execution of the deployment goes to pending, when nothing else of the
+  // deployment is active (a forced execution may still run).
   void StartQueued(const storage::CallerContext& caller, const std::string& deployment_id) {
     if (deployment_id.empty()) {
       return;
     }
-    storage::ListQuery query;
-    query.size = 1;
-    query.sort = {"created_at"};
-    query.filters = {{"deployment_id", {deployment_id}}, {"status", {"queued"}}};
-    auto queued = store_->ListExecutions(caller, query);
-    if (!queued.ok() || queued->items.empty()) {
-      return;
-    }
-    model::Execution next = queued->items.front();
-    next.status = ExecutionStatus::kPending;
-    (void)store_->UpdateExecution(caller, next);
-    work_cv_.notify_one();
+    Status promoted = store_->InTransaction([&](storage::Store& tx) -> Status {
+      storage::ListQuery active;
+      active.size = 1;
+      active.filters = {
+          {"deployment_id", {deployment_id}},
+          {"status", {"pending", "started", "cancelling", "force_cancelling", "kill_cancelling"}}};
+      CLOUDIFY_ASSIGN_OR_RETURN(auto running, tx.ListExecutions(caller, active));
+      if (running.total > 0) {
+        return Status::Ok();
+      }
+      storage::ListQuery query;
+      query.size = 1;
+      query.sort = {"created_at"};
+      query.filters = {{"deployment_id", {deployment_id}}, {"status", {"queued"}}};
+      CLOUDIFY_ASSIGN_OR_RETURN(auto queued, tx.ListExecutions(caller, query));
+      if (queued.items.empty()) {
+        return Status::Ok();
+      }
+      model::Execution next = queued.items.front();
+      next.status = ExecutionStatus::kPending;
+      return tx.UpdateExecution(caller, next);
+    });
+    (void)promoted;  // a failure leaves it queued; the next end of an execution tries again
+    work_cv_.notify_all();
   }
 
   void LeaseLoop() {
-    std::unique_lock lock(mu_);
-    while (!stopping_) {
-      work_cv_.wait_for(lock, options_.execution_lease / 3);
-      for (const auto& [id, flag] : running_) {
-        (void)store_->RenewExecutionLease(id, options_.manager_name, options_.execution_lease);
+    while (true) {
+      std::vector<std::pair<std::string, std::shared_ptr<std::atomic<bool>>>> held;
+      {
+        std::unique_lock lock(mu_);
+        lease_cv_.wait_for(lock, options_.execution_lease / 3, [this] { return stopping_; });
+        if (stopping_) {
+          return;
+        }
+        held.assign(running_.begin(), running_.end());
+      }
+      for (const auto& [id, flag] : held) {
+        Status renewed =
+            store_->RenewExecutionLease(id, options_.manager_name, options_.execution_lease);
+        if (renewed.code() == ErrorCode::kConflict) {
+          flag->store(true);  // another manager took it over: stop running it here
+        }
       }
     }
   }
@@ -505,6 +547,7 @@ class Manager::Impl {
   std::mutex mu_;
   std::condition_variable work_cv_;
   std::condition_variable done_cv_;
+  std::condition_variable lease_cv_;
   bool stopping_ = false;
   std::map<std::string, std::shared_ptr<std::atomic<bool>>> running_;
   std::vector<std::thread> workers_;

@@ -482,6 +482,7 @@ class RunExecutor final : public TaskExecutor, public GraphObserver {
         default_retries_(default_retries),
         functions_(data, store) {
     for (auto& op : stored) {
+      resumed_ = resumed_ || op.state != model::TaskState::kPending;
       ops_.emplace(op.id, std::move(op));
     }
     (void)graph_id;
@@ -561,6 +562,11 @@ class RunExecutor final : public TaskExecutor, public GraphObserver {
       std::lock_guard lock(data_.mu);
       if (const model::NodeInstance* cached = data_.Instance(task.node_instance_id)) {
         version = cached->version;
+        // A resumed run replays the state steps of operations that already succeeded; they
+        // must not move an instance back along its lifecycle.
+        if (resumed_ && SamePhaseNotBehind(cached->state, task.state)) {
+          return TaskOutcome::Success();
+        }
       }
     }
     for (int attempt = 0; attempt < kStateWriteAttempts; ++attempt) {
@@ -588,10 +594,15 @@ class RunExecutor final : public TaskExecutor, public GraphObserver {
                                 " kept changing while its state was set");
   }
 
+  // Only the fields a run changes are written: ids and node names are read without the lock
+  // (event context) and never change.
   void Remember(const model::NodeInstance& fresh) {
     std::lock_guard lock(data_.mu);
     if (model::NodeInstance* cached = data_.Instance(fresh.id)) {
-      *cached = fresh;
+      cached->state = fresh.state;
+      cached->version = fresh.version;
+      cached->runtime_properties = fresh.runtime_properties;
+      cached->system_properties = fresh.system_properties;
     }
   }
 
@@ -721,6 +732,15 @@ class RunExecutor final : public TaskExecutor, public GraphObserver {
     return ctx.outcome_;
   }
 
+  // Install states (uninitialized..started) and uninstall states (stopping..deleted) each
+  // move one way; `current` at or past `target` in the same phase means the step is done.
+  static bool SamePhaseNotBehind(model::NodeInstanceState current,
+                                 model::NodeInstanceState target) {
+    const bool current_install = current <= model::NodeInstanceState::kStarted;
+    const bool target_install = target <= model::NodeInstanceState::kStarted;
+    return current_install == target_install && current >= target;
+  }
+
   RunData& data_;
   storage::Store& store_;
   const OperationRegistry& operations_;
@@ -728,6 +748,7 @@ class RunExecutor final : public TaskExecutor, public GraphObserver {
   const int default_retries_;
   RuntimeFunctions functions_;
   std::unordered_map<std::string, model::Operation> ops_;
+  bool resumed_ = false;  // the graph was stored by an earlier run
   std::atomic<int64_t> finished_operations_{0};
 };
 
@@ -857,26 +878,30 @@ Result<TaskGraph> BuildWorkflowGraph(const RunData& data) {
     AddOperationTasks(data, sel, graph, {});
     return graph;
   }
-  if (workflow == "start" || workflow == "stop") {
-    CLOUDIFY_ASSIGN_OR_RETURN(auto sel, SelectionFrom(json::object(), lifecycle + workflow));
-    sel.kwargs = params.value("operation_parms", json::object());
+  // start, stop and restart: execute_operation of the lifecycle operation with the same
+  // instance filters, their own kwargs, and overriding allowed.
+  auto lifecycle_selection = [&](const std::string& op,
+                                 const char* kwargs_key) -> Result<OperationSelection> {
+    json filtered = params;
+    filtered["operation"] = lifecycle + op;
+    CLOUDIFY_ASSIGN_OR_RETURN(auto sel, SelectionFrom(filtered, ""));
+    sel.kwargs = params.value(kwargs_key, json::object());
     sel.allow_kwargs_override = true;
-    sel.run_by_dependency_order = params.value("run_by_dependency_order", false);
+    return sel;
+  };
+  if (workflow == "start" || workflow == "stop") {
+    CLOUDIFY_ASSIGN_OR_RETURN(auto sel, lifecycle_selection(workflow, "operation_parms"));
     AddOperationTasks(data, sel, graph, {});
     return graph;
   }
   if (workflow == "restart") {
-    CLOUDIFY_ASSIGN_OR_RETURN(auto stop, SelectionFrom(json::object(), lifecycle + "stop"));
-    stop.kwargs = params.value("stop_parms", json::object());
-    stop.allow_kwargs_override = true;
+    CLOUDIFY_ASSIGN_OR_RETURN(auto stop, lifecycle_selection("stop", "stop_parms"));
     AddOperationTasks(data, stop, graph, {});
     std::vector<std::string> stops;
     for (const auto& t : graph.tasks) {
       stops.push_back(t.id);
     }
-    CLOUDIFY_ASSIGN_OR_RETURN(auto start, SelectionFrom(json::object(), lifecycle + "start"));
-    start.kwargs = params.value("start_parms", json::object());
-    start.allow_kwargs_override = true;
+    CLOUDIFY_ASSIGN_OR_RETURN(auto start, lifecycle_selection("start", "start_parms"));
     AddOperationTasks(data, start, graph, stops);
     return graph;
   }
@@ -905,7 +930,11 @@ class Engine::Impl {
     Emitter emitter(publisher_, data, clock_, options_.manager_name);
 
     const bool resumed = data.execution.status == ExecutionStatus::kStarted;
-    CLOUDIFY_RETURN_IF_ERROR(SetStatus(data, ExecutionStatus::kStarted, ""));
+    CLOUDIFY_ASSIGN_OR_RETURN(ExecutionStatus now, SetStatus(data, ExecutionStatus::kStarted, ""));
+    if (now != ExecutionStatus::kStarted) {
+      // Cancelled before it began.
+      return End(data, emitter, ExecutionStatus::kCancelled, "");
+    }
     emitter.Workflow(event_types::kWorkflowStarted, (resumed ? "Resuming '" : "Starting '") +
                                                         data.execution.workflow_id +
                                                         "' workflow execution");
@@ -916,13 +945,17 @@ class Engine::Impl {
     }
     std::map<std::string, model::TaskState> previous;
     std::vector<model::Operation> stored;
-    CLOUDIFY_ASSIGN_OR_RETURN(std::string graph_id, Persist(data, *graph, previous, stored));
+    auto graph_id = Persist(data, *graph, previous, stored);
+    if (!graph_id.ok()) {
+      return End(data, emitter, ExecutionStatus::kFailed,
+                 "storing the task graph: " + graph_id.status().ToString());
+    }
     data.execution.total_operations = 0;
     for (const auto& t : graph->tasks) {
       data.execution.total_operations += t.kind == TaskKind::kOperation ? 1 : 0;
     }
 
-    RunExecutor executor(data, store_, operations_, emitter, TaskRetries(data), graph_id,
+    RunExecutor executor(data, store_, operations_, emitter, TaskRetries(data), *graph_id,
                          std::move(stored));
     GraphRunOptions run;
     run.parallelism = options_.parallelism;
@@ -1020,23 +1053,54 @@ class Engine::Impl {
     return record.id;
   }
 
-  Status SetStatus(RunData& data, ExecutionStatus status, const std::string& error) {
-    model::Execution& e = data.execution;
-    CLOUDIFY_RETURN_IF_ERROR(model::CheckExecutionTransition(e.workflow_id, e.status, status));
-    e.status = status;
-    e.error = error;
-    if (status == ExecutionStatus::kStarted && !e.started_at) {
-      e.started_at = clock_.Now();
-    }
-    if (model::IsTerminal(status)) {
-      e.ended_at = clock_.Now();
-    }
-    return store_.UpdateExecution(data.caller, e);
+  static bool IsCancelling(ExecutionStatus s) {
+    return s == ExecutionStatus::kCancelling || s == ExecutionStatus::kForceCancelling ||
+           s == ExecutionStatus::kKillCancelling;
   }
 
+  // Moves the stored execution to `status` in one transaction, checked against what is stored
+  // now (a cancel may have been written meanwhile): a cancelled execution does not start, and
+  // ends cancelled. Returns the status written.
+  Result<ExecutionStatus> SetStatus(RunData& data, ExecutionStatus status,
+                                    const std::string& error) {
+    model::Execution& e = data.execution;
+    ExecutionStatus written = status;
+    CLOUDIFY_RETURN_IF_ERROR(store_.InTransaction([&](storage::Store& tx) -> Status {
+      CLOUDIFY_ASSIGN_OR_RETURN(model::Execution stored, tx.GetExecution(data.caller, e.id));
+      if (IsCancelling(stored.status)) {
+        if (status == ExecutionStatus::kStarted) {
+          written = stored.status;
+          return Status::Ok();  // nothing to write: the run ends cancelled
+        }
+        if (status == ExecutionStatus::kTerminated) {
+          written = ExecutionStatus::kCancelled;
+        }
+      }
+      CLOUDIFY_RETURN_IF_ERROR(
+          model::CheckExecutionTransition(e.workflow_id, stored.status, written));
+      e.status = written;
+      e.error = error;
+      if (written == ExecutionStatus::kStarted && !e.started_at) {
+        e.started_at = clock_.Now();
+      }
+      if (model::IsTerminal(written)) {
+        e.ended_at = clock_.Now();
+      }
+      return tx.UpdateExecution(data.caller, e);
+    }));
+    return written;
+  }
+
+  // The end event goes out and the deployment is updated before the end status is stored:
+  // whoever sees the status can already see the rest (the original's order).
   Result<model::Execution> End(RunData& data, Emitter& emitter, ExecutionStatus status,
                                const std::string& error) {
-    CLOUDIFY_RETURN_IF_ERROR(SetStatus(data, status, error));
+    if (status == ExecutionStatus::kTerminated) {
+      auto stored = store_.GetExecution(data.caller, data.execution.id);
+      if (stored.ok() && IsCancelling(stored->status)) {
+        status = ExecutionStatus::kCancelled;
+      }
+    }
     const std::string& wf = data.execution.workflow_id;
     if (status == ExecutionStatus::kTerminated) {
       emitter.Workflow(event_types::kWorkflowSucceeded,
@@ -1051,6 +1115,7 @@ class Engine::Impl {
     }
     (void)publisher_.Flush(std::chrono::seconds(30));
     UpdateDeploymentStatus(data, status);
+    CLOUDIFY_RETURN_IF_ERROR(SetStatus(data, status, error).status());
     return data.execution;
   }
 

@@ -151,19 +151,16 @@ class EventWriter::Impl {
     {
       std::lock_guard lock(mu_);
       FlushLocked();
-    }
-    subscription_.reset();  // no more deliveries; unacked ones go back to the queue
-    {
-      // Whatever arrived since is back in the queue: storing it too would store it twice.
-      std::lock_guard lock(mu_);
-      events_.clear();
-      deliveries_.clear();
-      stopping_ = true;
+      stopping_ = true;  // from here on nothing is stored: it would go back to the queue too
     }
     cv_.notify_all();
     if (flusher_.joinable()) {
       flusher_.join();
     }
+    subscription_.reset();  // no more deliveries; unacked ones go back to the queue
+    std::lock_guard lock(mu_);
+    events_.clear();
+    deliveries_.clear();
   }
 
   Status Sync(std::chrono::milliseconds timeout) {
@@ -194,7 +191,9 @@ class EventWriter::Impl {
   void OnDelivery(messaging::Delivery delivery) {
     std::lock_guard lock(mu_);
     if (delivery.message().content_type == kSyncContentType) {
-      FlushLocked();
+      if (!stopping_) {
+        FlushLocked();
+      }
       (void)delivery.Ack();
       synced_.insert(delivery.message().correlation_id);
       cv_.notify_all();
@@ -208,6 +207,9 @@ class EventWriter::Impl {
     }
     events_.push_back(std::move(*event));
     deliveries_.push_back(std::move(delivery));
+    if (stopping_) {
+      return;  // requeued when the subscription goes
+    }
     if (events_.size() >= options_.max_batch) {
       FlushLocked();
     } else if (events_.size() == 1) {

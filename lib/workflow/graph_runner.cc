@@ -45,6 +45,11 @@ class Run {
       }
       if (!task.containing_subgraph.empty()) {
         size_t s = index.at(task.containing_subgraph);
+        if (graph_.tasks[s].kind != TaskKind::kSubgraph) {
+          // Its members would never be released: the run would wait for ever.
+          return InternalError("task " + task.id + " is in " + task.containing_subgraph +
+                               ", which is not a subgraph");
+        }
         parent_[i] = s;
         members_[s].push_back(i);
         ++unfinished_members_[s];
@@ -98,7 +103,7 @@ class Run {
     GraphRunResult result;
     result.attempts = attempts_;
     result.skipped = skipped_;
-    if (failed_) {
+    if (failed_ && !Cancelled()) {
       result.outcome = GraphRunResult::Outcome::kFailed;
       result.error = first_error_;
     } else if (remaining_ != 0) {
@@ -210,8 +215,13 @@ class Run {
       return;
     }
     const int max_retries = task.max_retries.value_or(options_.task_retries);
-    const bool retryable = outcome.kind != Kind::kNonRecoverableError &&
-                           (max_retries < 0 || retry < max_retries) && !Cancelled();
+    if (Cancelled()) {
+      // A cancel is not a failure: the task just does not finish (the run ends cancelled).
+      Notify(task, TaskState::kFailed, retry, "cancelled: " + outcome.error);
+      return;
+    }
+    const bool retryable =
+        outcome.kind != Kind::kNonRecoverableError && (max_retries < 0 || retry < max_retries);
     if (retryable) {
       Notify(task, TaskState::kRescheduled, retry, outcome.error);
       ++retries_[i];

@@ -241,7 +241,12 @@ Status AddInstall(Builder& b, const NodeInstance& instance, const std::string& s
     seq.StateWithEvent(State::kStarted, "Node instance started");
     return Status::Ok();
   }
-  if (s < State::kCreated) {
+  // Explicit sets, as the original's lifecycle: an instance stopped or deleted by an uninstall
+  // is installed from the start again.
+  const bool created = s == State::kCreated || s == State::kConfiguring ||
+                       s == State::kConfigured || s == State::kStarting;
+  const bool configured = s == State::kConfigured || s == State::kStarting;
+  if (!created) {
     seq.Step({seq.State(State::kInitializing)});
     seq.Operation(*node, kValidationCreate);
     seq.Operation(*node, L("precreate"));
@@ -249,7 +254,7 @@ Status AddInstall(Builder& b, const NodeInstance& instance, const std::string& s
     seq.Operation(*node, L("create"));
     seq.StateWithEvent(State::kCreated, "Node instance created");
   }
-  if (s < State::kConfigured) {
+  if (!configured) {
     seq.Relationships(*node, instance.relationships, R("preconfigure"));
     seq.StateWithEvent(State::kConfiguring, "Configuring node instance");
     seq.Operation(*node, L("configure"));
@@ -291,11 +296,11 @@ Status AddUninstall(Builder& b, const NodeInstance& instance, const std::string&
     seq.Operation(*node, L("prestop"));
     seq.Operation(*node, L("stop"));
     seq.StateWithEvent(State::kStopped, "Node instance stopped");
+  }
+  if (s != State::kUninitialized) {
     std::vector<model::RelationshipInstance> reversed(instance.relationships.rbegin(),
                                                       instance.relationships.rend());
     seq.Relationships(*node, reversed, unlink);
-  }
-  if (s != State::kUninitialized) {
     seq.StateWithEvent(State::kDeleting, "Deleting node instance");
     seq.Operation(*node, L("delete"));
     seq.Operation(*node, L("postdelete"));

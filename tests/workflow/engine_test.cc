@@ -322,6 +322,36 @@ TEST_CASE("execute_operation runs the operation on the selected instances with k
   CHECK(clash->error.find("greeting") != std::string::npos);
 }
 
+TEST_CASE("start honours the node filter; install after uninstall creates again") {
+  Fixture f;
+  Engine engine(*f.store, *f.bus, f.operations, FastOptions());
+  REQUIRE(engine.Run(f.caller, f.NewExecution("start", {{"node_ids", {"vm"}}}))->status ==
+          model::ExecutionStatus::kTerminated);
+  CHECK(f.Count("start@vm") == 1);
+  CHECK(f.Count("start@app") == 0);
+  REQUIRE(engine.Run(f.caller, f.NewExecution("install"))->status ==
+          model::ExecutionStatus::kTerminated);
+  REQUIRE(engine.Run(f.caller, f.NewExecution("uninstall"))->status ==
+          model::ExecutionStatus::kTerminated);
+  REQUIRE(engine.Run(f.caller, f.NewExecution("install"))->status ==
+          model::ExecutionStatus::kTerminated);
+  CHECK(f.Count("create@vm") == 2);
+  CHECK(f.Count("create@app") == 4);
+}
+
+TEST_CASE("a cancel written before the run starts ends it cancelled without running") {
+  Fixture f;
+  Engine engine(*f.store, *f.bus, f.operations, FastOptions());
+  auto id = f.NewExecution("install");
+  auto e = f.store->GetExecution(f.caller, id);
+  e->status = model::ExecutionStatus::kCancelling;
+  REQUIRE(f.store->UpdateExecution(f.caller, *e).ok());
+  auto result = engine.Run(f.caller, id);
+  REQUIRE(result.ok());
+  CHECK(result->status == model::ExecutionStatus::kCancelled);
+  CHECK(f.Count("create@vm") == 0);
+}
+
 TEST_CASE("an operation without a handler fails without retries; unknown workflows fail") {
   Fixture f;
   OperationRegistry empty;

@@ -208,6 +208,33 @@ TEST_CASE("cancel stops new tasks; running ones finish") {
   CHECK(exec.calls.count("second") == 0);
 }
 
+TEST_CASE("a cancel during retries ends cancelled, not failed") {
+  TaskGraph g;
+  g.tasks = {Task("waiting")};
+  std::atomic<bool> cancel{false};
+  ScriptedExecutor exec;
+  exec.behaviour = [&](const GraphTask&, int retry) {
+    if (retry == 1) {
+      cancel = true;
+    }
+    return TaskOutcome::Retry("vm not up yet", milliseconds(1));
+  };
+  GraphRunOptions options = Fast();
+  options.cancel = &cancel;
+  auto result = RunGraph(g, exec, nullptr, options);
+  REQUIRE(result.ok());
+  CHECK(result->outcome == GraphRunResult::Outcome::kCancelled);
+  CHECK(exec.calls["waiting"] == 2);
+}
+
+TEST_CASE("a member of something that is not a subgraph is refused, not waited for") {
+  TaskGraph g;
+  g.tasks = {Task("op"), Task("member", {}, "op")};
+  ScriptedExecutor exec;
+  auto result = RunGraph(g, exec, nullptr, Fast());
+  CHECK(result.status().code() == ErrorCode::kInternal);
+}
+
 TEST_CASE("a resumed run skips tasks that already succeeded") {
   TaskGraph g;
   g.tasks = {Task("sub", {}, {}, TaskKind::kSubgraph), Task("done1", {}, "sub"),

@@ -181,6 +181,32 @@ TEST_CASE("install skips what the instance's state says is done") {
   CHECK(o.Count("app_1", TaskKind::kOperation, kStart) == 1);
 }
 
+TEST_CASE("an instance uninstalled or stopped is installed again from create") {
+  for (State s : {State::kDeleted, State::kStopped, State::kStopping, State::kDeleting}) {
+    CAPTURE(model::NodeInstanceStateName(s));
+    VmApp d;
+    d.vm.state = s;
+    d.app.state = s;
+    auto graph = BuildInstallGraph(d.Scope());
+    REQUIRE(graph.ok());
+    Ordered o(*graph);
+    CHECK(o.Count("vm_1", TaskKind::kOperation, kCreate) == 1);
+    CHECK(o.Count("app_1", TaskKind::kOperation, kConfigure) == 1);
+  }
+}
+
+TEST_CASE("uninstall unlinks an instance even when its stop part is already done") {
+  VmApp d;
+  d.vm.state = State::kStarted;
+  d.app.state = State::kStopped;
+  auto graph = BuildUninstallGraph(d.Scope());
+  REQUIRE(graph.ok());
+  Ordered o(*graph);
+  CHECK(o.Count("app_1", TaskKind::kOperation, kStop) == 0);
+  CHECK(o.Count("app_1", TaskKind::kOperation, kUnlink) == 1);
+  CHECK(o.Op("app_1", kUnlink) < o.Op("app_1", kDelete));
+}
+
 TEST_CASE("operations without an implementation are left out; an empty node just starts") {
   std::vector<model::Node> nodes = {MakeNode("empty", {}), MakeNode("partial", {kStart})};
   nodes[1].spec.operations[kCreate] = model::OperationSpec{};  // declared, no implementation

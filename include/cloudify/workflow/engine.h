@@ -61,8 +61,9 @@ class Engine {
 
   // Runs execution `execution_id` (pending, or started when resumed) to its end and returns it
   // as stored then. `cancel` (may be null) set to true cancels: no new task starts.
-  // kNotFound for an unknown execution; kNonexistentWorkflow for a workflow the engine does
-  // not know (the execution is then failed with that error).
+  // kNotFound for an unknown execution. A workflow the engine does not know, a graph that
+  // cannot be stored or a failed operation end the execution `failed` with the error (an OK
+  // Result holding the failed execution).
   Result<model::Execution> Run(const storage::CallerContext& caller,
                                const std::string& execution_id,
                                const std::atomic<bool>* cancel = nullptr);
