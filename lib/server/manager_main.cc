@@ -1,10 +1,10 @@
 #include <csignal>
-#include <filesystem>
 #include <iostream>
 
 #include <pthread.h>
 
 #include "cloudify/logging.h"
+#include "cloudify/manager.h"
 #include "cloudify/server/server.h"
 #include "cloudify/version.h"
 
@@ -30,11 +30,10 @@ int ManagerMain(int argc, char** argv) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-  std::error_code ec;
-  std::filesystem::create_directories(options.data_dir, ec);
-  if (ec) {
-    std::cerr << "cloudify-manager: cannot create data dir " << options.data_dir << ": "
-              << ec.message() << "\n";
+  // The embedded default: SQLite under the data dir, in-process broker, execution workers.
+  auto manager = Manager::Open({.data_dir = options.data_dir});
+  if (!manager.ok()) {
+    std::cerr << "cloudify-manager: " << manager.status().ToString() << "\n";
     return 1;
   }
 
