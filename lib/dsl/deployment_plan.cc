@@ -626,11 +626,11 @@ Result<DeploymentPlan> PrepareDeploymentPlan(const model::Plan& plan, const json
     InstanceExpander expander(p, ids, options);
     CLOUDIFY_ASSIGN_OR_RETURN(out.node_instances, expander.Run());
     out.nodes.reserve(p.nodes.size());
-    for (const auto& node : p.nodes) {
+    for (auto& node : p.nodes) {
       model::Node n;
       n.deployment_id = options.deployment_id;
       n.blueprint_id = options.blueprint_id;
-      n.spec = node;
+      n.spec = std::move(node);
       n.number_of_instances = node.capabilities.current_instances;
       n.planned_number_of_instances = node.capabilities.planned_instances;
       n.deploy_number_of_instances = node.capabilities.default_instances;
@@ -638,6 +638,7 @@ Result<DeploymentPlan> PrepareDeploymentPlan(const model::Plan& plan, const json
       n.max_number_of_instances = node.capabilities.max_instances;
       out.nodes.push_back(std::move(n));
     }
+    p.nodes.clear();  // moved into `nodes`: one copy of every template is enough
     return out;
   } catch (const std::exception& e) {  // nlohmann type errors we failed to foresee
     return Status(ErrorCode::kDeploymentCreation,

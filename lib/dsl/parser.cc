@@ -1414,8 +1414,13 @@ class Parser {
       CLOUDIFY_ASSIGN_OR_RETURN(
           model::OperationSpec spec,
           BuildOperation(type_op, tmpl_op, where + " operation '" + iface + "." + op + "'", owner));
-      out.emplace(iface + "." + op, std::move(spec));
+      // No-op operations are left out of the plan (a workflow treats a missing operation as
+      // a no-op), which keeps a node's plan small: cloudify.nodes.Root alone declares ~27.
+      // They still count for the bare-name rule, as in the original.
       ++bare_count[op];
+      if (!spec.IsNoOp()) {
+        out.emplace(iface + "." + op, std::move(spec));
+      }
       return Status::Ok();
     };
     for (const auto& [iface, ops] : type_ifaces) {
