@@ -1343,11 +1343,15 @@ class Parser {
 
   // One operation after the type/template merge (§4.3 of the design notes).
   Result<model::OperationSpec> BuildOperation(const OpDef* type_op, const OpDef* tmpl_op,
-                                              const std::string& where, OpOwner owner) {
+                                              const std::string& owner_where,
+                                              const std::string& iface, const std::string& op_name,
+                                              OpOwner owner) {
     model::OperationSpec spec;
     if ((tmpl_op && tmpl_op->empty) || (!tmpl_op && (!type_op || type_op->empty))) {
       return spec;  // a no-op
     }
+    // Built here, not by the caller: most operations are no-ops and never need it.
+    const std::string where = owner_where + " operation '" + iface + "." + op_name + "'";
     const YamlMark& mark = tmpl_op ? tmpl_op->mark : type_op->mark;
     bool from_type = type_op && !type_op->empty &&
                      (!tmpl_op || tmpl_op->implementation.empty() ||
@@ -1411,9 +1415,8 @@ class Parser {
     std::unordered_map<std::string, int> bare_count;
     auto add = [&](const std::string& iface, const std::string& op, const OpDef* type_op,
                    const OpDef* tmpl_op) -> Status {
-      CLOUDIFY_ASSIGN_OR_RETURN(
-          model::OperationSpec spec,
-          BuildOperation(type_op, tmpl_op, where + " operation '" + iface + "." + op + "'", owner));
+      CLOUDIFY_ASSIGN_OR_RETURN(model::OperationSpec spec,
+                                BuildOperation(type_op, tmpl_op, where, iface, op, owner));
       // No-op operations are left out of the plan (a workflow treats a missing operation as
       // a no-op), which keeps a node's plan small: cloudify.nodes.Root alone declares ~27.
       // They still count for the bare-name rule, as in the original.
