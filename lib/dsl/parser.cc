@@ -1412,7 +1412,7 @@ class Parser {
                                               const InterfaceDefs* tmpl_ifaces,
                                               const std::string& where, OpOwner owner) {
     model::OperationMap out;
-    std::unordered_map<std::string, int> bare_count;
+    std::vector<std::string_view> op_names;  // every operation's bare name, no-ops included
     auto add = [&](const std::string& iface, const std::string& op, const OpDef* type_op,
                    const OpDef* tmpl_op) -> Status {
       CLOUDIFY_ASSIGN_OR_RETURN(model::OperationSpec spec,
@@ -1420,7 +1420,7 @@ class Parser {
       // No-op operations are left out of the plan (a workflow treats a missing operation as
       // a no-op), which keeps a node's plan small: cloudify.nodes.Root alone declares ~27.
       // They still count for the bare-name rule, as in the original.
-      ++bare_count[op];
+      op_names.push_back(op);
       if (!spec.IsNoOp()) {
         out.emplace(iface + "." + op, std::move(spec));
       }
@@ -1458,22 +1458,25 @@ class Parser {
         }
       }
     }
-    AddBareNames(out, bare_count);
+    std::sort(op_names.begin(), op_names.end());
+    AddBareNames(out, op_names);
     return out;
   }
 
+  // Adds "op" next to "iface.op" when no other interface has an operation named "op".
+  // `op_names` is sorted.
   static void AddBareNames(model::OperationMap& ops,
-                           const std::unordered_map<std::string, int>& bare_count) {
+                           const std::vector<std::string_view>& op_names) {
     std::vector<std::pair<std::string, const model::OperationSpec*>> bare;
     for (const auto& [key, spec] : ops) {
       size_t dot = key.rfind('.');
       if (dot == std::string::npos) {
         continue;
       }
-      std::string op = key.substr(dot + 1);
-      auto it = bare_count.find(op);
-      if (it != bare_count.end() && it->second == 1 && ops.find(op) == ops.end()) {
-        bare.emplace_back(op, &spec);
+      std::string_view op = std::string_view(key).substr(dot + 1);
+      auto [first, last] = std::equal_range(op_names.begin(), op_names.end(), op);
+      if (last - first == 1 && ops.find(std::string(op)) == ops.end()) {
+        bare.emplace_back(std::string(op), &spec);
       }
     }
     for (auto& [op, spec] : bare) {
