@@ -397,6 +397,69 @@ node_templates:
   REQUIRE_FALSE(wrong_type.ok());
   CHECK(wrong_type.status().message() ==
         "node type 't' operation 'i.a': input 'y' is missing a value");
+
+  // The same type is fine when every template gives the input (also through relationships).
+  auto supplied = ParseBlueprintText(R"(tosca_definitions_version: cloudify_dsl_1_4
+plugins:
+  p: {executor: central_deployment_agent, install: false}
+node_types:
+  t:
+    interfaces:
+      i:
+        a: {implementation: p.tasks.a, inputs: {y: {type: integer}}}
+        b: p.tasks.b
+relationships:
+  r:
+    target_interfaces:
+      j:
+        link: {implementation: p.tasks.link, inputs: {z: {}}}
+node_templates:
+  n:
+    type: t
+    interfaces: {i: {a: {inputs: {y: 7}}}}
+  m:
+    type: t
+    interfaces: {i: {a: {inputs: {y: 8}}}, k: {b: p.tasks.kb}}
+    relationships:
+      - type: r
+        target: n
+        target_interfaces: {j: {link: {inputs: {z: 1}}}}
+)",
+                                     "b.yaml", "");
+  REQUIRE_MESSAGE(supplied.ok(), supplied.status().ToString());
+  const auto& n_ops = supplied->nodes[0].operations;
+  CHECK(n_ops.at("i.a").inputs == json{{"y", 7}});
+  CHECK(n_ops.at("a").inputs == json{{"y", 7}});
+  CHECK(n_ops.at("b").operation == "tasks.b");
+  const auto& m_ops = supplied->nodes[1].operations;
+  CHECK(m_ops.at("i.a").inputs == json{{"y", 8}});
+  CHECK(m_ops.count("b") == 0);  // i.b and k.b share the bare name
+  CHECK(m_ops.at("k.b").operation == "tasks.kb");
+  const auto& rel = supplied->nodes[1].relationships.at(0);
+  CHECK(rel.target_operations.at("j.link").inputs == json{{"z", 1}});
+  CHECK(rel.target_operations.at("link").inputs == json{{"z", 1}});
+
+  auto rel_missing = ParseBlueprintText(R"(tosca_definitions_version: cloudify_dsl_1_4
+plugins:
+  p: {executor: central_deployment_agent, install: false}
+node_types:
+  t: {}
+relationships:
+  r:
+    target_interfaces:
+      j:
+        link: {implementation: p.tasks.link, inputs: {z: {}}}
+node_templates:
+  n: {type: t}
+  m:
+    type: t
+    relationships:
+      - {type: r, target: n}
+)",
+                                        "b.yaml", "");
+  REQUIRE_FALSE(rel_missing.ok());
+  CHECK(rel_missing.status().message() ==
+        "relationship 'r' operation 'j.link': input 'z' is missing a value");
 }
 
 }  // namespace
