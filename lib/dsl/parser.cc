@@ -1648,7 +1648,40 @@ class Parser {
         }
       }
     }
+    CLOUDIFY_RETURN_IF_ERROR(CheckLifecycleDependencies());
     return ResolveHosts();
+  }
+
+  // depends_on_lifecycle_operation names a lifecycle operation of its target.
+  Status CheckLifecycleDependencies() {
+    constexpr std::string_view kType = "cloudify.relationships.depends_on_lifecycle_operation";
+    constexpr std::string_view kLifecycle = "cloudify.interfaces.lifecycle";
+    for (size_t i = 0; i < plan_.nodes.size(); ++i) {
+      for (const auto& rel : plan_.nodes[i].relationships) {
+        if (std::find(rel.type_hierarchy.begin(), rel.type_hierarchy.end(), kType) ==
+            rel.type_hierarchy.end()) {
+          continue;
+        }
+        auto op = rel.properties.find("operation");
+        const model::NodeTemplate& target = plan_.nodes[node_index_.at(rel.target_id)];
+        const ResolvedType& type = node_types_.at(target.type);
+        auto lifecycle = type.interfaces.find(std::string(kLifecycle));
+        bool declared =
+            op != rel.properties.end() && op->is_string() &&
+            (target.operations.count(std::string(kLifecycle) + "." + op->get<std::string>()) ||
+             (lifecycle != type.interfaces.end() &&
+              lifecycle->second.count(op->get<std::string>())));
+        if (!declared) {
+          return Err(template_items_[i]->key_mark,
+                     "node '" + plan_.nodes[i].id + "' relationship " + std::string(kType) +
+                         " to '" + rel.target_id + "': 'operation' " +
+                         (op == rel.properties.end() ? std::string("is missing")
+                                                     : op->dump() + " is not") +
+                         " a lifecycle operation of the target");
+        }
+      }
+    }
+    return Status::Ok();
   }
 
   Result<model::RelationshipSpec> ParseRelationship(const YamlNode& rel, const Item& item,
