@@ -3,6 +3,9 @@
 #pragma once
 
 #include "cloudify/clock.h"
+#include "cloudify/dsl/deployment_plan.h"
+#include "cloudify/dsl/functions.h"
+#include "cloudify/dsl/parser.h"
 #include "cloudify/ids.h"
 #include "cloudify/logging.h"
 #include "cloudify/model/blueprint.h"

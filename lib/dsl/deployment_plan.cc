@@ -160,6 +160,10 @@ class StaticContext : public FunctionContext {
     }
     return *it;
   }
+  const json* FindNodeProperties(const std::string& node_id) override {
+    auto it = properties_.find(node_id);
+    return it == properties_.end() ? nullptr : it->second;
+  }
   Result<json> GetNodeProperties(const std::string& node_id) override {
     auto it = properties_.find(node_id);
     if (it == properties_.end()) {
@@ -582,8 +586,11 @@ Result<DeploymentPlan> PrepareDeploymentPlan(const model::Plan& plan, const json
     for (auto& node : p.nodes) {
       FunctionScope scope;
       scope.self_node = node.id;
-      CLOUDIFY_ASSIGN_OR_RETURN(node.properties, EvaluateFunctions(node.properties, scope, context,
-                                                                   EvaluationMode::kStatic));
+      if (ContainsFunctionCall(node.properties)) {
+        CLOUDIFY_ASSIGN_OR_RETURN(
+            node.properties,
+            EvaluateFunctions(node.properties, scope, context, EvaluationMode::kStatic));
+      }
       CLOUDIFY_RETURN_IF_ERROR(EvaluateOperations(node.operations, scope, context));
       if (!node.capabilities_functions.empty()) {
         CLOUDIFY_ASSIGN_OR_RETURN(json counts, EvaluateFunctions(node.capabilities_functions, scope,
@@ -595,8 +602,11 @@ Result<DeploymentPlan> PrepareDeploymentPlan(const model::Plan& plan, const json
         FunctionScope rscope;
         rscope.source_node = node.id;
         rscope.target_node = rel.target_id;
-        CLOUDIFY_ASSIGN_OR_RETURN(rel.properties, EvaluateFunctions(rel.properties, rscope, context,
-                                                                    EvaluationMode::kStatic));
+        if (ContainsFunctionCall(rel.properties)) {
+          CLOUDIFY_ASSIGN_OR_RETURN(
+              rel.properties,
+              EvaluateFunctions(rel.properties, rscope, context, EvaluationMode::kStatic));
+        }
         CLOUDIFY_RETURN_IF_ERROR(EvaluateOperations(rel.source_operations, rscope, context));
         CLOUDIFY_RETURN_IF_ERROR(EvaluateOperations(rel.target_operations, rscope, context));
       }
@@ -626,11 +636,11 @@ Result<DeploymentPlan> PrepareDeploymentPlan(const model::Plan& plan, const json
     InstanceExpander expander(p, ids, options);
     CLOUDIFY_ASSIGN_OR_RETURN(out.node_instances, expander.Run());
     out.nodes.reserve(p.nodes.size());
-    for (const auto& node : p.nodes) {
+    for (auto& node : p.nodes) {
       model::Node n;
       n.deployment_id = options.deployment_id;
       n.blueprint_id = options.blueprint_id;
-      n.spec = node;
+      n.spec = std::move(node);
       n.number_of_instances = node.capabilities.current_instances;
       n.planned_number_of_instances = node.capabilities.planned_instances;
       n.deploy_number_of_instances = node.capabilities.default_instances;
@@ -638,6 +648,7 @@ Result<DeploymentPlan> PrepareDeploymentPlan(const model::Plan& plan, const json
       n.max_number_of_instances = node.capabilities.max_instances;
       out.nodes.push_back(std::move(n));
     }
+    p.nodes.clear();  // moved into `nodes`: one copy of every template is enough
     return out;
   } catch (const std::exception& e) {  // nlohmann type errors we failed to foresee
     return Status(ErrorCode::kDeploymentCreation,

@@ -155,6 +155,7 @@ Result<json> FunctionContext::GetInput(const std::string&) { return NotAvailable
 Result<json> FunctionContext::GetNodeProperties(const std::string&) {
   return NotAvailable("get_property");
 }
+const json* FunctionContext::FindNodeProperties(const std::string&) { return nullptr; }
 Result<json> FunctionContext::GetAttribute(const std::string&, const std::string&,
                                            const std::string&, const json&) {
   return NotAvailable("get_attribute");
@@ -276,7 +277,12 @@ class Evaluator {
         return EvalError("get_property: recursion deeper than " + std::to_string(kMaxRecursion) +
                          " (a property refers to itself?)");
       }
-      CLOUDIFY_ASSIGN_OR_RETURN(json properties, context_.GetNodeProperties(node.first));
+      json fetched;
+      const json* properties = context_.FindNodeProperties(node.first);
+      if (properties == nullptr) {
+        CLOUDIFY_ASSIGN_OR_RETURN(fetched, context_.GetNodeProperties(node.first));
+        properties = &fetched;
+      }
       json path = json::array();
       for (size_t i = 1; i < args.size(); ++i) {
         if (args[i].is_array()) {  // [node, [a, b]] is the same as [node, a, b]
@@ -287,7 +293,7 @@ class Evaluator {
           path.push_back(args[i]);
         }
       }
-      auto found = WalkJsonPath(properties, path, 0, "get_property");
+      auto found = WalkJsonPath(*properties, path, 0, "get_property");
       if (!found.ok()) {
         return EvalError("get_property: node '" + node.first + "' has no property " +
                          Describe(path));

@@ -9,6 +9,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -166,7 +167,10 @@ struct ResolvedType {
   bool ops_ready = false;
   model::OperationMap default_ops;
   model::OperationMap default_target_ops;
-  std::set<std::string> default_plugins;
+  std::vector<std::string> op_names[2];  // bare names of every operation (sorted), per side
+  // Type operations that cannot stand alone (e.g. an input without a default): an error only
+  // for templates that do not override them. Per side (0 node/source, 1 target).
+  std::vector<std::tuple<int, std::string, std::string, Status>> op_errors;
 };
 
 // Scope of a value holding intrinsic functions, for validation.
@@ -1343,11 +1347,15 @@ class Parser {
 
   // One operation after the type/template merge (§4.3 of the design notes).
   Result<model::OperationSpec> BuildOperation(const OpDef* type_op, const OpDef* tmpl_op,
-                                              const std::string& where, OpOwner owner) {
+                                              const std::string& owner_where,
+                                              const std::string& iface, const std::string& op_name,
+                                              OpOwner owner) {
     model::OperationSpec spec;
     if ((tmpl_op && tmpl_op->empty) || (!tmpl_op && (!type_op || type_op->empty))) {
       return spec;  // a no-op
     }
+    // Built here, not by the caller: most operations are no-ops and never need it.
+    const std::string where = owner_where + " operation '" + iface + "." + op_name + "'";
     const YamlMark& mark = tmpl_op ? tmpl_op->mark : type_op->mark;
     bool from_type = type_op && !type_op->empty &&
                      (!tmpl_op || tmpl_op->implementation.empty() ||
@@ -1403,69 +1411,20 @@ class Parser {
     return spec;
   }
 
-  // Every operation of a type merged with a template's interfaces, keyed "iface.op" and "op".
-  Result<model::OperationMap> BuildOperations(const InterfaceDefs& type_ifaces,
-                                              const InterfaceDefs* tmpl_ifaces,
-                                              const std::string& where, OpOwner owner) {
-    model::OperationMap out;
-    std::unordered_map<std::string, int> bare_count;
-    auto add = [&](const std::string& iface, const std::string& op, const OpDef* type_op,
-                   const OpDef* tmpl_op) -> Status {
-      CLOUDIFY_ASSIGN_OR_RETURN(
-          model::OperationSpec spec,
-          BuildOperation(type_op, tmpl_op, where + " operation '" + iface + "." + op + "'", owner));
-      out.emplace(iface + "." + op, std::move(spec));
-      ++bare_count[op];
-      return Status::Ok();
-    };
-    for (const auto& [iface, ops] : type_ifaces) {
-      const std::map<std::string, OpDef>* tmpl_ops = nullptr;
-      if (tmpl_ifaces) {
-        auto it = tmpl_ifaces->find(iface);
-        tmpl_ops = it == tmpl_ifaces->end() ? nullptr : &it->second;
-      }
-      for (const auto& [op, def] : ops) {
-        const OpDef* tmpl_op = nullptr;
-        if (tmpl_ops) {
-          auto it = tmpl_ops->find(op);
-          tmpl_op = it == tmpl_ops->end() ? nullptr : &it->second;
-        }
-        CLOUDIFY_RETURN_IF_ERROR(add(iface, op, &def, tmpl_op));
-      }
-      if (tmpl_ops) {
-        for (const auto& [op, def] : *tmpl_ops) {
-          if (ops.find(op) == ops.end()) {
-            CLOUDIFY_RETURN_IF_ERROR(add(iface, op, nullptr, &def));
-          }
-        }
-      }
-    }
-    if (tmpl_ifaces) {
-      for (const auto& [iface, ops] : *tmpl_ifaces) {
-        if (type_ifaces.find(iface) != type_ifaces.end()) {
-          continue;
-        }
-        for (const auto& [op, def] : ops) {
-          CLOUDIFY_RETURN_IF_ERROR(add(iface, op, nullptr, &def));
-        }
-      }
-    }
-    AddBareNames(out, bare_count);
-    return out;
-  }
-
+  // Adds "op" next to "iface.op" when no other interface has an operation named "op".
+  // `op_names` is sorted.
   static void AddBareNames(model::OperationMap& ops,
-                           const std::unordered_map<std::string, int>& bare_count) {
+                           const std::vector<std::string_view>& op_names) {
     std::vector<std::pair<std::string, const model::OperationSpec*>> bare;
     for (const auto& [key, spec] : ops) {
       size_t dot = key.rfind('.');
       if (dot == std::string::npos) {
         continue;
       }
-      std::string op = key.substr(dot + 1);
-      auto it = bare_count.find(op);
-      if (it != bare_count.end() && it->second == 1 && ops.find(op) == ops.end()) {
-        bare.emplace_back(op, &spec);
+      std::string_view op = std::string_view(key).substr(dot + 1);
+      auto [first, last] = std::equal_range(op_names.begin(), op_names.end(), op);
+      if (last - first == 1 && ops.find(std::string(op)) == ops.end()) {
+        bare.emplace_back(std::string(op), &spec);
       }
     }
     for (auto& [op, spec] : bare) {
@@ -1474,17 +1433,93 @@ class Parser {
     }
   }
 
+  // The type's operations as a template that overrides none of them gets them (computed once
+  // per type; templates copy or patch the result).
   Status EnsureDefaultOps(ResolvedType& type, const std::string& name, OpOwner owner) {
     if (type.ops_ready) {
       return Status::Ok();
     }
     std::string where = (owner == OpOwner::kNode ? "node type '" : "relationship '") + name + "'";
-    CLOUDIFY_ASSIGN_OR_RETURN(type.default_ops,
-                              BuildOperations(type.interfaces, nullptr, where, owner));
-    CLOUDIFY_ASSIGN_OR_RETURN(type.default_target_ops,
-                              BuildOperations(type.target_interfaces, nullptr, where, owner));
+    for (int side = 0; side < 2; ++side) {
+      const InterfaceDefs& ifaces = side == 0 ? type.interfaces : type.target_interfaces;
+      model::OperationMap& out = side == 0 ? type.default_ops : type.default_target_ops;
+      std::vector<std::string>& names = type.op_names[side];
+      for (const auto& [iface, ops] : ifaces) {
+        for (const auto& [op, def] : ops) {
+          names.push_back(op);
+          auto spec = BuildOperation(&def, nullptr, where, iface, op, owner);
+          if (!spec.ok()) {
+            type.op_errors.emplace_back(side, iface, op, spec.status());
+          } else if (!spec->IsNoOp()) {
+            out.emplace(iface + "." + op, std::move(*spec));
+          }
+        }
+      }
+      std::sort(names.begin(), names.end());
+      std::vector<std::string_view> views(names.begin(), names.end());
+      AddBareNames(out, views);
+    }
     type.ops_ready = true;
     return Status::Ok();
+  }
+
+  // The first type operation of `side` that fails on its own, unless `tmpl` overrides it.
+  static Status DefaultOpError(const ResolvedType& type, int side, const InterfaceDefs* tmpl) {
+    for (const auto& [error_side, iface, op, status] : type.op_errors) {
+      if (error_side != side) {
+        continue;
+      }
+      if (tmpl) {
+        auto it = tmpl->find(iface);
+        if (it != tmpl->end() && it->second.count(op)) {
+          continue;
+        }
+      }
+      return status;
+    }
+    return Status::Ok();
+  }
+
+  // The type's default operations of `side` patched with a template's interfaces (keyed
+  // "iface.op" and the bare "op"), without rebuilding the operations the template leaves alone.
+  Result<model::OperationMap> MergeTemplateOperations(ResolvedType& type, const std::string& name,
+                                                      int side, const InterfaceDefs& tmpl,
+                                                      const std::string& where, OpOwner owner) {
+    CLOUDIFY_RETURN_IF_ERROR(EnsureDefaultOps(type, name, owner));
+    CLOUDIFY_RETURN_IF_ERROR(DefaultOpError(type, side, &tmpl));
+    const InterfaceDefs& type_ifaces = side == 0 ? type.interfaces : type.target_interfaces;
+    const model::OperationMap& defaults = side == 0 ? type.default_ops : type.default_target_ops;
+    model::OperationMap out;
+    for (const auto& [key, spec] : defaults) {
+      if (key.find('.') != std::string::npos) {  // full names only; bare ones are redone below
+        out.emplace_hint(out.end(), key, spec);
+      }
+    }
+    std::vector<std::string_view> names(type.op_names[side].begin(), type.op_names[side].end());
+    for (const auto& [iface, ops] : tmpl) {
+      auto type_iface = type_ifaces.find(iface);
+      for (const auto& [op, def] : ops) {
+        const OpDef* type_op = nullptr;
+        if (type_iface != type_ifaces.end()) {
+          auto it = type_iface->second.find(op);
+          type_op = it == type_iface->second.end() ? nullptr : &it->second;
+        }
+        if (type_op == nullptr) {
+          names.push_back(op);
+        }
+        CLOUDIFY_ASSIGN_OR_RETURN(model::OperationSpec spec,
+                                  BuildOperation(type_op, &def, where, iface, op, owner));
+        std::string key = iface + "." + op;
+        if (spec.IsNoOp()) {
+          out.erase(key);
+        } else {
+          out.insert_or_assign(std::move(key), std::move(spec));
+        }
+      }
+    }
+    std::sort(names.begin(), names.end());
+    AddBareNames(out, names);
+    return out;
   }
 
   // ------------------------------------------------------------------ node templates
@@ -1571,10 +1606,11 @@ class Parser {
       if (ifaces && !ifaces->value->IsNull()) {
         InterfaceDefs tmpl;
         CLOUDIFY_RETURN_IF_ERROR(ParseInterfaces(*ifaces->value, where, false, item.ns, tmpl));
-        CLOUDIFY_ASSIGN_OR_RETURN(node.operations,
-                                  BuildOperations(type.interfaces, &tmpl, where, OpOwner::kNode));
+        CLOUDIFY_ASSIGN_OR_RETURN(node.operations, MergeTemplateOperations(type, type_name, 0, tmpl,
+                                                                           where, OpOwner::kNode));
       } else {
         CLOUDIFY_RETURN_IF_ERROR(EnsureDefaultOps(type, type_name, OpOwner::kNode));
+        CLOUDIFY_RETURN_IF_ERROR(DefaultOpError(type, 0, nullptr));
         node.operations = type.default_ops;
       }
 
@@ -1612,7 +1648,40 @@ class Parser {
         }
       }
     }
+    CLOUDIFY_RETURN_IF_ERROR(CheckLifecycleDependencies());
     return ResolveHosts();
+  }
+
+  // depends_on_lifecycle_operation names a lifecycle operation of its target.
+  Status CheckLifecycleDependencies() {
+    constexpr std::string_view kType = "cloudify.relationships.depends_on_lifecycle_operation";
+    constexpr std::string_view kLifecycle = "cloudify.interfaces.lifecycle";
+    for (size_t i = 0; i < plan_.nodes.size(); ++i) {
+      for (const auto& rel : plan_.nodes[i].relationships) {
+        if (std::find(rel.type_hierarchy.begin(), rel.type_hierarchy.end(), kType) ==
+            rel.type_hierarchy.end()) {
+          continue;
+        }
+        auto op = rel.properties.find("operation");
+        const model::NodeTemplate& target = plan_.nodes[node_index_.at(rel.target_id)];
+        const ResolvedType& type = node_types_.at(target.type);
+        auto lifecycle = type.interfaces.find(std::string(kLifecycle));
+        bool declared =
+            op != rel.properties.end() && op->is_string() &&
+            (target.operations.count(std::string(kLifecycle) + "." + op->get<std::string>()) ||
+             (lifecycle != type.interfaces.end() &&
+              lifecycle->second.count(op->get<std::string>())));
+        if (!declared) {
+          return Err(template_items_[i]->key_mark,
+                     "node '" + plan_.nodes[i].id + "' relationship " + std::string(kType) +
+                         " to '" + rel.target_id + "': 'operation' " +
+                         (op == rel.properties.end() ? std::string("is missing")
+                                                     : op->dump() + " is not") +
+                         " a lifecycle operation of the target");
+        }
+      }
+    }
+    return Status::Ok();
   }
 
   Result<model::RelationshipSpec> ParseRelationship(const YamlNode& rel, const Item& item,
@@ -1688,12 +1757,14 @@ class Parser {
       }
       CLOUDIFY_ASSIGN_OR_RETURN(
           spec.source_operations,
-          BuildOperations(type.interfaces, &src_defs, where, OpOwner::kRelationship));
+          MergeTemplateOperations(type, type_name, 0, src_defs, where, OpOwner::kRelationship));
       CLOUDIFY_ASSIGN_OR_RETURN(
           spec.target_operations,
-          BuildOperations(type.target_interfaces, &tgt_defs, where, OpOwner::kRelationship));
+          MergeTemplateOperations(type, type_name, 1, tgt_defs, where, OpOwner::kRelationship));
     } else {
       CLOUDIFY_RETURN_IF_ERROR(EnsureDefaultOps(type, type_name, OpOwner::kRelationship));
+      CLOUDIFY_RETURN_IF_ERROR(DefaultOpError(type, 0, nullptr));
+      CLOUDIFY_RETURN_IF_ERROR(DefaultOpError(type, 1, nullptr));
       spec.source_operations = type.default_ops;
       spec.target_operations = type.default_target_ops;
     }

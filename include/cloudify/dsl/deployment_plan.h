@@ -40,9 +40,11 @@ struct DeploymentPlanOptions {
 };
 
 struct DeploymentPlan {
-  model::Plan plan;                // the input plan with static functions evaluated
-  nlohmann::json inputs;           // the bound inputs, an object
-  std::vector<model::Node> nodes;  // one per node template, plan order
+  // The input plan with static functions evaluated; its `nodes` are moved into `nodes`
+  // (each Node's spec), so plan.nodes is empty.
+  model::Plan plan;
+  nlohmann::json inputs;                            // the bound inputs, an object
+  std::vector<model::Node> nodes;                   // one per node template, plan order
   std::vector<model::NodeInstance> node_instances;  // grouped by node, plan order
 };
 

@@ -54,6 +54,9 @@ class FunctionContext {
   virtual Result<nlohmann::json> GetInput(const std::string& name);
   // The properties of node template `node_id` (may contain calls: the evaluator resolves them).
   virtual Result<nlohmann::json> GetNodeProperties(const std::string& node_id);
+  // The same without a copy, for contexts that hold the properties: a pointer valid for the
+  // evaluation, or null (the default) to make the evaluator call GetNodeProperties.
+  virtual const nlohmann::json* FindNodeProperties(const std::string& node_id);
   // get_attribute: the value of attribute path `path` (a JSON array, first item the attribute
   // name) for node `node_id`. `instance_id` is the instance when SELF/SOURCE/TARGET named it,
   // else empty and the context picks the instance (the original's rules), using

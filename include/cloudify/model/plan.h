@@ -60,7 +60,8 @@ struct OperationSpec {
 };
 
 // Operations keyed as the original keys them: both "cloudify.interfaces.lifecycle.create" and
-// the bare "create" (the bare key dropped when two interfaces share it).
+// the bare "create" (the bare key dropped when two interfaces share it). The DSL parser leaves
+// out operations that are no-ops (no implementation): a missing operation is a no-op.
 using OperationMap = std::map<std::string, OperationSpec>;
 
 // A plugin as declared in `plugins:`.
