@@ -589,6 +589,13 @@ CONTRACT_TEST("events and logs: batches, filters, ranges and keyset paging") {
   REQUIRE(in_range.ok());
   CHECK(in_range->items[0].message == "message 19");
 
+  // message and operation filter like the original's ILIKE: patterns, any case.
+  auto like = ts->ListEvents(c, Filter("message", {"%MESSAGE 1%"}));
+  REQUIRE(like.ok());
+  CHECK(like->total == 111);  // 1, 10-19, 100-199
+  like = ts->ListEvents(c, Filter("message.text", {"message 7"}));
+  REQUIRE(like.ok());
+  CHECK(like->total == 1);
   CHECK(ts->ListEvents(c, Filter("message_id", {"x"})).status().code() ==
         ErrorCode::kBadParameters);
   auto deleted = ts->DeleteEvents(c, Filter("execution_id", {"e2"}));

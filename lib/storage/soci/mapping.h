@@ -34,6 +34,7 @@ enum : unsigned {
   kSort = 4,       // a _sort field
   kSearch = 8,     // the _search column (the id)
   kInternal = 16,  // not a REST field: never included, filtered or sorted by callers
+  kLike = 32,      // filtered case-insensitively with the value as a LIKE pattern (not indexed)
 };
 
 // Which tenancy rules a table's queries get.
@@ -456,7 +457,7 @@ void Map(M& m, model::Event& e) {
   m.Enum("type:kind", e.kind, model::EventKindName, model::ParseEventKind, kFilter);
   m.Int("timestamp:stored_at", e.timestamp);
   m.Int("reported_timestamp", e.reported_timestamp);
-  m.Text("message", e.message);
+  m.Text("message", e.message, kLike);
   m.Text("blueprint_id", e.blueprint_id, kFilter);
   m.Text("deployment_id", e.deployment_id, kFilter);
   m.Text("deployment_display_name", e.deployment_display_name);
@@ -465,7 +466,7 @@ void Map(M& m, model::Event& e) {
   m.Text("workflow_id", e.workflow_id, kFilter);
   m.Text("node_instance_id", e.node_instance_id, kFilter);
   m.Text("node_name", e.node_name, kFilter);
-  m.Text("operation", e.operation);
+  m.Text("operation", e.operation, kLike);
   m.Text("source_id", e.source_id);
   m.Text("target_id", e.target_id);
   m.Json("error_causes", e.error_causes);

@@ -337,36 +337,8 @@ void DeleteByStorageId(soci::session& s, const std::string& table, long long sto
   Run(s, "DELETE FROM " + table + " WHERE storage_id = :b0", binds);
 }
 
-// The list engine of REST.md §2: filters, search, ranges, keyset, sort, page, total — in SQL.
-template <typename T>
-Result<Page<T>> ListRows(const Shared& sh, soci::session& s, const CallerContext* c,
-                         const ListQuery& q, Where where = {}) {
-  const TableDef& t = TableOf<T>();
-  if (!q.get_all_results && (q.size < 0 || q.size > sh.options.max_page_size)) {
-    return BadParametersError("_size must be between 0 and " +
-                              std::to_string(sh.options.max_page_size) + ", got " +
-                              std::to_string(q.size));
-  }
-  if (q.offset < 0) {
-    return BadParametersError("_offset must be non-negative, got " + std::to_string(q.offset));
-  }
-  if (q.after_storage_id && (q.offset != 0 || !q.sort.empty())) {
-    return BadParametersError("keyset paging (after a storage id) takes neither _offset nor _sort");
-  }
-  std::vector<bool> selected(t.columns.size(), q.include.empty());
-  for (const auto& field : q.include) {
-    int i = t.Find(field);
-    if (i < 0 || (t.columns[static_cast<size_t>(i)].flags & kInternal) != 0) {
-      return Status(ErrorCode::kNoSuchIncludeField,
-                    "Invalid include field `" + field + "` for " + t.name);
-    }
-    selected[static_cast<size_t>(i)] = true;
-  }
-  for (size_t i = 0; i < t.columns.size(); ++i) {
-    if ((t.columns[i].flags & kKey) != 0) {
-      selected[i] = true;
-    }
-  }
+// Adds the tenancy, equality/LIKE filters, search, ranges and keyset bound of a list query.
+Status AddListFilters(const TableDef& t, const CallerContext* c, const ListQuery& q, Where& where) {
   if (c != nullptr) {
     AddTenancy(where, t, *c);
   }
@@ -374,7 +346,7 @@ Result<Page<T>> ListRows(const Shared& sh, soci::session& s, const CallerContext
     auto alias = t.filter_aliases.find(name);
     const std::string& field = alias == t.filter_aliases.end() ? name : alias->second;
     int i = t.Find(field);
-    if (i < 0 || (t.columns[static_cast<size_t>(i)].flags & kFilter) == 0) {
+    if (i < 0 || (t.columns[static_cast<size_t>(i)].flags & (kFilter | kLike)) == 0) {
       return BadParametersError("Filter key `" + name + "` does not exist in " + t.name +
                                 " or cannot be filtered on");
     }
@@ -385,7 +357,13 @@ Result<Page<T>> ListRows(const Shared& sh, soci::session& s, const CallerContext
     std::string cond;
     for (const auto& v : values) {
       CLOUDIFY_ASSIGN_OR_RETURN(Value value, FilterValue(col, v));
-      cond += (cond.empty() ? "" : " OR ") + col.sql + " = " + where.Bind(std::move(value));
+      if ((col.flags & kLike) != 0) {
+        // The original's ILIKE filters: the value is a pattern (% wildcards), any case.
+        cond += (cond.empty() ? "" : " OR ") + std::string("LOWER(") + col.sql + ") LIKE LOWER(" +
+                where.Bind(std::move(value)) + ")";
+      } else {
+        cond += (cond.empty() ? "" : " OR ") + col.sql + " = " + where.Bind(std::move(value));
+      }
     }
     where.And(cond);
   }
@@ -425,6 +403,40 @@ Result<Page<T>> ListRows(const Shared& sh, soci::session& s, const CallerContext
   if (q.after_storage_id) {
     where.And("storage_id > " + where.Bind(Value::Int(*q.after_storage_id)));
   }
+  return Status::Ok();
+}
+
+// The list engine of REST.md §2: filters, search, ranges, keyset, sort, page, total — in SQL.
+template <typename T>
+Result<Page<T>> ListRows(const Shared& sh, soci::session& s, const CallerContext* c,
+                         const ListQuery& q, Where where = {}) {
+  const TableDef& t = TableOf<T>();
+  if (!q.get_all_results && (q.size < 0 || q.size > sh.options.max_page_size)) {
+    return BadParametersError("_size must be between 0 and " +
+                              std::to_string(sh.options.max_page_size) + ", got " +
+                              std::to_string(q.size));
+  }
+  if (q.offset < 0) {
+    return BadParametersError("_offset must be non-negative, got " + std::to_string(q.offset));
+  }
+  if (q.after_storage_id && (q.offset != 0 || !q.sort.empty())) {
+    return BadParametersError("keyset paging (after a storage id) takes neither _offset nor _sort");
+  }
+  std::vector<bool> selected(t.columns.size(), q.include.empty());
+  for (const auto& field : q.include) {
+    int i = t.Find(field);
+    if (i < 0 || (t.columns[static_cast<size_t>(i)].flags & kInternal) != 0) {
+      return Status(ErrorCode::kNoSuchIncludeField,
+                    "Invalid include field `" + field + "` for " + t.name);
+    }
+    selected[static_cast<size_t>(i)] = true;
+  }
+  for (size_t i = 0; i < t.columns.size(); ++i) {
+    if ((t.columns[i].flags & kKey) != 0) {
+      selected[i] = true;
+    }
+  }
+  CLOUDIFY_RETURN_IF_ERROR(AddListFilters(t, c, q, where));
   std::string order;
   for (const auto& raw : q.sort) {
     std::string field = raw;
@@ -929,22 +941,10 @@ class SociStore final : public Store {
   Result<int64_t> DeleteEvents(const CallerContext& c, const ListQuery& query) override {
     return Write(
         [&](soci::session& s) -> Result<int64_t> {
-          // The list engine validates the filters; its WHERE selects the rows to delete.
-          ListQuery ids = query;
-          ids.include = {"type"};
-          ids.get_all_results = true;
-          ids.offset = 0;
-          ids.with_total = false;
-          ids.sort.clear();
-          ids.after_storage_id.reset();
-          CLOUDIFY_ASSIGN_OR_RETURN(Page<model::Event> page,
-                                    ListRows<model::Event>(*shared_, s, &c, ids));
-          int64_t deleted = 0;
-          for (const auto& e : page.items) {
-            DeleteByStorageId(s, "events", e.storage_id);
-            ++deleted;
-          }
-          return deleted;
+          // The list engine's filters select the rows; paging does not apply.
+          Where where;
+          CLOUDIFY_RETURN_IF_ERROR(AddListFilters(TableOf<model::Event>(), &c, query, where));
+          return static_cast<int64_t>(Run(s, "DELETE FROM events" + where.Sql(), where.binds()));
         },
         "delete events");
   }
