@@ -13,6 +13,7 @@
 #include "cloudify/crypto.h"
 
 #include "storage/soci/mapping.h"
+#include "storage/soci/pg_copy.h"
 #include "storage/soci/schema.h"
 #include "storage/soci/sql.h"
 
@@ -931,7 +932,11 @@ class SociStore final : public Store {
             }
             rows.push_back(std::move(row));
           }
-          InsertRows(s, t, rows);
+          if (shared_->dialect == Dialect::kPostgres) {
+            CopyRows(s, t, rows);  // one round trip for the batch
+          } else {
+            InsertRows(s, t, rows);  // one prepared multi-row INSERT reused per chunk
+          }
           std::vector<Value> none;
           long long last = 0;
           Run(s, LastInsertIdSql(shared_->dialect), none, {ColType::kInt},
