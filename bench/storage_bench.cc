@@ -199,7 +199,7 @@ int main(int argc, char** argv) {
     }
   }
   std::filesystem::path dir = MakeTempDir();
-  {
+  if (backend == "all" || backend == "sqlite") {
     cloudify::storage::StoreOptions options;
     options.secret_key_file = dir / "key";
     auto store =
