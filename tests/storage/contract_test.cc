@@ -528,6 +528,8 @@ CONTRACT_TEST("events and logs: batches, filters, ranges and keyset paging") {
                               i % 5 == 0 ? model::EventKind::kLog : model::EventKind::kEvent));
   }
   batch[3].error_causes = nlohmann::json::array({{{"message", "boom"}, {"type", "E"}}});
+  batch[2].message = "tab\there\nnew line\\back\rslash ünï \\N";
+  batch[2].operation = "";
   auto last = ts->AppendEvents(c, batch);
   REQUIRE_MESSAGE(last.ok(), last.status().ToString());
   auto first_page = ts->ListEvents(c, [] {
@@ -541,6 +543,8 @@ CONTRACT_TEST("events and logs: batches, filters, ranges and keyset paging") {
   CHECK(first_page->items[0].message == "message 0");
   CHECK(first_page->items[0].kind == model::EventKind::kLog);
   CHECK(first_page->items[3].error_causes == batch[3].error_causes);
+  CHECK(first_page->items[2].message == batch[2].message);  // survives COPY's text escaping
+  CHECK(first_page->items[2].error_causes.is_null());
   CHECK(first_page->items[1].tenant_name == "t1");
   CHECK(first_page->items[4].storage_id > first_page->items[0].storage_id);
   CHECK(*last == first_page->items[0].storage_id + 249);
@@ -589,6 +593,13 @@ CONTRACT_TEST("events and logs: batches, filters, ranges and keyset paging") {
   REQUIRE(in_range.ok());
   CHECK(in_range->items[0].message == "message 19");
 
+  // message and operation filter like the original's ILIKE: patterns, any case.
+  auto like = ts->ListEvents(c, Filter("message", {"%MESSAGE 1%"}));
+  REQUIRE(like.ok());
+  CHECK(like->total == 111);  // 1, 10-19, 100-199
+  like = ts->ListEvents(c, Filter("message.text", {"message 7"}));
+  REQUIRE(like.ok());
+  CHECK(like->total == 1);
   CHECK(ts->ListEvents(c, Filter("message_id", {"x"})).status().code() ==
         ErrorCode::kBadParameters);
   auto deleted = ts->DeleteEvents(c, Filter("execution_id", {"e2"}));

@@ -272,9 +272,12 @@ class Store {
   // caller's tenant when its tenant_name is empty. Returns the last storage id assigned.
   virtual Result<int64_t> AppendEvents(const CallerContext& caller,
                                        const std::vector<model::Event>& events) = 0;
+  // Tenancy: the caller's tenant (events carry no visibility of their own).
   // Filters: execution_id, execution_group_id, deployment_id, blueprint_id, node_id (the node
-  // name), node_instance_id, event_type, level, workflow_id, type (cloudify_event|cloudify_log);
-  // ranges on timestamp (or @timestamp). Ordered by storage id unless sorted.
+  // name), node_instance_id, event_type, level, workflow_id, type (cloudify_event|cloudify_log),
+  // and message (or message.text) / operation as case-insensitive LIKE patterns; ranges on
+  // timestamp / reported_timestamp (a leading '@' is accepted). Any field sorts. Ordered by
+  // storage id unless sorted; after_storage_id pages by keyset at constant cost.
   virtual Result<Page<model::Event>> ListEvents(const CallerContext& caller,
                                                 const ListQuery& query) = 0;
   // Deletes the events matching query.filters (same fields as ListEvents; paging ignored).

@@ -239,7 +239,7 @@ template <>
 const TableDef& TableOf<model::Event>() {
   static const TableDef t = [] {
     TableDef table = Describe<model::Event>("events", Tenancy::kTenantOnly);
-    table.filter_aliases = {{"node_id", "node_name"}};
+    table.filter_aliases = {{"node_id", "node_name"}, {"message.text", "message"}};
     table.sort_any = true;
     table.has_created_at = false;  // ordered by storage id (insertion order)
     return table;

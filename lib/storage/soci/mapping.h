@@ -34,6 +34,10 @@ enum : unsigned {
   kSort = 4,       // a _sort field
   kSearch = 8,     // the _search column (the id)
   kInternal = 16,  // not a REST field: never included, filtered or sorted by callers
+  kLike = 32,      // filtered case-insensitively with the value as a LIKE pattern (not indexed)
+  // A filter without an index of its own: used only on events, where every index costs each
+  // of millions of inserts, and these filters narrow an execution's or deployment's events.
+  kUnindexed = 64,
 };
 
 // Which tenancy rules a table's queries get.
@@ -453,28 +457,28 @@ void Map(M& m, model::Operation& o) {
 
 template <typename M>
 void Map(M& m, model::Event& e) {
-  m.Enum("type:kind", e.kind, model::EventKindName, model::ParseEventKind, kFilter);
+  m.Enum("type:kind", e.kind, model::EventKindName, model::ParseEventKind, kFilter | kUnindexed);
   m.Int("timestamp:stored_at", e.timestamp);
   m.Int("reported_timestamp", e.reported_timestamp);
-  m.Text("message", e.message);
-  m.Text("blueprint_id", e.blueprint_id, kFilter);
+  m.Text("message", e.message, kLike);
+  m.Text("blueprint_id", e.blueprint_id, kFilter | kUnindexed);
   m.Text("deployment_id", e.deployment_id, kFilter);
   m.Text("deployment_display_name", e.deployment_display_name);
   m.Text("execution_id", e.execution_id, kFilter);
   m.Text("execution_group_id", e.execution_group_id, kFilter);
-  m.Text("workflow_id", e.workflow_id, kFilter);
-  m.Text("node_instance_id", e.node_instance_id, kFilter);
-  m.Text("node_name", e.node_name, kFilter);
-  m.Text("operation", e.operation);
+  m.Text("workflow_id", e.workflow_id, kFilter | kUnindexed);
+  m.Text("node_instance_id", e.node_instance_id, kFilter | kUnindexed);
+  m.Text("node_name", e.node_name, kFilter | kUnindexed);
+  m.Text("operation", e.operation, kLike);
   m.Text("source_id", e.source_id);
   m.Text("target_id", e.target_id);
   m.Json("error_causes", e.error_causes);
   m.Text("manager_name", e.manager_name);
   m.Text("agent_name", e.agent_name);
   m.Text("tenant_name", e.tenant_name);
-  m.Text("event_type", e.event_type, kFilter);
+  m.Text("event_type", e.event_type, kFilter | kUnindexed);
   m.Text("logger", e.logger);
-  m.Enum("level", e.level, LogLevelName, ParseLogLevel, kFilter);
+  m.Enum("level", e.level, LogLevelName, ParseLogLevel, kFilter | kUnindexed);
 }
 
 template <typename M>

@@ -50,14 +50,22 @@ std::vector<std::string> CreateTable(Dialect d, const TableDef& t) {
                   ")");
   }
   std::string order = t.has_created_at ? "created_at, storage_id" : "storage_id";
+  // The tenancy columns trail every index so the tenancy test, the count and skipped OFFSET
+  // rows are answered from the index without reading the (large) rows.
+  std::string tenancy;
+  if (t.tenancy == Tenancy::kFull) {
+    tenancy = ", tenant_name, visibility, created_by";
+  } else if (t.tenancy == Tenancy::kTenantOnly) {
+    tenancy = ", tenant_name";
+  }
   for (const auto& c : t.columns) {
-    if ((c.flags & kFilter) != 0 || c.sql == "claim_expires_at") {
+    if (((c.flags & kFilter) != 0 && (c.flags & kUnindexed) == 0) || c.sql == "claim_expires_at") {
       out.push_back("CREATE INDEX " + t.name + "_by_" + c.sql + " ON " + t.name + " (" + c.sql +
-                    ", " + order + ")");
+                    ", " + order + (c.sql == "tenant_name" ? "" : tenancy) + ")");
     }
   }
   if (t.has_created_at) {
-    out.push_back("CREATE INDEX " + t.name + "_order ON " + t.name + " (" + order + ")");
+    out.push_back("CREATE INDEX " + t.name + "_order ON " + t.name + " (" + order + tenancy + ")");
   }
   return out;
 }

@@ -8,8 +8,11 @@ namespace {
 
 // SOCI binds values in the order placeholders appear in the text, whatever their names, and
 // SQLite treats a repeated name as one parameter. This rewrites the :bN placeholders as unique
-// :pK in order of appearance and lines the values up with them (repeats included).
-std::vector<Value> InTextOrder(std::string& query, const std::vector<Value>& binds) {
+// :pK in order of appearance (or, when `anonymous`, as SQLite's '?', which spares SOCI a
+// parameter-name lookup per value that is quadratic in SQLite) and lines the values up with
+// them (repeats included).
+std::vector<Value> InTextOrder(std::string& query, const std::vector<Value>& binds,
+                               bool anonymous) {
   std::vector<Value> ordered;
   std::string out;
   out.reserve(query.size() + 16);
@@ -31,7 +34,7 @@ std::vector<Value> InTextOrder(std::string& query, const std::vector<Value>& bin
       throw soci::soci_error("placeholder :b" + std::to_string(index) + " has no value");
     }
     out.append(query, copied, at - copied);
-    out += ":p" + std::to_string(ordered.size());
+    out += anonymous ? std::string("?") : ":p" + std::to_string(ordered.size());
     copied = end;
     ordered.push_back(binds[index]);
   }
@@ -46,7 +49,8 @@ long long Run(soci::session& session, const std::string& named_query,
               std::vector<Value>& named_binds, const std::vector<ColType>& columns,
               const std::function<void(const Row&)>& on_row) {
   std::string query = named_query;
-  std::vector<Value> binds = InTextOrder(query, named_binds);
+  std::vector<Value> binds =
+      InTextOrder(query, named_binds, session.get_backend_name() == "sqlite3");
   soci::statement st(session);
   // SOCI keeps pointers to the bound variables: the vectors are sized once and never grow.
   std::vector<soci::indicator> bind_inds(binds.size());
