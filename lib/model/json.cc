@@ -213,6 +213,9 @@ json ToJson(const ParameterSchema& p) {
   if (p.hidden) {
     out["hidden"] = true;
   }
+  if (p.item_type) {
+    out["item_type"] = *p.item_type;
+  }
   return out;
 }
 
@@ -221,8 +224,9 @@ Result<ParameterSchema> FromJson<ParameterSchema>(const json& j, std::string_vie
   ParameterSchema p;
   Reader r(j, path);
   r.OptString("type", p.type);
-  if (const json* v = r.Find("default")) {
-    p.default_value = *v;
+  // `default: null` is a declared default (the parameter is optional), unlike no default.
+  if (j.is_object() && j.contains("default")) {
+    p.default_value = j.at("default");
   }
   r.Bool("required", p.required);
   r.String("description", p.description);
@@ -235,6 +239,7 @@ Result<ParameterSchema> FromJson<ParameterSchema>(const json& j, std::string_vie
   }
   r.OptString("display_label", p.display_label);
   r.Bool("hidden", p.hidden);
+  r.OptString("item_type", p.item_type);
   return Done(r, std::move(p));
 }
 
@@ -366,7 +371,8 @@ json ToJson(const NodeTemplate& n) {
           {"plugins_to_install", ListToJson(n.plugins_to_install)},
           {"deployment_plugins_to_install", ListToJson(n.deployment_plugins_to_install)},
           {"capabilities", {{"scalable", {{"properties", ToJson(n.capabilities)}}}}},
-          {"instances", {{"deploy", n.capabilities.default_instances}}}};
+          {"instances", {{"deploy", n.capabilities.default_instances}}},
+          {"capabilities_functions", n.capabilities_functions}};
 }
 
 template <>
@@ -386,6 +392,7 @@ Result<NodeTemplate> FromJson<NodeTemplate>(const json& j, std::string_view path
   r.List("plugins", n.plugins);
   r.List("plugins_to_install", n.plugins_to_install);
   r.List("deployment_plugins_to_install", n.deployment_plugins_to_install);
+  r.Object("capabilities_functions", n.capabilities_functions);
   if (const json* caps = r.Find("capabilities")) {
     const json* props = nullptr;
     if (caps->is_object() && caps->contains("scalable") && caps->at("scalable").is_object() &&
@@ -501,7 +508,9 @@ json ToJson(const Plan& plan) {
           {"labels", plan.labels},
           {"blueprint_labels", plan.blueprint_labels},
           {"imported_blueprints", plan.imported_blueprints},
-          {"requirements", plan.requirements}};
+          {"requirements", plan.requirements},
+          {"resource_tags", plan.resource_tags},
+          {"deployment_settings", plan.deployment_settings}};
 }
 
 template <>
@@ -537,6 +546,8 @@ Result<Plan> FromJson<Plan>(const json& j, std::string_view path) {
   r.Object("blueprint_labels", plan.blueprint_labels);
   r.Strings("imported_blueprints", plan.imported_blueprints);
   r.Object("requirements", plan.requirements);
+  r.Object("resource_tags", plan.resource_tags);
+  r.Object("deployment_settings", plan.deployment_settings);
   return Done(r, std::move(plan));
 }
 
