@@ -11,6 +11,8 @@
 #include "cloudify/workflow/graph_runner.h"
 #include "cloudify/workflow/lifecycle.h"
 
+#include "workflow/relationships.h"
+
 namespace cloudify::workflow {
 namespace {
 
@@ -126,19 +128,9 @@ const model::RelationshipSpec* RelationshipSpecFor(const model::Node& source_nod
                                                    const model::NodeInstance& source,
                                                    const std::string& target_id) {
   for (const auto& rel : source.relationships) {
-    if (rel.target_id != target_id) {
-      continue;
+    if (rel.target_id == target_id) {
+      return TemplateRelationship(source_node, rel);
     }
-    const model::RelationshipSpec* fallback = nullptr;
-    for (const auto& spec : source_node.spec.relationships) {
-      if (spec.target_id == rel.target_name) {
-        if (spec.type == rel.type) {
-          return &spec;
-        }
-        fallback = fallback != nullptr ? fallback : &spec;
-      }
-    }
-    return fallback;
   }
   return nullptr;
 }

@@ -6,6 +6,8 @@
 
 #include "cloudify/ids.h"
 
+#include "workflow/relationships.h"
+
 namespace cloudify::workflow {
 namespace {
 
@@ -44,19 +46,9 @@ class Builder {
     return it->second;
   }
 
-  // The template relationship an instance relationship was made from.
   const model::RelationshipSpec* SpecOf(const model::Node& node,
                                         const model::RelationshipInstance& rel) const {
-    const model::RelationshipSpec* fallback = nullptr;
-    for (const auto& spec : node.spec.relationships) {
-      if (spec.target_id == rel.target_name) {
-        if (spec.type == rel.type) {
-          return &spec;
-        }
-        fallback = fallback != nullptr ? fallback : &spec;
-      }
-    }
-    return fallback;
+    return TemplateRelationship(node, rel);
   }
 
   std::string Add(GraphTask task) {
