@@ -1949,17 +1949,19 @@ class Parser {
         }
       }
     }
-    for (const auto& name : central_all) {
-      if (plugins_[name].install) {
-        plan_.deployment_plugins_to_install.push_back(plugins_[name]);
-      }
-    }
-    for (const auto& name : host_all) {
-      if (plugins_[name].install) {
-        plan_.host_agent_plugins_to_install.push_back(plugins_[name]);
-      }
-    }
+    AddInstallable(central_all, plan_.deployment_plugins_to_install);
+    AddInstallable(host_all, plan_.host_agent_plugins_to_install);
     return Status::Ok();
+  }
+
+  // Appends the named plugins that are to be installed (install: true) to `out`.
+  template <typename Names>
+  void AddInstallable(const Names& names, std::vector<model::PluginSpec>& out) {
+    for (const auto& name : names) {
+      if (plugins_[name].install) {
+        out.push_back(plugins_[name]);
+      }
+    }
   }
 
   // ------------------------------------------------------------------ workflows
@@ -2027,11 +2029,7 @@ class Parser {
       workflow_plugins.insert(op.plugin);
       plan_.workflows[item.name] = std::move(workflow);
     }
-    for (const auto& name : workflow_plugins) {
-      if (plugins_[name].install) {
-        plan_.workflow_plugins_to_install.push_back(plugins_[name]);
-      }
-    }
+    AddInstallable(workflow_plugins, plan_.workflow_plugins_to_install);
     return Status::Ok();
   }
 
