@@ -3,6 +3,9 @@
 # environment that points the tests at them (eval "$(scripts/start-test-servers.sh)").
 # Idempotent: servers already running are left as they are.
 set -euo pipefail
+# Only the export lines may reach stdout (the caller evals it): everything the servers' tools
+# print (e.g. pg_ctlcluster's "Removed stale pid file") goes to stderr.
+exec 3>&1 1>&2
 
 log() { echo "$*" >&2; }
 
@@ -51,6 +54,6 @@ fi
 rabbitmqctl -q -n "$RABBITMQ_NODENAME" set_permissions -p cloudify_test cloudify '.*' '.*' '.*' >/dev/null
 log "RabbitMQ ready on 127.0.0.1:5672"
 
-echo "export CLOUDIFY_TEST_POSTGRES_URL='postgresql://cloudify:cloudify@127.0.0.1:${pg_port}/cloudify_test'"
-echo "export CLOUDIFY_TEST_AMQP_URL='amqp://cloudify:cloudify@127.0.0.1:5672/cloudify_test'"
-echo "export RABBITMQ_NODENAME=rabbit@localhost"
+echo >&3 "export CLOUDIFY_TEST_POSTGRES_URL='postgresql://cloudify:cloudify@127.0.0.1:${pg_port}/cloudify_test'"
+echo >&3 "export CLOUDIFY_TEST_AMQP_URL='amqp://cloudify:cloudify@127.0.0.1:5672/cloudify_test'"
+echo >&3 "export RABBITMQ_NODENAME=rabbit@localhost"
