@@ -849,8 +849,10 @@ Result<OperationSelection> SelectionFrom(const json& params, std::string operati
       sel.kwargs = params[key];
     }
   }
-  sel.allow_kwargs_override = params.value("allow_kwargs_override", false);
-  sel.run_by_dependency_order = params.value("run_by_dependency_order", false);
+  // Declared defaults may be null (types.yaml): only a boolean counts.
+  auto flag = [&](const char* key) { return params.contains(key) && params[key] == true; };
+  sel.allow_kwargs_override = flag("allow_kwargs_override");
+  sel.run_by_dependency_order = flag("run_by_dependency_order");
   auto strings = [&](const char* key, std::unordered_set<std::string>& out) {
     if (params.contains(key) && params[key].is_array()) {
       for (const auto& v : params[key]) {

@@ -6,7 +6,9 @@
 #include <cstring>
 #include <deque>
 #include <fstream>
+#include <sstream>
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -144,6 +146,37 @@ class OutputLog {
   size_t dropped_bytes_ = 0;
 };
 
+// Writes `in` to a new file of mode 0700. The descriptor is close-on-exec so that a process
+// forked meanwhile by another operation does not keep it open for writing (which would make
+// executing the script fail with ETXTBSY).
+Status WriteExecutable(const fs::path& path, std::istream& in) {
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0700);
+  if (fd < 0) {
+    return InternalError("cannot write " + path.string() + ": " + std::strerror(errno));
+  }
+  char buffer[16 * 1024];
+  bool ok = true;
+  while (ok && in) {
+    in.read(buffer, sizeof buffer);
+    const char* p = buffer;
+    size_t left = static_cast<size_t>(in.gcount());
+    while (ok && left > 0) {
+      ssize_t n = write(fd, p, left);
+      if (n < 0 && errno == EINTR) {
+        continue;
+      }
+      ok = n > 0;
+      p += ok ? n : 0;
+      left -= ok ? static_cast<size_t>(n) : left;
+    }
+  }
+  ok = close(fd) == 0 && ok && !in.bad();
+  if (!ok) {
+    return InternalError("cannot write " + path.string());
+  }
+  return Status::Ok();
+}
+
 struct Prepared {
   fs::path script;    // the executable copy in the work dir
   std::string shown;  // the script as the blueprint names it, for messages
@@ -175,12 +208,8 @@ Result<Prepared> PrepareScript(OperationContext& ctx, const ScriptOptions& optio
     }
     out.script = work_dir / "script";
     out.shown = "inline script";
-    std::ofstream f(out.script, std::ios::binary);
-    f << source->get<std::string>();
-    f.close();
-    if (!f) {
-      return InternalError("cannot write the inline script to " + out.script.string());
-    }
+    std::istringstream in(source->get<std::string>());
+    CLOUDIFY_RETURN_IF_ERROR(WriteExecutable(out.script, in));
   } else {
     if (!path->is_string() || path->get<std::string>().empty()) {
       return BadParametersError("script_path must be a non-empty string");
@@ -207,14 +236,12 @@ Result<Prepared> PrepareScript(OperationContext& ctx, const ScriptOptions& optio
     if (!fs::is_regular_file(*full, ec)) {
       return BadParametersError("script " + relative + " is not a regular file");
     }
-    out.script = work_dir / full->filename();
-    if (!fs::copy_file(*full, out.script, fs::copy_options::overwrite_existing, ec)) {
-      return BadParametersError("script " + relative + " cannot be read: " + ec.message());
+    std::ifstream in(*full, std::ios::binary);
+    if (!in) {
+      return BadParametersError("script " + relative + " cannot be read");
     }
-  }
-  if (chmod(out.script.c_str(), 0700) != 0) {
-    return InternalError("cannot make " + out.script.string() +
-                         " executable: " + std::strerror(errno));
+    out.script = work_dir / full->filename();
+    CLOUDIFY_RETURN_IF_ERROR(WriteExecutable(out.script, in));
   }
   return out;
 }
@@ -359,7 +386,16 @@ void RunScriptOperation(OperationContext& ctx, const ScriptOptions& options) {
     }
   };
 
+  // Another thread may have forked between our write and close of the script: its child holds
+  // the descriptor until it execs, and exec meanwhile fails with ETXTBSY. That passes at once.
+  const std::string busy = std::strerror(ETXTBSY);
   auto result = RunProcess(run);
+  for (int attempt = 0;
+       attempt < 50 && !result.ok() && result.status().message().find(busy) != std::string::npos;
+       ++attempt) {
+    usleep(2000);
+    result = RunProcess(run);
+  }
   // From here on no ctx call is answered: the outcome below is final.
   (*proxy)->Close();
   out_log.Summary();
