@@ -150,6 +150,16 @@ tosca_definitions_version: cloudify_dsl_1_4
 imports:
   - http://cloudify.co/spec/cloudify/6.4.0/types.yaml
 node_templates:
+  slow:
+    type: cloudify.nodes.Root
+    interfaces:
+      cloudify.interfaces.lifecycle:
+        create:
+          implementation: scripts/slow.sh
+          executor: central_deployment_agent
+          timeout: 1
+          max_retries: 5
+          retry_interval: 0
   aborting:
     type: cloudify.nodes.Root
     interfaces:
@@ -161,7 +171,8 @@ node_templates:
           retry_interval: 0
 )";
 
-TEST_CASE("scripts: failing twice then succeeding is retried; abort_operation is not") {
+TEST_CASE(
+    "scripts: failing twice then succeeding is retried; abort_operation and timeouts are not") {
   ScriptFixture f;
   const fs::path dir = f.tmp.path() / "bp";
   fs::create_directories(dir / "scripts");
@@ -174,6 +185,7 @@ TEST_CASE("scripts: failing twice then succeeding is retried; abort_operation is
          "if [ \"$n\" -lt 2 ]; then echo \"attempt $n fails\" >&2; exit 1; fi\n";
   std::ofstream(dir / "scripts" / "reader.sh") << "#!/bin/bash\nset -e\nctx logger info \"saw "
                                                   "$(ctx instance runtime-properties attempts)\"\n";
+  std::ofstream(dir / "scripts" / "slow.sh") << "#!/bin/sh\nsleep 60\n";
   std::ofstream(dir / "scripts" / "abort.sh")
       << "#!/bin/bash\nctx abort_operation 'giving up for good'\nexit 0\n";
   auto bp = f.manager->UploadBlueprint(f.caller, "retry", dir / "blueprint.yaml");
@@ -205,6 +217,8 @@ TEST_CASE("scripts: failing twice then succeeding is retried; abort_operation is
   auto abort_events = f.Events(aborted.id);
   CHECK(Count(abort_events, "", "task_rescheduled") == 0);
   CHECK(Count(abort_events, "giving up for good", "task_failed") == 1);
+  // slow: killed at its blueprint timeout, not retried (timeout_recoverable is false).
+  CHECK(Count(abort_events, "timed out after 1 s", "task_failed") == 1);
 }
 
 }  // namespace

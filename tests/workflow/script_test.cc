@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cloudify/client/ctx.h"
+#include "cloudify/process.h"
 #include "cloudify/workflow/ctx_proxy.h"
 #include "cloudify/workflow/ctx_resolver.h"
 #include "cloudify/workflow/script_executor.h"
@@ -196,6 +197,33 @@ ctx returns @'{"ok": true}'
   CHECK(ctx.returned == json{{"ok", true}});
   // The work dir is gone with the run.
   CHECK(fs::is_empty(bp.options.work_root));
+}
+
+TEST_CASE("scripts: inline script_source, and ctx after the operation ended is refused") {
+  Blueprint bp;
+  const fs::path saved = bp.tmp.path() / "saved.env";
+  FakeContext ctx(json{{"script_source",
+                        "echo inline $(ctx instance id)\n"
+                        "echo \"$CTX_SOCKET_URL $CTX_TOKEN\" > " +
+                            saved.string() + "\n"}});
+  RunScriptOperation(ctx, bp.options);
+  INFO(ctx.failure);
+  CHECK_FALSE(ctx.failed);
+  CHECK(ctx.logger_.Has("<out> inline app_1"));
+  std::string url, token;
+  std::ifstream(saved) >> url >> token;
+  REQUIRE(url.rfind("unix://", 0) == 0);
+  REQUIRE(token.size() == 64);
+  // The same call the script made, with its URL and token, after the run.
+  ProcessOptions again;
+  again.argv = {(fs::path(CLOUDIFY_CTX_DIR) / "ctx").string(), "instance", "id"};
+  again.env = {{"CTX_SOCKET_URL", url}, {"CTX_TOKEN", token}};
+  std::string err;
+  again.on_stderr_line = [&](std::string_view line) { err += line; };
+  auto result = RunProcess(again);
+  REQUIRE(result.ok());
+  CHECK(result->exit_code == 1);
+  CHECK(err.find("cannot reach the ctx proxy") != std::string::npos);
 }
 
 TEST_CASE("scripts: process args, command_prefix and cwd") {
