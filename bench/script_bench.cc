@@ -23,6 +23,7 @@
 
 #include <cloudify/client/ctx.h>
 #include <cloudify/manager.h>
+#include <cloudify/process.h>
 #include <cloudify/workflow/ctx_proxy.h>
 
 namespace {
@@ -104,6 +105,21 @@ void ScriptOperations(const Args& args, const fs::path& tmp) {
   }
   std::printf("script operations: %d in %.2f s = %.0f ops/s (CPU %.2f ms per op, all processes)\n",
               args.instances, wall, args.instances / wall, cpu * 1000 / args.instances);
+}
+
+// What starting one process costs on this machine: the floor under every script operation
+// (which starts at least the script's shell and one ctx).
+void ProcessStart(int runs) {
+  cloudify::ProcessOptions p;
+  p.argv = {"/bin/true"};
+  const double cpu0 = CpuSeconds();
+  auto start = Clock::now();
+  for (int i = 0; i < runs; ++i) {
+    auto r = cloudify::RunProcess(p);
+    if (!r.ok()) Die("run /bin/true", r.status());
+  }
+  std::printf("baseline: /bin/true started and reaped %d times: %.2f ms each (CPU %.2f ms)\n", runs,
+              Seconds(Clock::now() - start) * 1000 / runs, (CpuSeconds() - cpu0) * 1000 / runs);
 }
 
 void ProxyRoundTrips(const Args& args, const fs::path& tmp) {
@@ -195,6 +211,7 @@ int main(int argc, char** argv) {
   std::string pattern = (fs::temp_directory_path() / "script-bench-XXXXXX").string();
   if (mkdtemp(pattern.data()) == nullptr) return 1;
   const fs::path tmp = pattern;
+  ProcessStart(200);
   ProxyRoundTrips(args, tmp);
   ScriptOperations(args, tmp);
   WholeCalls(args, tmp);
