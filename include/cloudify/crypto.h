@@ -68,4 +68,10 @@ std::string Base64Encode(std::string_view bytes);
 // kBadParameters on text that is not base64.
 Result<std::string> Base64Decode(std::string_view text);
 
+// `bytes` random bytes from OpenSSL's RNG, hex-encoded (2 * bytes characters): tokens handed
+// to a child process. kInternal when the RNG fails.
+Result<std::string> RandomHexToken(size_t bytes = 32);
+// Compares two secrets in time that depends only on their lengths (CRYPTO_memcmp).
+bool ConstantTimeEquals(std::string_view a, std::string_view b);
+
 }  // namespace cloudify

@@ -43,6 +43,12 @@ struct ManagerOptions {
   messaging::Bus* bus = nullptr;
   // Time source. Default: null (SystemClock()).
   const Clock* clock = nullptr;
+  // The folder holding the `ctx` program that scripts of script operations call (put first on
+  // their PATH). Default: empty (next to the running program when a `ctx` is there, else the
+  // install bindir; see cloudify/workflow/script_executor.h).
+  std::filesystem::path ctx_dir;
+  // Where script operations make their private work dirs. Default: empty (the system temp dir).
+  std::filesystem::path script_work_dir;
 };
 
 }  // namespace cloudify

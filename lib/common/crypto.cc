@@ -301,4 +301,23 @@ Result<std::string> SecretKey::Decrypt(std::string_view sealed) const {
   return out;
 }
 
+Result<std::string> RandomHexToken(size_t bytes) {
+  std::string raw;
+  if (!RandomBytes(raw, bytes)) {
+    return InternalError("the random number generator failed");
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(raw.size() * 2);
+  for (unsigned char c : raw) {
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 0xf]);
+  }
+  return out;
+}
+
+bool ConstantTimeEquals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
 }  // namespace cloudify

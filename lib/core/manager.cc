@@ -127,6 +127,12 @@ class Manager::Impl {
     engine_options.task_retry_interval = options_.task_retry_interval;
     engine_options.manager_name = options_.manager_name;
     engine_options.clock = options_.clock;
+    engine_options.scripts.ctx_dir = options_.ctx_dir;
+    engine_options.scripts.work_root = options_.script_work_dir;
+    engine_options.scripts.blueprint_dir = [this](const std::string& tenant,
+                                                  const std::string& blueprint_id) {
+      return BlueprintRoot(tenant, blueprint_id);
+    };
     engine_ = std::make_unique<workflow::Engine>(*store_, *bus_, operations_, engine_options);
     const int workers = std::max(1, options_.max_concurrent_executions);
     for (int i = 0; i < workers; ++i) {
@@ -165,6 +171,30 @@ class Manager::Impl {
 
   fs::path BlueprintDir(const storage::CallerContext& caller, const std::string& id) const {
     return options_.data_dir / "resources" / "blueprints" / caller.tenant / id;
+  }
+
+  // The folder holding the blueprint's main file: the copied folder itself, or the one
+  // top-level folder of an uploaded archive.
+  Result<fs::path> BlueprintRoot(const std::string& tenant, const std::string& id) const {
+    const fs::path dir = options_.data_dir / "resources" / "blueprints" / tenant / id;
+    std::error_code ec;
+    fs::path only_dir;
+    int dirs = 0;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+      std::error_code type_ec;
+      if (it->is_regular_file(type_ec)) {
+        return dir;
+      }
+      if (it->is_directory(type_ec)) {
+        only_dir = it->path();
+        ++dirs;
+      }
+    }
+    if (ec) {
+      return NotFoundError("the files of blueprint " + id + " are not in " + dir.string() + ": " +
+                           ec.message());
+    }
+    return dirs == 1 ? only_dir : dir;
   }
 
   Result<model::Blueprint> Upload(const storage::CallerContext& caller, const std::string& id,

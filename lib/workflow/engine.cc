@@ -414,13 +414,14 @@ class InstanceView final : public InstanceContext {
 class ContextImpl final : public OperationContext {
  public:
   ContextImpl(const RunData& data, const GraphTask& task, int retry, int max_retries, json inputs,
-              Emitter& emitter)
+              Emitter& emitter, const model::OperationSpec& spec)
       : data_(data),
         task_(task),
         retry_(retry),
         max_retries_(max_retries),
         inputs_(std::move(inputs)),
-        logger_(emitter, task) {}
+        logger_(emitter, task),
+        spec_(spec) {}
 
   const std::string& tenant() const override { return data_.caller.tenant; }
   const std::string& deployment_id() const override { return data_.execution.deployment_id; }
@@ -431,6 +432,13 @@ class ContextImpl final : public OperationContext {
   int retry_number() const override { return retry_; }
   int max_retries() const override { return max_retries_; }
   const json& inputs() const override { return inputs_; }
+  std::optional<std::chrono::milliseconds> timeout() const override {
+    if (!spec_.timeout || *spec_.timeout <= 0) {
+      return std::nullopt;
+    }
+    return std::chrono::milliseconds(static_cast<int64_t>(*spec_.timeout * 1000));
+  }
+  bool timeout_recoverable() const override { return spec_.timeout_recoverable; }
   bool is_relationship() const override { return task_.side != RelationshipSide::kNone; }
   InstanceContext& instance() override { return *self_; }
   InstanceContext& source() override { return source_ ? *source_ : *self_; }
@@ -460,16 +468,18 @@ class ContextImpl final : public OperationContext {
   const int max_retries_;
   const json inputs_;
   OperationLogger logger_;
+  const model::OperationSpec& spec_;
 };
 
 class RunExecutor final : public TaskExecutor, public GraphObserver {
  public:
   RunExecutor(RunData& data, storage::Store& store, const OperationRegistry& operations,
-              Emitter& emitter, int default_retries, std::string graph_id,
-              std::vector<model::Operation> stored)
+              const ScriptOptions& scripts, Emitter& emitter, int default_retries,
+              std::string graph_id, std::vector<model::Operation> stored)
       : data_(data),
         store_(store),
         operations_(operations),
+        scripts_(scripts),
         emitter_(emitter),
         default_retries_(default_retries),
         functions_(data, store) {
@@ -682,13 +692,19 @@ class RunExecutor final : public TaskExecutor, public GraphObserver {
     const std::string handler_name =
         spec->plugin.empty() ? spec->implementation : spec->plugin + "." + spec->operation;
     const OperationHandler* handler = operations_.Find(handler_name);
+    const OperationHandler run_script = [this](OperationContext& c) {
+      RunScriptOperation(c, scripts_);
+    };
+    if (handler == nullptr && IsScriptOperation(*spec)) {
+      handler = &run_script;  // a registered handler of the same name wins
+    }
     if (handler == nullptr) {
       return TaskOutcome::Failure(
           "no handler is registered for '" + handler_name + "' (operation " + task.name + ")",
           false);
     }
     ContextImpl ctx(data_, task, retry, task.max_retries.value_or(default_retries_),
-                    std::move(*inputs), emitter_);
+                    std::move(*inputs), emitter_, *spec);
     ctx.self_owned_ = std::move(*self);
     ctx.other_owned_ = std::move(other);
     ctx.self_ = ctx.self_owned_.get();
@@ -736,6 +752,7 @@ class RunExecutor final : public TaskExecutor, public GraphObserver {
   RunData& data_;
   storage::Store& store_;
   const OperationRegistry& operations_;
+  const ScriptOptions& scripts_;
   Emitter& emitter_;
   const int default_retries_;
   RuntimeFunctions functions_;
@@ -832,8 +849,10 @@ Result<OperationSelection> SelectionFrom(const json& params, std::string operati
       sel.kwargs = params[key];
     }
   }
-  sel.allow_kwargs_override = params.value("allow_kwargs_override", false);
-  sel.run_by_dependency_order = params.value("run_by_dependency_order", false);
+  // Declared defaults may be null (types.yaml): only a boolean counts.
+  auto flag = [&](const char* key) { return params.contains(key) && params[key] == true; };
+  sel.allow_kwargs_override = flag("allow_kwargs_override");
+  sel.run_by_dependency_order = flag("run_by_dependency_order");
   auto strings = [&](const char* key, std::unordered_set<std::string>& out) {
     if (params.contains(key) && params[key].is_array()) {
       for (const auto& v : params[key]) {
@@ -947,8 +966,8 @@ class Engine::Impl {
       data.execution.total_operations += t.kind == TaskKind::kOperation ? 1 : 0;
     }
 
-    RunExecutor executor(data, store_, operations_, emitter, TaskRetries(data), *graph_id,
-                         std::move(stored));
+    RunExecutor executor(data, store_, operations_, options_.scripts, emitter, TaskRetries(data),
+                         *graph_id, std::move(stored));
     GraphRunOptions run;
     run.parallelism = options_.parallelism;
     run.task_retries = TaskRetries(data);

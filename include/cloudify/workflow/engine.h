@@ -10,6 +10,9 @@
 //
 // Built-in workflows: install, uninstall, start, stop, restart, execute_operation.
 //
+// Operations run by the C++ handler registered under "<plugin>.<task>"; script operations
+// with none run by the script executor (cloudify/workflow/script_executor.h).
+//
 // Thread-safety: Run may be called from several threads at once for different executions.
 #pragma once
 
@@ -24,6 +27,7 @@
 #include "cloudify/status.h"
 #include "cloudify/storage/store.h"
 #include "cloudify/workflow/operation.h"
+#include "cloudify/workflow/script_executor.h"
 
 namespace cloudify::workflow {
 
@@ -40,6 +44,10 @@ struct EngineOptions {
   std::string manager_name = "manager";
   // Time source for execution timestamps. Default: nullptr (SystemClock()).
   const Clock* clock = nullptr;
+  // How script operations (the script plugin's script_runner.tasks.run, when no handler is
+  // registered under that name) are run: where `ctx` is, work dirs, the blueprint folders.
+  // Default: ScriptOptions{} (no blueprint folders: script operations fail).
+  ScriptOptions scripts;
 };
 
 // Evaluates the functions in `values` (deployment outputs or capabilities: a map of name ->

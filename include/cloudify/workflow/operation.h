@@ -60,6 +60,11 @@ class OperationContext {
   virtual int max_retries() const = 0;
   // The operation's inputs, functions evaluated.
   virtual const nlohmann::json& inputs() const = 0;
+  // The operation's `timeout` from the blueprint (none when unset), and whether running into
+  // it is a recoverable failure (`timeout_recoverable`). Script operations kill the script at
+  // it.
+  virtual std::optional<std::chrono::milliseconds> timeout() const { return std::nullopt; }
+  virtual bool timeout_recoverable() const { return false; }
 
   // Node operations: the instance the operation runs for.
   virtual bool is_relationship() const = 0;
