@@ -26,6 +26,9 @@ Status ApplyChanges(Store& tx, const CallerContext& caller, const NodeInstanceCh
   for (const auto& node : changes.nodes) {
     CLOUDIFY_RETURN_IF_ERROR(tx.UpdateNode(caller, node));
   }
+  if (changes.deployment) {
+    CLOUDIFY_RETURN_IF_ERROR(tx.UpdateDeployment(caller, *changes.deployment));
+  }
   return Status::Ok();
 }
 

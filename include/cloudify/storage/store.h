@@ -326,6 +326,8 @@ struct NodeInstanceChanges {
   std::vector<std::string> remove;
   // Nodes written over the stored ones (their instance counts). Default: none.
   std::vector<model::Node> nodes;
+  // The deployment written over the stored one (its scaling groups' counts). Default: unset.
+  std::optional<model::Deployment> deployment;
 };
 
 // Stores `modification` (status started) and applies `changes`, all in one transaction.

@@ -8,7 +8,12 @@
 // Running an execution whose graph is already stored (a resume, or a manager that died
 // mid-way) continues from the stored operations: an operation that succeeded is not run again.
 //
-// Built-in workflows: install, uninstall, start, stop, restart, execute_operation.
+// Built-in workflows: install, uninstall, start, stop, restart, execute_operation, scale (a
+// deployment modification: started, the added instances installed or the removed ones
+// uninstalled, then finished; a failed scale-out is uninstalled again and the modification
+// rolled back) and heal (the failed instance's host subgraph uninstalled and installed again).
+// A multi-graph workflow stores each graph under its own name (scale_install, scale_uninstall,
+// scale_rollback, reinstall-uninstall, reinstall-install), so a resume continues each.
 //
 // Thread-safety: Run may be called from several threads at once for different executions.
 #pragma once
