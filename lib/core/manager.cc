@@ -125,6 +125,8 @@ class Manager::Impl {
     engine_options.parallelism = options_.operation_parallelism;
     engine_options.task_retries = options_.task_retries;
     engine_options.task_retry_interval = options_.task_retry_interval;
+    engine_options.retry_backoff.enabled = options_.task_retry_backoff;
+    engine_options.retry_backoff.max_interval = options_.task_retry_max_interval;
     engine_options.manager_name = options_.manager_name;
     engine_options.clock = options_.clock;
     engine_ = std::make_unique<workflow::Engine>(*store_, *bus_, operations_, engine_options);

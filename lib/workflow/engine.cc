@@ -1012,6 +1012,7 @@ class Engine::Impl {
     run.parallelism = options_.parallelism;
     run.task_retries = TaskRetries(data);
     run.task_retry_interval = TaskRetryInterval(data);
+    run.backoff = options_.retry_backoff;
     run.cancel = cancel;
     run.previous_states = std::move(previous);
     auto result = RunGraph(graph, executor, &executor, run);

@@ -28,6 +28,7 @@
 #include "cloudify/model/execution.h"
 #include "cloudify/status.h"
 #include "cloudify/storage/store.h"
+#include "cloudify/workflow/graph_runner.h"
 #include "cloudify/workflow/operation.h"
 
 namespace cloudify::workflow {
@@ -41,6 +42,9 @@ struct EngineOptions {
   // Pause between retries when the operation sets none. A workflow parameter
   // task_retry_interval (seconds) overrides it. Default: 15 s.
   std::chrono::milliseconds task_retry_interval = std::chrono::seconds(15);
+  // Opt-in exponential backoff with jitter for retries that name no delay (graph_runner.h).
+  // Default: disabled (the original's fixed task_retry_interval).
+  RetryBackoff retry_backoff;
   // Written into events (manager_name). Default: "manager".
   std::string manager_name = "manager";
   // Time source for execution timestamps. Default: nullptr (SystemClock()).
