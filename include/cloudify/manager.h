@@ -34,6 +34,7 @@
 #include "cloudify/options.h"
 #include "cloudify/status.h"
 #include "cloudify/storage/store.h"
+#include "cloudify/workflow/custom_workflow.h"
 #include "cloudify/workflow/operation.h"
 
 namespace cloudify {
@@ -61,6 +62,9 @@ class Manager {
 
   // C++ operation handlers, by task name.
   workflow::OperationRegistry& operations();
+  // C++ workflow functions, by the mapping a blueprint's `workflows:` entry gives
+  // (workflow/custom_workflow.h).
+  workflow::WorkflowRegistry& workflows();
   storage::Store& store();
 
   // --- Blueprints ---

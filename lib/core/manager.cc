@@ -129,6 +129,7 @@ class Manager::Impl {
     engine_options.retry_backoff.max_interval = options_.task_retry_max_interval;
     engine_options.manager_name = options_.manager_name;
     engine_options.clock = options_.clock;
+    engine_options.workflows = &workflows_;
     engine_ = std::make_unique<workflow::Engine>(*store_, *bus_, operations_, engine_options);
     const int workers = std::max(1, options_.max_concurrent_executions);
     for (int i = 0; i < workers; ++i) {
@@ -163,6 +164,7 @@ class Manager::Impl {
   }
 
   workflow::OperationRegistry& operations() { return operations_; }
+  workflow::WorkflowRegistry& workflows() { return workflows_; }
   storage::Store& store() { return *store_; }
 
   fs::path BlueprintDir(const storage::CallerContext& caller, const std::string& id) const {
@@ -543,6 +545,7 @@ class Manager::Impl {
   std::unique_ptr<messaging::Bus> owned_bus_;
   messaging::Bus* bus_ = nullptr;
   workflow::OperationRegistry operations_;
+  workflow::WorkflowRegistry workflows_;
   std::unique_ptr<workflow::EventWriter> writer_;
   std::unique_ptr<workflow::Engine> engine_;
 
@@ -566,6 +569,7 @@ Result<std::unique_ptr<Manager>> Manager::Open(ManagerOptions options) {
 }
 
 workflow::OperationRegistry& Manager::operations() { return impl_->operations(); }
+workflow::WorkflowRegistry& Manager::workflows() { return impl_->workflows(); }
 storage::Store& Manager::store() { return impl_->store(); }
 
 Result<model::Blueprint> Manager::UploadBlueprint(const storage::CallerContext& caller,

@@ -950,6 +950,10 @@ class Engine::Impl {
     data.execution.total_operations = 0;
     data.execution.finished_operations = 0;
     const std::string& workflow = data.execution.workflow_id;
+    if (const WorkflowFunction* function = CustomWorkflow(data)) {
+      PhaseEnd end = RunCustom(data, emitter, *function, cancel);
+      return End(data, emitter, end.status, end.error);
+    }
     if (workflow == "scale") {
       PhaseEnd end = RunScale(data, emitter, cancel);
       return End(data, emitter, end.status, end.error);
@@ -1080,6 +1084,154 @@ class Engine::Impl {
       }
     }
     return out;
+  }
+
+  // The function registered for the workflow's mapping, or null.
+  const WorkflowFunction* CustomWorkflow(const RunData& data) const {
+    if (options_.workflows == nullptr) {
+      return nullptr;
+    }
+    auto spec = data.deployment.workflows.find(data.execution.workflow_id);
+    if (spec == data.deployment.workflows.end()) {
+      return nullptr;
+    }
+    const std::string name = spec->second.plugin.empty()
+                                 ? spec->second.operation
+                                 : spec->second.plugin + "." + spec->second.operation;
+    return options_.workflows->Find(name);
+  }
+
+  // What a custom workflow function sees.
+  class CustomContext final : public WorkflowContext {
+   public:
+    CustomContext(Impl& engine, RunData& data, Emitter& emitter, const std::atomic<bool>* cancel)
+        : engine_(engine),
+          data_(data),
+          emitter_(emitter),
+          cancel_(cancel),
+          logger_(emitter, workflow_task_) {}
+
+    const std::string& tenant() const override { return data_.caller.tenant; }
+    const std::string& deployment_id() const override { return data_.execution.deployment_id; }
+    const std::string& blueprint_id() const override { return data_.execution.blueprint_id; }
+    const std::string& execution_id() const override { return data_.execution.id; }
+    const std::string& workflow_id() const override { return data_.execution.workflow_id; }
+    const json& parameters() const override { return data_.execution.parameters; }
+    const std::vector<model::Node>& nodes() const override { return data_.nodes; }
+    const std::vector<model::NodeInstance>& instances() const override { return data_.instances; }
+    Logger& logger() override { return logger_; }
+
+    Result<GraphTask> ExecuteOperation(const std::string& instance_id, const std::string& operation,
+                                       json kwargs, bool allow_kwargs_override) const override {
+      auto it = data_.instance_index.find(instance_id);
+      if (it == data_.instance_index.end()) {
+        return Status(ErrorCode::kNotFound, "node instance '" + instance_id +
+                                                "' is not an instance of deployment " +
+                                                data_.deployment.id);
+      }
+      const model::NodeInstance& instance = data_.instances[it->second];
+      const model::Node* node = data_.NodeOf(instance.node_id);
+      auto op = node == nullptr ? model::OperationMap::const_iterator()
+                                : node->spec.operations.find(operation);
+      if (node == nullptr || op == node->spec.operations.end()) {
+        return BadParametersError("node '" + instance.node_id + "' has no operation '" + operation +
+                                  "'");
+      }
+      GraphTask task;
+      task.id = NewUuid();
+      if (op->second.IsNoOp()) {
+        // Nothing to run (the original skips such operations): an empty subgraph is done at
+        // once and keeps the caller's ordering.
+        task.kind = TaskKind::kSubgraph;
+        task.name = "nop " + operation + " (" + instance_id + ")";
+        return task;
+      }
+      task.kind = TaskKind::kOperation;
+      task.name = operation;
+      task.node_instance_id = instance_id;
+      task.max_retries = op->second.max_retries;
+      task.retry_interval = op->second.retry_interval;
+      task.kwargs = std::move(kwargs);
+      task.allow_kwargs_override = allow_kwargs_override;
+      return task;
+    }
+
+    GraphTask SetState(const std::string& instance_id,
+                       model::NodeInstanceState state) const override {
+      GraphTask task;
+      task.id = NewUuid();
+      task.kind = TaskKind::kSetNodeState;
+      task.name = "set state " + std::string(model::NodeInstanceStateName(state));
+      task.node_instance_id = instance_id;
+      task.state = state;
+      return task;
+    }
+
+    GraphTask SendEvent(const std::string& instance_id, std::string message) const override {
+      GraphTask task;
+      task.id = NewUuid();
+      task.kind = TaskKind::kNodeEvent;
+      task.name = "event";
+      task.node_instance_id = instance_id;
+      task.message = std::move(message);
+      return task;
+    }
+
+    Status Execute(TaskGraph graph) override {
+      if (graph.name.empty()) {
+        return BadParametersError("a custom workflow's graph needs a name (it is stored by it)");
+      }
+      for (const auto& t : graph.tasks) {
+        if (t.id.empty()) {
+          return BadParametersError("task '" + t.name + "' of graph " + graph.name + " has no id");
+        }
+      }
+      const std::string name = graph.name;
+      PhaseEnd end = engine_.RunPhase(data_, emitter_, std::move(graph), cancel_, false);
+      (void)engine_.Reload(data_);
+      if (end.status == ExecutionStatus::kCancelled) {
+        cancelled_ = true;
+        return Status(ErrorCode::kIllegalAction,
+                      "graph " + name + " was cancelled with execution " + data_.execution.id);
+      }
+      if (!end.succeeded()) {
+        return InternalError(end.error);
+      }
+      return Status::Ok();
+    }
+
+    bool cancelled() const override {
+      return cancelled_ || (cancel_ != nullptr && cancel_->load());
+    }
+
+   private:
+    Impl& engine_;
+    RunData& data_;
+    Emitter& emitter_;
+    const std::atomic<bool>* cancel_;
+    GraphTask workflow_task_;  // an empty task: the logger's event context
+    OperationLogger logger_;
+    bool cancelled_ = false;
+  };
+
+  PhaseEnd RunCustom(RunData& data, Emitter& emitter, const WorkflowFunction& function,
+                     const std::atomic<bool>* cancel) {
+    CustomContext ctx(*this, data, emitter, cancel);
+    Status status;
+    try {
+      status = function(ctx);
+    } catch (const std::exception& e) {
+      status = InternalError(std::string("the workflow function threw: ") + e.what());
+    } catch (...) {
+      status = InternalError("the workflow function threw");
+    }
+    if (ctx.cancelled()) {
+      return {ExecutionStatus::kCancelled, ""};
+    }
+    if (!status.ok()) {
+      return {ExecutionStatus::kFailed, status.message()};
+    }
+    return {};
   }
 
   // scale (the original's scale_entity): start a deployment modification, install the added

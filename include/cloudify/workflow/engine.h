@@ -12,8 +12,10 @@
 // deployment modification: started, the added instances installed or the removed ones
 // uninstalled, then finished; a failed scale-out is uninstalled again and the modification
 // rolled back) and heal (the failed instance's host subgraph uninstalled and installed again).
-// A multi-graph workflow stores each graph under its own name (scale_install, scale_uninstall,
-// scale_rollback, reinstall-uninstall, reinstall-install), so a resume continues each.
+// A workflow whose mapping names a function of EngineOptions::workflows runs that function
+// (custom_workflow.h). A multi-graph workflow stores each graph under its own name (scale_install,
+// scale_uninstall, scale_rollback, reinstall-uninstall, reinstall-install), so a resume continues
+// each.
 //
 // Thread-safety: Run may be called from several threads at once for different executions.
 #pragma once
@@ -28,6 +30,7 @@
 #include "cloudify/model/execution.h"
 #include "cloudify/status.h"
 #include "cloudify/storage/store.h"
+#include "cloudify/workflow/custom_workflow.h"
 #include "cloudify/workflow/graph_runner.h"
 #include "cloudify/workflow/operation.h"
 
@@ -45,6 +48,9 @@ struct EngineOptions {
   // Opt-in exponential backoff with jitter for retries that name no delay (graph_runner.h).
   // Default: disabled (the original's fixed task_retry_interval).
   RetryBackoff retry_backoff;
+  // Custom workflow functions, looked up by a workflow's mapping ("<plugin>.<mapping>") before
+  // the built-ins; must outlive the engine. Default: nullptr (built-ins only).
+  const WorkflowRegistry* workflows = nullptr;
   // Written into events (manager_name). Default: "manager".
   std::string manager_name = "manager";
   // Time source for execution timestamps. Default: nullptr (SystemClock()).
