@@ -385,27 +385,44 @@ class Manager::Impl {
     }
   }
 
-  Result<model::Execution> Cancel(const storage::CallerContext& caller, const std::string& id) {
+  Result<model::Execution> Cancel(const storage::CallerContext& caller, const std::string& id,
+                                  CancelKind kind) {
     model::Execution e;
+    const char* verb = kind == CancelKind::kKill    ? "kill"
+                       : kind == CancelKind::kForce ? "force-cancel"
+                                                    : "cancel";
     // Read and write in one transaction, so a run ending meanwhile is not overwritten.
     CLOUDIFY_RETURN_IF_ERROR(store_->InTransaction([&](storage::Store& tx) -> Status {
       CLOUDIFY_ASSIGN_OR_RETURN(e, tx.GetExecution(caller, id));
-      if (model::IsTerminal(e.status)) {
+      // The original's rules: cancel from pending or started; force-cancel also from
+      // cancelling; kill from any status that has not ended.
+      const bool running = e.status == ExecutionStatus::kPending ||
+                           e.status == ExecutionStatus::kStarted || model::IsWaiting(e.status);
+      const bool allowed =
+          !model::IsTerminal(e.status) &&
+          (running || kind == CancelKind::kKill ||
+           (kind == CancelKind::kForce && e.status == ExecutionStatus::kCancelling));
+      if (!allowed) {
         return Status(ErrorCode::kIllegalAction,
-                      "Can't cancel execution " + id + " in status " +
+                      std::string("Can't ") + verb + " execution " + id + " in status " +
                           std::string(model::ExecutionStatusName(e.status)));
       }
       if (model::IsWaiting(e.status)) {
         e.status = ExecutionStatus::kCancelled;  // a waiting execution is simply dropped
         e.ended_at = clock_.Now();
       } else {
-        e.status = ExecutionStatus::kCancelling;
+        e.status = kind == CancelKind::kKill    ? ExecutionStatus::kKillCancelling
+                   : kind == CancelKind::kForce ? ExecutionStatus::kForceCancelling
+                                                : ExecutionStatus::kCancelling;
       }
       return tx.UpdateExecution(caller, e);
     }));
     {
       std::lock_guard lock(mu_);
       if (auto it = running_.find(id); it != running_.end()) {
+        it->second->store(true);
+      }
+      if (auto it = forced_.find(id); it != forced_.end() && kind != CancelKind::kCancel) {
         it->second->store(true);
       }
     }
@@ -454,9 +471,11 @@ class Manager::Impl {
   void RunClaimed(model::Execution e) {
     const storage::CallerContext caller = storage::CallerContext::System(e.meta.tenant_name);
     auto cancel = std::make_shared<std::atomic<bool>>(false);
+    auto forced = std::make_shared<std::atomic<bool>>(false);
     {
       std::lock_guard lock(mu_);
       running_[e.id] = cancel;
+      forced_[e.id] = forced;
       cancel->store(stopping_);  // claimed while the manager stops: run nothing new
     }
     if (e.status == ExecutionStatus::kCancelling || e.status == ExecutionStatus::kForceCancelling ||
@@ -465,7 +484,7 @@ class Manager::Impl {
       e.status = ExecutionStatus::kCancelled;
       e.ended_at = clock_.Now();
       (void)store_->UpdateExecution(caller, e);
-    } else if (auto run = engine_->Run(caller, e.id, cancel.get()); !run.ok()) {
+    } else if (auto run = engine_->Run(caller, e.id, cancel.get(), forced.get()); !run.ok()) {
       // The engine could not even record the end (e.g. the store went away): fail it, so it
       // is not claimed again at once, over and over.
       auto stored = store_->GetExecution(caller, e.id);
@@ -480,6 +499,7 @@ class Manager::Impl {
     {
       std::lock_guard lock(mu_);
       running_.erase(e.id);
+      forced_.erase(e.id);
     }
     StartQueued(caller, e.deployment_id);
     done_cv_.notify_all();
@@ -555,6 +575,8 @@ class Manager::Impl {
   std::condition_variable lease_cv_;
   bool stopping_ = false;
   std::map<std::string, std::shared_ptr<std::atomic<bool>>> running_;
+  // Per running execution: set by force-cancel and kill (OperationContext::cancel_requested).
+  std::map<std::string, std::shared_ptr<std::atomic<bool>>> forced_;
   std::vector<std::thread> workers_;
   std::thread lease_keeper_;
 };
@@ -650,8 +672,9 @@ Result<model::Execution> Manager::WaitForExecution(const storage::CallerContext&
 }
 
 Result<model::Execution> Manager::CancelExecution(const storage::CallerContext& caller,
-                                                  const std::string& execution_id) {
-  return impl_->Cancel(caller, execution_id);
+                                                  const std::string& execution_id,
+                                                  CancelKind kind) {
+  return impl_->Cancel(caller, execution_id, kind);
 }
 
 Result<model::Execution> Manager::ResumeExecution(const storage::CallerContext& caller,

@@ -114,7 +114,8 @@ struct RunData {
   std::unordered_map<std::string, const model::Node*> node_by_id;
   std::vector<model::NodeInstance> instances;
   std::unordered_map<std::string, size_t> instance_index;
-  std::mutex mu;  // guards `instances` once the graph runs
+  std::mutex mu;                                    // guards `instances` once the graph runs
+  const std::atomic<bool>* force_cancel = nullptr;  // force-cancel / kill requested
 
   const model::Node* NodeOf(const std::string& node_id) const {
     auto it = node_by_id.find(node_id);
@@ -446,6 +447,9 @@ class ContextImpl final : public OperationContext {
     outcome_ = TaskOutcome::Retry(std::move(message), after);
   }
   void Return(json value) override { returned_ = std::move(value); }
+  bool cancel_requested() const override {
+    return data_.force_cancel != nullptr && data_.force_cancel->load();
+  }
 
   std::unique_ptr<InstanceView> self_owned_;
   std::unique_ptr<InstanceView> other_owned_;
@@ -722,6 +726,11 @@ class RunExecutor final : public TaskExecutor, public GraphObserver {
     } catch (...) {
       ctx.Fail("unknown exception", /*recoverable=*/true);
     }
+    if (ctx.cancel_requested()) {
+      // Force-cancelled or killed while it ran: whatever it did is not a success (a resume
+      // runs it again), and its runtime-property changes are dropped.
+      return TaskOutcome::Failure("operation cancelled (force-cancel or kill)", false);
+    }
     for (InstanceView* view : {ctx.self_owned_.get(), ctx.other_owned_.get()}) {
       if (view == nullptr || !view->changed()) {
         continue;
@@ -930,9 +939,11 @@ class Engine::Impl {
         clock_(options_.clock != nullptr ? *options_.clock : SystemClock()) {}
 
   Result<model::Execution> Run(const storage::CallerContext& caller,
-                               const std::string& execution_id, const std::atomic<bool>* cancel) {
+                               const std::string& execution_id, const std::atomic<bool>* cancel,
+                               const std::atomic<bool>* force_cancel) {
     RunData data;
     data.caller = caller;
+    data.force_cancel = force_cancel;
     CLOUDIFY_ASSIGN_OR_RETURN(data.execution, store_.GetExecution(caller, execution_id));
     CLOUDIFY_RETURN_IF_ERROR(Load(data));
     Emitter emitter(publisher_, data, clock_, options_.manager_name);
@@ -1587,8 +1598,9 @@ Engine::~Engine() = default;
 
 Result<model::Execution> Engine::Run(const storage::CallerContext& caller,
                                      const std::string& execution_id,
-                                     const std::atomic<bool>* cancel) {
-  return impl_->Run(caller, execution_id, cancel);
+                                     const std::atomic<bool>* cancel,
+                                     const std::atomic<bool>* force_cancel) {
+  return impl_->Run(caller, execution_id, cancel, force_cancel);
 }
 
 void OperationRegistry::Add(std::string name, OperationHandler handler) {

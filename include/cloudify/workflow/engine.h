@@ -79,9 +79,12 @@ class Engine {
   // kNotFound for an unknown execution. A workflow the engine does not know, a graph that
   // cannot be stored or a failed operation end the execution `failed` with the error (an OK
   // Result holding the failed execution).
+  // `force_cancel` (may be null) set to true as well (force-cancel, kill) makes
+  // OperationContext::cancel_requested() true for running handlers.
   Result<model::Execution> Run(const storage::CallerContext& caller,
                                const std::string& execution_id,
-                               const std::atomic<bool>* cancel = nullptr);
+                               const std::atomic<bool>* cancel = nullptr,
+                               const std::atomic<bool>* force_cancel = nullptr);
 
  private:
   class Impl;
