@@ -34,6 +34,7 @@
 #include "cloudify/options.h"
 #include "cloudify/status.h"
 #include "cloudify/storage/store.h"
+#include "cloudify/workflow/custom_workflow.h"
 #include "cloudify/workflow/operation.h"
 
 namespace cloudify {
@@ -48,6 +49,9 @@ struct StartOptions {
   bool queue = false;
 };
 
+// The original's cancel actions: cancel, force-cancel, kill.
+enum class CancelKind { kCancel, kForce, kKill };
+
 class Manager {
  public:
   // Opens the store and the bus (or takes the injected ones), declares the topology, starts
@@ -61,6 +65,9 @@ class Manager {
 
   // C++ operation handlers, by task name.
   workflow::OperationRegistry& operations();
+  // C++ workflow functions, by the mapping a blueprint's `workflows:` entry gives
+  // (workflow/custom_workflow.h).
+  workflow::WorkflowRegistry& workflows();
   storage::Store& store();
 
   // --- Blueprints ---
@@ -110,10 +117,16 @@ class Manager {
   Result<model::Execution> WaitForExecution(const storage::CallerContext& caller,
                                             const std::string& execution_id,
                                             std::chrono::milliseconds timeout);
-  // cancel: no new operation starts, running ones finish; queued executions are cancelled at
-  // once. kIllegalAction for an ended execution.
+  // cancel (status cancelling): no new operation starts, pending retries are dropped, running
+  // operations finish; queued executions are cancelled at once. kForce (force_cancelling, also
+  // allowed from cancelling) and kKill (kill_cancelling, allowed from any status that has not
+  // ended) also tell running C++ handlers through OperationContext::cancel_requested(): they run
+  // on this process's threads and cannot be interrupted, so the execution ends `cancelled` when
+  // they return (a handler that never checks still runs to its end). kIllegalAction when the
+  // status does not allow it.
   Result<model::Execution> CancelExecution(const storage::CallerContext& caller,
-                                           const std::string& execution_id);
+                                           const std::string& execution_id,
+                                           CancelKind kind = CancelKind::kCancel);
   // A failed or cancelled execution runs again from its stored graph (operations that
   // succeeded are not run again). kConflict from any other status.
   Result<model::Execution> ResumeExecution(const storage::CallerContext& caller,

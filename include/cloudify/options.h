@@ -33,6 +33,11 @@ struct ManagerOptions {
   int task_retries = 60;
   // Pause between retries when the operation sets none. Default: 15 s.
   std::chrono::milliseconds task_retry_interval = std::chrono::seconds(15);
+  // Beyond the original: retries that name no delay back off exponentially (x2 per retry, at
+  // most task_retry_max_interval, up to half of each pause taken off at random). Default: false.
+  bool task_retry_backoff = false;
+  // The longest pause with task_retry_backoff. Default: 5 min.
+  std::chrono::milliseconds task_retry_max_interval = std::chrono::minutes(5);
   // This manager's name: execution lease owner and events' manager_name. Default: "manager".
   std::string manager_name = "manager";
   // How long a claimed execution stays this manager's without renewal. Default: 30 s.

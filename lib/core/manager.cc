@@ -125,6 +125,8 @@ class Manager::Impl {
     engine_options.parallelism = options_.operation_parallelism;
     engine_options.task_retries = options_.task_retries;
     engine_options.task_retry_interval = options_.task_retry_interval;
+    engine_options.retry_backoff.enabled = options_.task_retry_backoff;
+    engine_options.retry_backoff.max_interval = options_.task_retry_max_interval;
     engine_options.manager_name = options_.manager_name;
     engine_options.clock = options_.clock;
     engine_options.scripts.ctx_dir = options_.ctx_dir;
@@ -133,6 +135,7 @@ class Manager::Impl {
                                                   const std::string& blueprint_id) {
       return BlueprintRoot(tenant, blueprint_id);
     };
+    engine_options.workflows = &workflows_;
     engine_ = std::make_unique<workflow::Engine>(*store_, *bus_, operations_, engine_options);
     const int workers = std::max(1, options_.max_concurrent_executions);
     for (int i = 0; i < workers; ++i) {
@@ -167,6 +170,7 @@ class Manager::Impl {
   }
 
   workflow::OperationRegistry& operations() { return operations_; }
+  workflow::WorkflowRegistry& workflows() { return workflows_; }
   storage::Store& store() { return *store_; }
 
   fs::path BlueprintDir(const storage::CallerContext& caller, const std::string& id) const {
@@ -411,27 +415,44 @@ class Manager::Impl {
     }
   }
 
-  Result<model::Execution> Cancel(const storage::CallerContext& caller, const std::string& id) {
+  Result<model::Execution> Cancel(const storage::CallerContext& caller, const std::string& id,
+                                  CancelKind kind) {
     model::Execution e;
+    const char* verb = kind == CancelKind::kKill    ? "kill"
+                       : kind == CancelKind::kForce ? "force-cancel"
+                                                    : "cancel";
     // Read and write in one transaction, so a run ending meanwhile is not overwritten.
     CLOUDIFY_RETURN_IF_ERROR(store_->InTransaction([&](storage::Store& tx) -> Status {
       CLOUDIFY_ASSIGN_OR_RETURN(e, tx.GetExecution(caller, id));
-      if (model::IsTerminal(e.status)) {
+      // The original's rules: cancel from pending or started; force-cancel also from
+      // cancelling; kill from any status that has not ended.
+      const bool running = e.status == ExecutionStatus::kPending ||
+                           e.status == ExecutionStatus::kStarted || model::IsWaiting(e.status);
+      const bool allowed =
+          !model::IsTerminal(e.status) &&
+          (running || kind == CancelKind::kKill ||
+           (kind == CancelKind::kForce && e.status == ExecutionStatus::kCancelling));
+      if (!allowed) {
         return Status(ErrorCode::kIllegalAction,
-                      "Can't cancel execution " + id + " in status " +
+                      std::string("Can't ") + verb + " execution " + id + " in status " +
                           std::string(model::ExecutionStatusName(e.status)));
       }
       if (model::IsWaiting(e.status)) {
         e.status = ExecutionStatus::kCancelled;  // a waiting execution is simply dropped
         e.ended_at = clock_.Now();
       } else {
-        e.status = ExecutionStatus::kCancelling;
+        e.status = kind == CancelKind::kKill    ? ExecutionStatus::kKillCancelling
+                   : kind == CancelKind::kForce ? ExecutionStatus::kForceCancelling
+                                                : ExecutionStatus::kCancelling;
       }
       return tx.UpdateExecution(caller, e);
     }));
     {
       std::lock_guard lock(mu_);
       if (auto it = running_.find(id); it != running_.end()) {
+        it->second->store(true);
+      }
+      if (auto it = forced_.find(id); it != forced_.end() && kind != CancelKind::kCancel) {
         it->second->store(true);
       }
     }
@@ -480,9 +501,11 @@ class Manager::Impl {
   void RunClaimed(model::Execution e) {
     const storage::CallerContext caller = storage::CallerContext::System(e.meta.tenant_name);
     auto cancel = std::make_shared<std::atomic<bool>>(false);
+    auto forced = std::make_shared<std::atomic<bool>>(false);
     {
       std::lock_guard lock(mu_);
       running_[e.id] = cancel;
+      forced_[e.id] = forced;
       cancel->store(stopping_);  // claimed while the manager stops: run nothing new
     }
     if (e.status == ExecutionStatus::kCancelling || e.status == ExecutionStatus::kForceCancelling ||
@@ -491,7 +514,7 @@ class Manager::Impl {
       e.status = ExecutionStatus::kCancelled;
       e.ended_at = clock_.Now();
       (void)store_->UpdateExecution(caller, e);
-    } else if (auto run = engine_->Run(caller, e.id, cancel.get()); !run.ok()) {
+    } else if (auto run = engine_->Run(caller, e.id, cancel.get(), forced.get()); !run.ok()) {
       // The engine could not even record the end (e.g. the store went away): fail it, so it
       // is not claimed again at once, over and over.
       auto stored = store_->GetExecution(caller, e.id);
@@ -506,6 +529,7 @@ class Manager::Impl {
     {
       std::lock_guard lock(mu_);
       running_.erase(e.id);
+      forced_.erase(e.id);
     }
     StartQueued(caller, e.deployment_id);
     done_cv_.notify_all();
@@ -571,6 +595,7 @@ class Manager::Impl {
   std::unique_ptr<messaging::Bus> owned_bus_;
   messaging::Bus* bus_ = nullptr;
   workflow::OperationRegistry operations_;
+  workflow::WorkflowRegistry workflows_;
   std::unique_ptr<workflow::EventWriter> writer_;
   std::unique_ptr<workflow::Engine> engine_;
 
@@ -580,6 +605,8 @@ class Manager::Impl {
   std::condition_variable lease_cv_;
   bool stopping_ = false;
   std::map<std::string, std::shared_ptr<std::atomic<bool>>> running_;
+  // Per running execution: set by force-cancel and kill (OperationContext::cancel_requested).
+  std::map<std::string, std::shared_ptr<std::atomic<bool>>> forced_;
   std::vector<std::thread> workers_;
   std::thread lease_keeper_;
 };
@@ -594,6 +621,7 @@ Result<std::unique_ptr<Manager>> Manager::Open(ManagerOptions options) {
 }
 
 workflow::OperationRegistry& Manager::operations() { return impl_->operations(); }
+workflow::WorkflowRegistry& Manager::workflows() { return impl_->workflows(); }
 storage::Store& Manager::store() { return impl_->store(); }
 
 Result<model::Blueprint> Manager::UploadBlueprint(const storage::CallerContext& caller,
@@ -689,8 +717,9 @@ Result<model::Execution> Manager::WaitForExecution(const storage::CallerContext&
 }
 
 Result<model::Execution> Manager::CancelExecution(const storage::CallerContext& caller,
-                                                  const std::string& execution_id) {
-  return impl_->Cancel(caller, execution_id);
+                                                  const std::string& execution_id,
+                                                  CancelKind kind) {
+  return impl_->Cancel(caller, execution_id, kind);
 }
 
 Result<model::Execution> Manager::ResumeExecution(const storage::CallerContext& caller,

@@ -2,6 +2,7 @@
 
 #include <mutex>
 #include <optional>
+#include <set>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -12,6 +13,7 @@
 #include "cloudify/workflow/lifecycle.h"
 
 #include "workflow/relationships.h"
+#include "workflow/scale_heal.h"
 
 namespace cloudify::workflow {
 namespace {
@@ -112,7 +114,8 @@ struct RunData {
   std::unordered_map<std::string, const model::Node*> node_by_id;
   std::vector<model::NodeInstance> instances;
   std::unordered_map<std::string, size_t> instance_index;
-  std::mutex mu;  // guards `instances` once the graph runs
+  std::mutex mu;                                    // guards `instances` once the graph runs
+  const std::atomic<bool>* force_cancel = nullptr;  // force-cancel / kill requested
 
   const model::Node* NodeOf(const std::string& node_id) const {
     auto it = node_by_id.find(node_id);
@@ -452,6 +455,9 @@ class ContextImpl final : public OperationContext {
     outcome_ = TaskOutcome::Retry(std::move(message), after);
   }
   void Return(json value) override { returned_ = std::move(value); }
+  bool cancel_requested() const override {
+    return data_.force_cancel != nullptr && data_.force_cancel->load();
+  }
 
   std::unique_ptr<InstanceView> self_owned_;
   std::unique_ptr<InstanceView> other_owned_;
@@ -497,13 +503,26 @@ class RunExecutor final : public TaskExecutor, public GraphObserver {
       case TaskKind::kNodeEvent:
         emitter_.ForTask(event_types::kWorkflowNodeEvent, task, task.message);
         return TaskOutcome::Success();
-      case TaskKind::kOperation:
-        return RunOperation(task, retry);
+      case TaskKind::kOperation: {
+        TaskOutcome outcome = RunOperation(task, retry);
+        // ignore_failure (uninstall, scale): a failed operation is logged and passed over, as
+        // the original's ignore handler does, without retries.
+        if (ignore_failures_ && (outcome.kind == TaskOutcome::Kind::kRecoverableError ||
+                                 outcome.kind == TaskOutcome::Kind::kNonRecoverableError)) {
+          emitter_.Log(LogLevel::kWarning, task,
+                       "Ignoring the failure of '" + task.name + "' (" + task.node_instance_id +
+                           "): " + outcome.error);
+          return TaskOutcome::Success();
+        }
+        return outcome;
+      }
       case TaskKind::kSubgraph:
         break;
     }
     return TaskOutcome::Success();
   }
+
+  void set_ignore_failures(bool ignore) { ignore_failures_ = ignore; }
 
   void OnTaskState(const GraphTask& task, model::TaskState state, int retry,
                    std::string_view error) override {
@@ -723,6 +742,11 @@ class RunExecutor final : public TaskExecutor, public GraphObserver {
     } catch (...) {
       ctx.Fail("unknown exception", /*recoverable=*/true);
     }
+    if (ctx.cancel_requested()) {
+      // Force-cancelled or killed while it ran: whatever it did is not a success (a resume
+      // runs it again), and its runtime-property changes are dropped.
+      return TaskOutcome::Failure("operation cancelled (force-cancel or kill)", false);
+    }
     for (InstanceView* view : {ctx.self_owned_.get(), ctx.other_owned_.get()}) {
       if (view == nullptr || !view->changed()) {
         continue;
@@ -758,6 +782,7 @@ class RunExecutor final : public TaskExecutor, public GraphObserver {
   RuntimeFunctions functions_;
   std::unordered_map<std::string, model::Operation> ops_;
   bool resumed_ = false;  // the graph was stored by an earlier run
+  bool ignore_failures_ = false;
   std::atomic<int64_t> finished_operations_{0};
 };
 
@@ -933,9 +958,11 @@ class Engine::Impl {
         clock_(options_.clock != nullptr ? *options_.clock : SystemClock()) {}
 
   Result<model::Execution> Run(const storage::CallerContext& caller,
-                               const std::string& execution_id, const std::atomic<bool>* cancel) {
+                               const std::string& execution_id, const std::atomic<bool>* cancel,
+                               const std::atomic<bool>* force_cancel) {
     RunData data;
     data.caller = caller;
+    data.force_cancel = force_cancel;
     CLOUDIFY_ASSIGN_OR_RETURN(data.execution, store_.GetExecution(caller, execution_id));
     CLOUDIFY_RETURN_IF_ERROR(Load(data));
     Emitter emitter(publisher_, data, clock_, options_.manager_name);
@@ -950,44 +977,27 @@ class Engine::Impl {
                                                         data.execution.workflow_id +
                                                         "' workflow execution");
 
+    data.execution.total_operations = 0;
+    data.execution.finished_operations = 0;
+    const std::string& workflow = data.execution.workflow_id;
+    if (const WorkflowFunction* function = CustomWorkflow(data)) {
+      PhaseEnd end = RunCustom(data, emitter, *function, cancel);
+      return End(data, emitter, end.status, end.error);
+    }
+    if (workflow == "scale") {
+      PhaseEnd end = RunScale(data, emitter, cancel);
+      return End(data, emitter, end.status, end.error);
+    }
+    if (workflow == "heal") {
+      PhaseEnd end = RunHeal(data, emitter, cancel);
+      return End(data, emitter, end.status, end.error);
+    }
     auto graph = BuildWorkflowGraph(data);
     if (!graph.ok()) {
       return End(data, emitter, ExecutionStatus::kFailed, graph.status().message());
     }
-    std::map<std::string, model::TaskState> previous;
-    std::vector<model::Operation> stored;
-    auto graph_id = Persist(data, *graph, previous, stored);
-    if (!graph_id.ok()) {
-      return End(data, emitter, ExecutionStatus::kFailed,
-                 "storing the task graph: " + graph_id.status().ToString());
-    }
-    data.execution.total_operations = 0;
-    for (const auto& t : graph->tasks) {
-      data.execution.total_operations += t.kind == TaskKind::kOperation ? 1 : 0;
-    }
-
-    RunExecutor executor(data, store_, operations_, options_.scripts, emitter, TaskRetries(data),
-                         *graph_id, std::move(stored));
-    GraphRunOptions run;
-    run.parallelism = options_.parallelism;
-    run.task_retries = TaskRetries(data);
-    run.task_retry_interval = TaskRetryInterval(data);
-    run.cancel = cancel;
-    run.previous_states = std::move(previous);
-    auto result = RunGraph(*graph, executor, &executor, run);
-    data.execution.finished_operations = executor.finished_operations();
-    if (!result.ok()) {
-      return End(data, emitter, ExecutionStatus::kFailed, result.status().message());
-    }
-    switch (result->outcome) {
-      case GraphRunResult::Outcome::kSucceeded:
-        return End(data, emitter, ExecutionStatus::kTerminated, "");
-      case GraphRunResult::Outcome::kCancelled:
-        return End(data, emitter, ExecutionStatus::kCancelled, "");
-      case GraphRunResult::Outcome::kFailed:
-        break;
-    }
-    return End(data, emitter, ExecutionStatus::kFailed, result->error);
+    PhaseEnd end = RunPhase(data, emitter, std::move(*graph), cancel, false);
+    return End(data, emitter, end.status, end.error);
   }
 
  private:
@@ -1008,6 +1018,407 @@ class Engine::Impl {
       data.instance_index.emplace(data.instances[i].id, i);
     }
     return Status::Ok();
+  }
+
+  // How one graph (or a whole multi-graph workflow) ended.
+  struct PhaseEnd {
+    ExecutionStatus status = ExecutionStatus::kTerminated;
+    std::string error;
+    bool succeeded() const { return status == ExecutionStatus::kTerminated; }
+  };
+
+  // Stores `graph` (or takes the one an earlier run stored under its name) and runs it.
+  PhaseEnd RunPhase(RunData& data, Emitter& emitter, TaskGraph graph,
+                    const std::atomic<bool>* cancel, bool ignore_failures) {
+    std::map<std::string, model::TaskState> previous;
+    std::vector<model::Operation> stored;
+    auto graph_id = Persist(data, graph, previous, stored);
+    if (!graph_id.ok()) {
+      return {ExecutionStatus::kFailed, "storing the task graph: " + graph_id.status().ToString()};
+    }
+    for (const auto& t : graph.tasks) {
+      data.execution.total_operations += t.kind == TaskKind::kOperation ? 1 : 0;
+    }
+    RunExecutor executor(data, store_, operations_, options_.scripts, emitter, TaskRetries(data),
+                         *graph_id, std::move(stored));
+    executor.set_ignore_failures(ignore_failures);
+    GraphRunOptions run;
+    run.parallelism = options_.parallelism;
+    run.task_retries = TaskRetries(data);
+    run.task_retry_interval = TaskRetryInterval(data);
+    run.backoff = options_.retry_backoff;
+    run.cancel = cancel;
+    run.previous_states = std::move(previous);
+    auto result = RunGraph(graph, executor, &executor, run);
+    data.execution.finished_operations += executor.finished_operations();
+    if (!result.ok()) {
+      return {ExecutionStatus::kFailed, result.status().message()};
+    }
+    switch (result->outcome) {
+      case GraphRunResult::Outcome::kSucceeded:
+        return {};
+      case GraphRunResult::Outcome::kCancelled:
+        return {ExecutionStatus::kCancelled, ""};
+      case GraphRunResult::Outcome::kFailed:
+        break;
+    }
+    return {ExecutionStatus::kFailed, result->error};
+  }
+
+  // Reads the deployment afresh (instances added or removed, states changed by a phase).
+  Status Reload(RunData& data) {
+    std::lock_guard lock(data.mu);
+    data.nodes.clear();
+    data.node_by_id.clear();
+    data.instances.clear();
+    data.instance_index.clear();
+    return Load(data);
+  }
+
+  void WorkflowLog(Emitter& emitter, LogLevel level, std::string message) {
+    emitter.Log(level, GraphTask{}, std::move(message));
+  }
+
+  // The lifecycle graph of `ids` (the rest of the deployment related), named `name`.
+  Result<TaskGraph> LifecycleGraph(const RunData& data, const std::set<std::string>& ids,
+                                   bool install, std::string name) {
+    LifecycleScope scope{.nodes = &data.nodes};
+    for (const auto& instance : data.instances) {
+      (ids.count(instance.id) != 0 ? scope.instances : scope.related).push_back(&instance);
+    }
+    CLOUDIFY_ASSIGN_OR_RETURN(TaskGraph graph,
+                              install ? BuildInstallGraph(scope) : BuildUninstallGraph(scope));
+    graph.name = std::move(name);
+    return graph;
+  }
+
+  // The modification this execution started (a resumed scale continues it), if any.
+  Result<std::optional<model::DeploymentModification>> ModificationOf(const RunData& data) {
+    storage::ListQuery query;
+    query.get_all_results = true;
+    query.filters = {{"deployment_id", {data.deployment.id}}};
+    CLOUDIFY_ASSIGN_OR_RETURN(auto page, store_.ListDeploymentModifications(data.caller, query));
+    for (auto& m : page.items) {
+      if (m.context.value("execution_id", "") == data.execution.id) {
+        return std::optional<model::DeploymentModification>(std::move(m));
+      }
+    }
+    return std::optional<model::DeploymentModification>();
+  }
+
+  static std::set<std::string> IdsOf(const Result<std::vector<model::NodeInstance>>& instances) {
+    std::set<std::string> out;
+    if (instances.ok()) {
+      for (const auto& i : *instances) {
+        out.insert(i.id);
+      }
+    }
+    return out;
+  }
+
+  // The function registered for the workflow's mapping, or null.
+  const WorkflowFunction* CustomWorkflow(const RunData& data) const {
+    if (options_.workflows == nullptr) {
+      return nullptr;
+    }
+    auto spec = data.deployment.workflows.find(data.execution.workflow_id);
+    if (spec == data.deployment.workflows.end()) {
+      return nullptr;
+    }
+    const std::string name = spec->second.plugin.empty()
+                                 ? spec->second.operation
+                                 : spec->second.plugin + "." + spec->second.operation;
+    return options_.workflows->Find(name);
+  }
+
+  // What a custom workflow function sees.
+  class CustomContext final : public WorkflowContext {
+   public:
+    CustomContext(Impl& engine, RunData& data, Emitter& emitter, const std::atomic<bool>* cancel)
+        : engine_(engine),
+          data_(data),
+          emitter_(emitter),
+          cancel_(cancel),
+          logger_(emitter, workflow_task_) {}
+
+    const std::string& tenant() const override { return data_.caller.tenant; }
+    const std::string& deployment_id() const override { return data_.execution.deployment_id; }
+    const std::string& blueprint_id() const override { return data_.execution.blueprint_id; }
+    const std::string& execution_id() const override { return data_.execution.id; }
+    const std::string& workflow_id() const override { return data_.execution.workflow_id; }
+    const json& parameters() const override { return data_.execution.parameters; }
+    const std::vector<model::Node>& nodes() const override { return data_.nodes; }
+    const std::vector<model::NodeInstance>& instances() const override { return data_.instances; }
+    Logger& logger() override { return logger_; }
+
+    Result<GraphTask> ExecuteOperation(const std::string& instance_id, const std::string& operation,
+                                       json kwargs, bool allow_kwargs_override) const override {
+      auto it = data_.instance_index.find(instance_id);
+      if (it == data_.instance_index.end()) {
+        return Status(ErrorCode::kNotFound, "node instance '" + instance_id +
+                                                "' is not an instance of deployment " +
+                                                data_.deployment.id);
+      }
+      const model::NodeInstance& instance = data_.instances[it->second];
+      const model::Node* node = data_.NodeOf(instance.node_id);
+      auto op = node == nullptr ? model::OperationMap::const_iterator()
+                                : node->spec.operations.find(operation);
+      if (node == nullptr || op == node->spec.operations.end()) {
+        return BadParametersError("node '" + instance.node_id + "' has no operation '" + operation +
+                                  "'");
+      }
+      GraphTask task;
+      task.id = NewUuid();
+      if (op->second.IsNoOp()) {
+        // Nothing to run (the original skips such operations): an empty subgraph is done at
+        // once and keeps the caller's ordering.
+        task.kind = TaskKind::kSubgraph;
+        task.name = "nop " + operation + " (" + instance_id + ")";
+        return task;
+      }
+      task.kind = TaskKind::kOperation;
+      task.name = operation;
+      task.node_instance_id = instance_id;
+      task.max_retries = op->second.max_retries;
+      task.retry_interval = op->second.retry_interval;
+      task.kwargs = std::move(kwargs);
+      task.allow_kwargs_override = allow_kwargs_override;
+      return task;
+    }
+
+    GraphTask SetState(const std::string& instance_id,
+                       model::NodeInstanceState state) const override {
+      GraphTask task;
+      task.id = NewUuid();
+      task.kind = TaskKind::kSetNodeState;
+      task.name = "set state " + std::string(model::NodeInstanceStateName(state));
+      task.node_instance_id = instance_id;
+      task.state = state;
+      return task;
+    }
+
+    GraphTask SendEvent(const std::string& instance_id, std::string message) const override {
+      GraphTask task;
+      task.id = NewUuid();
+      task.kind = TaskKind::kNodeEvent;
+      task.name = "event";
+      task.node_instance_id = instance_id;
+      task.message = std::move(message);
+      return task;
+    }
+
+    Status Execute(TaskGraph graph) override {
+      if (graph.name.empty()) {
+        return BadParametersError("a custom workflow's graph needs a name (it is stored by it)");
+      }
+      for (const auto& t : graph.tasks) {
+        if (t.id.empty()) {
+          return BadParametersError("task '" + t.name + "' of graph " + graph.name + " has no id");
+        }
+      }
+      const std::string name = graph.name;
+      PhaseEnd end = engine_.RunPhase(data_, emitter_, std::move(graph), cancel_, false);
+      (void)engine_.Reload(data_);
+      if (end.status == ExecutionStatus::kCancelled) {
+        cancelled_ = true;
+        return Status(ErrorCode::kIllegalAction,
+                      "graph " + name + " was cancelled with execution " + data_.execution.id);
+      }
+      if (!end.succeeded()) {
+        return InternalError(end.error);
+      }
+      return Status::Ok();
+    }
+
+    bool cancelled() const override {
+      return cancelled_ || (cancel_ != nullptr && cancel_->load());
+    }
+
+   private:
+    Impl& engine_;
+    RunData& data_;
+    Emitter& emitter_;
+    const std::atomic<bool>* cancel_;
+    GraphTask workflow_task_;  // an empty task: the logger's event context
+    OperationLogger logger_;
+    bool cancelled_ = false;
+  };
+
+  PhaseEnd RunCustom(RunData& data, Emitter& emitter, const WorkflowFunction& function,
+                     const std::atomic<bool>* cancel) {
+    CustomContext ctx(*this, data, emitter, cancel);
+    Status status;
+    try {
+      status = function(ctx);
+    } catch (const std::exception& e) {
+      status = InternalError(std::string("the workflow function threw: ") + e.what());
+    } catch (...) {
+      status = InternalError("the workflow function threw");
+    }
+    if (ctx.cancelled()) {
+      return {ExecutionStatus::kCancelled, ""};
+    }
+    if (!status.ok()) {
+      return {ExecutionStatus::kFailed, status.message()};
+    }
+    return {};
+  }
+
+  // scale (the original's scale_entity): start a deployment modification, install the added
+  // instances (related ones get establish) or uninstall the removed ones (related ones get
+  // unlink), then finish it; a failed scale-out is scaled back in, and a failed scale is
+  // rolled back when rollback_if_failed. A cancelled scale leaves its modification started, for
+  // resume.
+  PhaseEnd RunScale(RunData& data, Emitter& emitter, const std::atomic<bool>* cancel) {
+    auto fail = [](std::string error) { return PhaseEnd{ExecutionStatus::kFailed, error}; };
+    auto request = ParseScaleRequest(data.execution.parameters, data.deployment, data.nodes);
+    if (!request.ok()) {
+      return fail(request.status().message());
+    }
+    if (request->delta == 0) {
+      WorkflowLog(emitter, LogLevel::kInfo, "delta parameter is 0, so no scaling will take place.");
+      return {};
+    }
+    auto mine = ModificationOf(data);
+    if (!mine.ok()) {
+      return fail(mine.status().ToString());
+    }
+    model::DeploymentModification m;
+    if (*mine) {
+      m = std::move(**mine);
+      if (m.status == model::DeploymentModificationStatus::kFinished) {
+        return {};
+      }
+      if (m.status == model::DeploymentModificationStatus::kRolledback) {
+        return fail("deployment modification " + m.id + " was rolled back");
+      }
+      // The request as the modification recorded it: counts have moved since.
+      request->current = request->planned - request->delta;
+      if (auto it = m.modified_nodes.find(request->entity); it != m.modified_nodes.end()) {
+        request->planned = it->value("instances", request->planned);
+        request->current = request->planned - request->delta;
+      }
+    } else {
+      IdGenerator ids;
+      auto result = dsl::ModifyDeployment(
+          data.nodes, data.deployment.scaling_groups, data.instances,
+          {{request->entity,
+            {request->planned, request->include_instances, request->exclude_instances}}},
+          ids);
+      if (!result.ok()) {
+        return fail(result.status().message());
+      }
+      m = MakeModification(*request, *result, data.instances, data.deployment.id,
+                           data.execution.id);
+      m.meta.created_at = clock_.Now();
+      auto changes = StartChanges(*request, m, data.nodes);
+      Status started = changes.ok()
+                           ? storage::StartDeploymentModification(store_, data.caller, m, *changes)
+                           : changes.status();
+      if (!started.ok()) {
+        return fail(started.message());
+      }
+      WorkflowLog(emitter, LogLevel::kInfo,
+                  "Deployment modification " + m.id + " started: " + request->entity + " " +
+                      std::to_string(request->current) + " -> " + std::to_string(request->planned) +
+                      " instances");
+    }
+    if (Status s = Reload(data); !s.ok()) {
+      return fail(s.ToString());
+    }
+    const std::set<std::string> added = IdsOf(ModificationInstances(m, "added"));
+    const std::set<std::string> removed = IdsOf(ModificationInstances(m, "removed"));
+    const bool out = request->delta > 0;
+    auto graph =
+        LifecycleGraph(data, out ? added : removed, out, out ? "scale_install" : "scale_uninstall");
+    PhaseEnd end = graph.ok() ? RunPhase(data, emitter, std::move(*graph), cancel,
+                                         !out && request->ignore_failure)
+                              : fail(graph.status().message());
+    if (end.status == ExecutionStatus::kCancelled) {
+      return end;
+    }
+    if (end.succeeded()) {
+      if (Status s = Reload(data); !s.ok()) {
+        return fail(s.ToString());
+      }
+      auto changes = FinishChanges(*request, m, data.nodes, data.deployment, data.instances);
+      Status finished =
+          changes.ok() ? storage::EndDeploymentModification(
+                             store_, data.caller, m.id,
+                             model::DeploymentModificationStatus::kFinished, *changes, clock_.Now())
+                       : changes.status();
+      if (!finished.ok()) {
+        return fail("finishing deployment modification " + m.id + ": " + finished.message());
+      }
+      return end;
+    }
+    if (out) {
+      WorkflowLog(emitter, LogLevel::kError, "Scale out failed, scaling back in.");
+      if (Status s = Reload(data); s.ok()) {
+        auto back = LifecycleGraph(data, added, false, "scale_rollback");
+        PhaseEnd back_end =
+            back.ok() ? RunPhase(data, emitter, std::move(*back), cancel, request->ignore_failure)
+                      : fail(back.status().message());
+        if (!back_end.succeeded()) {
+          WorkflowLog(emitter, LogLevel::kError, "Scaling back in failed: " + back_end.error);
+        }
+      }
+    }
+    if (request->rollback_if_failed) {
+      WorkflowLog(emitter, LogLevel::kWarning,
+                  "Rolling back deployment modification. [modification_id=" + m.id + "]");
+      auto changes = RollbackChanges(*request, m, data.nodes);
+      Status rolled = changes.ok() ? storage::EndDeploymentModification(
+                                         store_, data.caller, m.id,
+                                         model::DeploymentModificationStatus::kRolledback, *changes,
+                                         clock_.Now())
+                                   : changes.status();
+      if (!rolled.ok()) {
+        WorkflowLog(
+            emitter, LogLevel::kError,
+            "Rolling back deployment modification " + m.id + " failed: " + rolled.message());
+      }
+    }
+    return end;
+  }
+
+  // heal (the original's auto_heal_reinstall_node_subgraph, reinstall path): the failed
+  // instance's host subgraph is uninstalled and installed again; relationships between it and
+  // the rest of the deployment get unlink and establish.
+  PhaseEnd RunHeal(RunData& data, Emitter& emitter, const std::atomic<bool>* cancel) {
+    const json& params = data.execution.parameters;
+    auto scope = HealScope(params, data.instances, data.nodes);
+    if (!scope.ok()) {
+      return {ExecutionStatus::kFailed, scope.status().message()};
+    }
+    if (params.contains("diagnose_value")) {
+      WorkflowLog(emitter, LogLevel::kInfo,
+                  "Diagnose: " + (params["diagnose_value"].is_string()
+                                      ? params["diagnose_value"].get<std::string>()
+                                      : params["diagnose_value"].dump()));
+    }
+    const std::set<std::string> ids(scope->begin(), scope->end());
+    if (ids.empty()) {
+      WorkflowLog(emitter, LogLevel::kInfo, "Nothing to heal: every node instance is started");
+      return {};
+    }
+    auto down = LifecycleGraph(data, ids, false, "reinstall-uninstall");
+    if (!down.ok()) {
+      return {ExecutionStatus::kFailed, down.status().message()};
+    }
+    PhaseEnd end =
+        RunPhase(data, emitter, std::move(*down), cancel, params.value("ignore_failure", true));
+    if (!end.succeeded()) {
+      return end;
+    }
+    if (Status s = Reload(data); !s.ok()) {
+      return {ExecutionStatus::kFailed, s.ToString()};
+    }
+    auto up = LifecycleGraph(data, ids, true, "reinstall-install");
+    if (!up.ok()) {
+      return {ExecutionStatus::kFailed, up.status().message()};
+    }
+    return RunPhase(data, emitter, std::move(*up), cancel, false);
   }
 
   int TaskRetries(const RunData& data) const {
@@ -1206,8 +1617,9 @@ Engine::~Engine() = default;
 
 Result<model::Execution> Engine::Run(const storage::CallerContext& caller,
                                      const std::string& execution_id,
-                                     const std::atomic<bool>* cancel) {
-  return impl_->Run(caller, execution_id, cancel);
+                                     const std::atomic<bool>* cancel,
+                                     const std::atomic<bool>* force_cancel) {
+  return impl_->Run(caller, execution_id, cancel, force_cancel);
 }
 
 void OperationRegistry::Add(std::string name, OperationHandler handler) {

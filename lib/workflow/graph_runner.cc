@@ -1,9 +1,11 @@
 #include "cloudify/workflow/graph_runner.h"
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
 #include <queue>
+#include <random>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -225,10 +227,15 @@ class Run {
     if (retryable) {
       Notify(task, TaskState::kRescheduled, retry, outcome.error);
       ++retries_[i];
-      auto delay = outcome.retry_after.value_or(
-          task.retry_interval
-              ? std::chrono::milliseconds(static_cast<int64_t>(*task.retry_interval * 1000))
-              : options_.task_retry_interval);
+      std::chrono::milliseconds delay = options_.task_retry_interval;
+      if (outcome.retry_after) {
+        delay = *outcome.retry_after;
+      } else if (task.retry_interval) {
+        delay = std::chrono::milliseconds(static_cast<int64_t>(*task.retry_interval * 1000));
+      } else if (options_.backoff.enabled) {
+        delay = BackoffDelay(delay, options_.backoff, retries_[i],
+                             std::uniform_real_distribution<double>(0.0, 1.0)(random_));
+      }
       timers_.emplace(Clock::now() + delay, i);
       return;
     }
@@ -257,6 +264,7 @@ class Run {
   std::vector<size_t> parent_;  // containing subgraph, or kNone
   std::vector<bool> started_;   // subgraphs that have started
   std::vector<int> retries_;
+  std::mt19937_64 random_{std::random_device{}()};  // backoff jitter, used under mu_
   std::deque<size_t> ready_;
   std::deque<size_t> work_;
   using Timer = std::pair<Clock::time_point, size_t>;
@@ -271,6 +279,23 @@ class Run {
 };
 
 }  // namespace
+
+std::chrono::milliseconds BackoffDelay(std::chrono::milliseconds base, const RetryBackoff& backoff,
+                                       int retry_number, double unit_random) {
+  if (!backoff.enabled) {
+    return base;
+  }
+  const double multiplier = std::max(1.0, backoff.multiplier);
+  const double cap = static_cast<double>(backoff.max_interval.count());
+  double pause = static_cast<double>(base.count());
+  for (int n = 1; n < retry_number && pause < cap; ++n) {
+    pause *= multiplier;
+  }
+  pause = std::min(pause, cap);
+  const double jitter = std::clamp(backoff.jitter, 0.0, 1.0);
+  pause *= 1.0 - jitter * std::clamp(unit_random, 0.0, 1.0);
+  return std::chrono::milliseconds(static_cast<int64_t>(pause));
+}
 
 Result<GraphRunResult> RunGraph(const TaskGraph& graph, TaskExecutor& executor,
                                 GraphObserver* observer, const GraphRunOptions& options) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -268,4 +269,70 @@ TEST_CASE("an empty graph succeeds at once") {
 }
 
 }  // namespace
+}  // namespace cloudify::workflow
+
+namespace cloudify::workflow {
+
+TEST_CASE("backoff: the pause doubles per retry up to the cap, jitter only shortens it") {
+  RetryBackoff b;
+  b.enabled = true;
+  b.multiplier = 2.0;
+  b.max_interval = std::chrono::milliseconds(1000);
+  b.jitter = 0.0;
+  const std::chrono::milliseconds base(100);
+  std::vector<int64_t> pauses;
+  for (int n = 1; n <= 6; ++n) {
+    pauses.push_back(BackoffDelay(base, b, n, 0.7).count());
+  }
+  CHECK(pauses == std::vector<int64_t>{100, 200, 400, 800, 1000, 1000});
+  b.jitter = 0.5;
+  CHECK(BackoffDelay(base, b, 3, 0.0).count() == 400);
+  CHECK(BackoffDelay(base, b, 3, 0.5).count() == 300);
+  CHECK(BackoffDelay(base, b, 3, 0.999).count() >= 200);
+  b.enabled = false;
+  CHECK(BackoffDelay(base, b, 5, 0.3).count() == 100);  // the original's fixed pause
+}
+
+TEST_CASE("backoff applies to retries without a delay of their own, not to explicit intervals") {
+  auto flaky = [](const GraphTask&, int retry) {
+    return retry < 3 ? TaskOutcome::Failure("not yet") : TaskOutcome::Success();
+  };
+  GraphRunOptions o;
+  o.task_retries = 5;
+  o.task_retry_interval = std::chrono::milliseconds(20);
+  o.backoff.enabled = true;
+  o.backoff.jitter = 0.0;
+  {
+    TaskGraph g;
+    g.tasks.push_back(GraphTask{.id = "t", .name = "op"});
+    struct Exec : TaskExecutor {
+      std::function<TaskOutcome(const GraphTask&, int)> f;
+      TaskOutcome Execute(const GraphTask& t, int r) override { return f(t, r); }
+    } exec;
+    exec.f = flaky;
+    auto start = std::chrono::steady_clock::now();
+    auto result = RunGraph(g, exec, nullptr, o);
+    REQUIRE(result.ok());
+    CHECK(result->outcome == GraphRunResult::Outcome::kSucceeded);
+    CHECK(result->attempts == 4);
+    // 20 + 40 + 80 ms, where the fixed pause would be 60 ms.
+    CHECK(std::chrono::steady_clock::now() - start >= std::chrono::milliseconds(140));
+  }
+  {
+    TaskGraph g;
+    g.tasks.push_back(GraphTask{.id = "t", .name = "op", .retry_interval = 0.001});
+    struct Exec : TaskExecutor {
+      std::function<TaskOutcome(const GraphTask&, int)> f;
+      TaskOutcome Execute(const GraphTask& t, int r) override { return f(t, r); }
+    } exec;
+    exec.f = flaky;
+    o.task_retry_interval = std::chrono::milliseconds(2000);  // backoff would wait 14 s
+    auto start = std::chrono::steady_clock::now();
+    auto result = RunGraph(g, exec, nullptr, o);
+    REQUIRE(result.ok());
+    CHECK(result->outcome == GraphRunResult::Outcome::kSucceeded);
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::milliseconds(1500));
+  }
+}
+
 }  // namespace cloudify::workflow

@@ -38,6 +38,7 @@
 #include "cloudify/clock.h"
 #include "cloudify/model/blueprint.h"
 #include "cloudify/model/deployment.h"
+#include "cloudify/model/deployment_modification.h"
 #include "cloudify/model/event.h"
 #include "cloudify/model/execution.h"
 #include "cloudify/model/node.h"
@@ -201,7 +202,7 @@ class Store {
   virtual Result<Page<model::Deployment>> ListDeployments(const CallerContext& caller,
                                                           const ListQuery& query) = 0;
   // Removes the deployment with its nodes, node instances, executions (with their task graphs
-  // and operations), events and logs, in one transaction.
+  // and operations), deployment modifications, events and logs, in one transaction.
   virtual Status DeleteDeployment(const CallerContext& caller, const std::string& id) = 0;
 
   // --- Nodes (keyed by deployment and node id) ---
@@ -267,6 +268,17 @@ class Store {
                                                         const ListQuery& query) = 0;
   virtual Status DeleteOperation(const CallerContext& caller, const std::string& id) = 0;
 
+  // --- Deployment modifications (see also Start/EndDeploymentModification below) ---
+  virtual Status CreateDeploymentModification(const CallerContext& caller,
+                                              const model::DeploymentModification& m) = 0;
+  virtual Result<model::DeploymentModification> GetDeploymentModification(
+      const CallerContext& caller, const std::string& id) = 0;
+  virtual Status UpdateDeploymentModification(const CallerContext& caller,
+                                              const model::DeploymentModification& m) = 0;
+  // Filters: id, deployment_id, status, tenant_name, created_by, visibility.
+  virtual Result<Page<model::DeploymentModification>> ListDeploymentModifications(
+      const CallerContext& caller, const ListQuery& query) = 0;
+
   // --- Events and logs ---
   // Appends many in one transaction (all or none); each gets its storage id in order, and the
   // caller's tenant when its tenant_name is empty. Returns the last storage id assigned.
@@ -300,6 +312,37 @@ class Store {
                                                   const ListQuery& query) = 0;
   virtual Status DeletePlugin(const CallerContext& caller, const std::string& id) = 0;
 };
+
+// The node-instance side of a deployment modification, written in the modification's
+// transaction.
+struct NodeInstanceChanges {
+  // New instances, created. Default: none.
+  std::vector<model::NodeInstance> create;
+  // Existing instances whose state, runtime and system properties and relationships are
+  // replaced by these (no version check: the modification owns the deployment; the version is
+  // bumped). Default: none.
+  std::vector<model::NodeInstance> replace;
+  // Ids of instances deleted. Default: none.
+  std::vector<std::string> remove;
+  // Nodes written over the stored ones (their instance counts). Default: none.
+  std::vector<model::Node> nodes;
+  // The deployment written over the stored one (its scaling groups' counts). Default: unset.
+  std::optional<model::Deployment> deployment;
+};
+
+// Stores `modification` (status started) and applies `changes`, all in one transaction.
+// kNotFound (no such deployment), kExistingStartedDeploymentModification (another modification
+// of the deployment is started), kConflict (an instance id exists), and the store's errors;
+// nothing is written on error.
+Status StartDeploymentModification(Store& store, const CallerContext& caller,
+                                   const model::DeploymentModification& modification,
+                                   const NodeInstanceChanges& changes);
+// Moves modification `id` to `status` (finished or rolledback), stamps ended_at with `now` and
+// applies `changes`, all in one transaction. kNotFound, kDeploymentModificationAlreadyEnded
+// (not started), kBadParameters (status started); nothing is written on error.
+Status EndDeploymentModification(Store& store, const CallerContext& caller, const std::string& id,
+                                 model::DeploymentModificationStatus status,
+                                 const NodeInstanceChanges& changes, Timestamp now);
 
 // Opens (creating when needed) the store at `url` and brings its schema up to date:
 // "sqlite:///abs/path/db.sqlite" (WAL mode, busy timeout), "sqlite://:memory:",

@@ -8,7 +8,14 @@
 // Running an execution whose graph is already stored (a resume, or a manager that died
 // mid-way) continues from the stored operations: an operation that succeeded is not run again.
 //
-// Built-in workflows: install, uninstall, start, stop, restart, execute_operation.
+// Built-in workflows: install, uninstall, start, stop, restart, execute_operation, scale (a
+// deployment modification: started, the added instances installed or the removed ones
+// uninstalled, then finished; a failed scale-out is uninstalled again and the modification
+// rolled back) and heal (the failed instance's host subgraph uninstalled and installed again).
+// A workflow whose mapping names a function of EngineOptions::workflows runs that function
+// (custom_workflow.h). A multi-graph workflow stores each graph under its own name (scale_install,
+// scale_uninstall, scale_rollback, reinstall-uninstall, reinstall-install), so a resume continues
+// each.
 //
 // Operations run by the C++ handler registered under "<plugin>.<task>"; script operations
 // with none run by the script executor (cloudify/workflow/script_executor.h).
@@ -26,6 +33,8 @@
 #include "cloudify/model/execution.h"
 #include "cloudify/status.h"
 #include "cloudify/storage/store.h"
+#include "cloudify/workflow/custom_workflow.h"
+#include "cloudify/workflow/graph_runner.h"
 #include "cloudify/workflow/operation.h"
 #include "cloudify/workflow/script_executor.h"
 
@@ -40,6 +49,12 @@ struct EngineOptions {
   // Pause between retries when the operation sets none. A workflow parameter
   // task_retry_interval (seconds) overrides it. Default: 15 s.
   std::chrono::milliseconds task_retry_interval = std::chrono::seconds(15);
+  // Opt-in exponential backoff with jitter for retries that name no delay (graph_runner.h).
+  // Default: disabled (the original's fixed task_retry_interval).
+  RetryBackoff retry_backoff;
+  // Custom workflow functions, looked up by a workflow's mapping ("<plugin>.<mapping>") before
+  // the built-ins; must outlive the engine. Default: nullptr (built-ins only).
+  const WorkflowRegistry* workflows = nullptr;
   // Written into events (manager_name). Default: "manager".
   std::string manager_name = "manager";
   // Time source for execution timestamps. Default: nullptr (SystemClock()).
@@ -72,9 +87,12 @@ class Engine {
   // kNotFound for an unknown execution. A workflow the engine does not know, a graph that
   // cannot be stored or a failed operation end the execution `failed` with the error (an OK
   // Result holding the failed execution).
+  // `force_cancel` (may be null) set to true as well (force-cancel, kill) makes
+  // OperationContext::cancel_requested() true for running handlers.
   Result<model::Execution> Run(const storage::CallerContext& caller,
                                const std::string& execution_id,
-                               const std::atomic<bool>* cancel = nullptr);
+                               const std::atomic<bool>* cancel = nullptr,
+                               const std::atomic<bool>* force_cancel = nullptr);
 
  private:
   class Impl;

@@ -67,6 +67,30 @@ class GraphObserver {
                            std::string_view error) = 0;
 };
 
+// Opt-in exponential backoff with jitter, beyond the original (whose pause between retries is
+// fixed: task_retry_interval, or the operation's retry_interval, or the delay a failure asks
+// for). When enabled, a recoverable failure that names no delay of its own (no retry_after, no
+// per-operation retry_interval) waits before retry n (1 = the first retry)
+//   min(task_retry_interval * multiplier^(n-1), max_interval),
+// shortened by a random fraction of at most `jitter`, so that many instances failing together
+// do not retry in lockstep.
+struct RetryBackoff {
+  // Default: false (the original's fixed pause).
+  bool enabled = false;
+  // Growth per retry, >= 1. Default: 2.
+  double multiplier = 2.0;
+  // The longest pause. Default: 5 min.
+  std::chrono::milliseconds max_interval = std::chrono::minutes(5);
+  // The largest fraction taken off a pause, 0..1. Default: 0.5 (a pause is 50-100% of the
+  // computed one).
+  double jitter = 0.5;
+};
+
+// The pause before retry `retry_number` (>= 1) after `base`, under `backoff`; `unit_random` is a
+// number in [0, 1) choosing the jitter. Returns `base` when backoff is disabled.
+std::chrono::milliseconds BackoffDelay(std::chrono::milliseconds base, const RetryBackoff& backoff,
+                                       int retry_number, double unit_random);
+
 struct GraphRunOptions {
   // Tasks running at once. Default: 8 (the original's local task pool).
   int parallelism = 8;
@@ -75,6 +99,8 @@ struct GraphRunOptions {
   int task_retries = 60;
   // Pause before a retry when the task sets none. Default: 15 s (the manager's default).
   std::chrono::milliseconds task_retry_interval = std::chrono::seconds(15);
+  // Exponential backoff for retries with no delay of their own. Default: disabled.
+  RetryBackoff backoff;
   // Set to true (from any thread) to cancel: no new task starts, running ones finish.
   // Default: none.
   const std::atomic<bool>* cancel = nullptr;

@@ -83,6 +83,10 @@ class OperationContext {
                      std::optional<std::chrono::milliseconds> after = std::nullopt) = 0;
   // The operation's result value (ctx returns).
   virtual void Return(nlohmann::json value) = 0;
+  // True once the execution is force-cancelled or killed. A handler runs on a manager thread
+  // and cannot be interrupted: a long one should check this and return (its outcome is then a
+  // cancellation, not a success).
+  virtual bool cancel_requested() const { return false; }
 };
 
 using OperationHandler = std::function<void(OperationContext&)>;

@@ -257,4 +257,11 @@ const TableDef& TableOf<model::Plugin>() {
   return t;
 }
 
+template <>
+const TableDef& TableOf<model::DeploymentModification>() {
+  static const TableDef t =
+      Describe<model::DeploymentModification>("deployment_modifications", Tenancy::kFull);
+  return t;
+}
+
 }  // namespace cloudify::storage::soci_backend

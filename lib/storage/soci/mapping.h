@@ -13,6 +13,7 @@
 
 #include "cloudify/model/blueprint.h"
 #include "cloudify/model/deployment.h"
+#include "cloudify/model/deployment_modification.h"
 #include "cloudify/model/event.h"
 #include "cloudify/model/execution.h"
 #include "cloudify/model/json.h"
@@ -509,6 +510,19 @@ void Map(M& m, model::Plugin& p) {
   m.Json("wheels", p.wheels);
   m.Json("yaml_url_paths", p.yaml_url_paths);
   MapMeta(m, p.meta);
+}
+
+template <typename M>
+void Map(M& m, model::DeploymentModification& d) {
+  m.Text("id", d.id, kKey | kFilter | kSort | kSearch);
+  m.Text("deployment_id", d.deployment_id, kFilter | kSort);
+  m.Enum("status", d.status, model::DeploymentModificationStatusName,
+         model::ParseDeploymentModificationStatus, kFilter | kSort);
+  m.Json("modified_nodes", d.modified_nodes);
+  m.Json("node_instances", d.node_instances);
+  m.Json("context", d.context);
+  MapMeta(m, d.meta);
+  m.Int("ended_at", d.ended_at, kSort);
 }
 
 // The table of each struct, described once.

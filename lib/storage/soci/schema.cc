@@ -95,6 +95,8 @@ const std::vector<Migration>& Migrations() {
          out.push_back("CREATE INDEX events_tenant ON events (tenant_name, storage_id)");
          return out;
        }},
+      {2, "deployment modifications",
+       [](Dialect d) { return CreateTables<model::DeploymentModification>(d); }},
   };
   return migrations;
 }

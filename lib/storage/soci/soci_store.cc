@@ -649,6 +649,8 @@ class SociStore final : public Store {
           run("DELETE FROM node_instances WHERE tenant_name = :b0 AND deployment_id = :b1");
           run("DELETE FROM nodes WHERE tenant_name = :b0 AND deployment_id = :b1");
           run("DELETE FROM events WHERE tenant_name = :b0 AND deployment_id = :b1");
+          run("DELETE FROM deployment_modifications WHERE tenant_name = :b0 AND "
+              "deployment_id = :b1");
           DeleteByStorageId(s, "deployments", found.first);
           return Status::Ok();
         },
@@ -1015,6 +1017,25 @@ class SociStore final : public Store {
   }
   Status DeletePlugin(const CallerContext& c, const std::string& id) override {
     return Delete<model::Plugin>(&c, KeyWhere({{"id", id}}), "plugin " + id);
+  }
+
+  // --- Deployment modifications ---
+  Status CreateDeploymentModification(const CallerContext& c,
+                                      const model::DeploymentModification& m) override {
+    return CreateScoped(c, m, "create deployment modification");
+  }
+  Result<model::DeploymentModification> GetDeploymentModification(const CallerContext& c,
+                                                                  const std::string& id) override {
+    return Get<model::DeploymentModification>(&c, KeyWhere({{"id", id}}),
+                                              "deployment modification " + id);
+  }
+  Status UpdateDeploymentModification(const CallerContext& c,
+                                      const model::DeploymentModification& m) override {
+    return ReplaceScoped(c, m, KeyWhere({{"id", m.id}}), "deployment modification " + m.id);
+  }
+  Result<Page<model::DeploymentModification>> ListDeploymentModifications(
+      const CallerContext& c, const ListQuery& query) override {
+    return List<model::DeploymentModification>(&c, query);
   }
 
  private:
