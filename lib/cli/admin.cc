@@ -7,9 +7,8 @@ namespace {
 using nlohmann::json;
 
 const std::vector<std::string> kTenantColumns = {"name", "groups", "users", "user_roles"};
-const std::vector<std::string> kUserColumns = {"username",      "groups",  "role",
-                                               "group_system_roles", "active", "last_login_at",
-                                               "is_locked"};
+const std::vector<std::string> kUserColumns = {
+    "username", "groups", "role", "group_system_roles", "active", "last_login_at", "is_locked"};
 const std::vector<std::string> kGroupColumns = {"name", "role", "tenants", "users"};
 
 // One REST call whose answer is only reported as done (or its error).
@@ -26,9 +25,9 @@ int Run(Session& session, const Call& call) {
     return session.Fail(client.status());
   }
   client::RestClient& c = **client;
-  Result<json> answer = call.method == "PUT"     ? c.Put(call.path, call.body)
-                        : call.method == "POST"  ? c.Post(call.path, call.body)
-                        : call.method == "PATCH" ? c.Patch(call.path, call.body)
+  Result<json> answer = call.method == "PUT"      ? c.Put(call.path, call.body)
+                        : call.method == "POST"   ? c.Post(call.path, call.body)
+                        : call.method == "PATCH"  ? c.Patch(call.path, call.body)
                         : call.method == "DELETE" ? c.Delete(call.path)
                                                   : c.Get(call.path);
   if (!answer.ok()) {
@@ -80,14 +79,13 @@ struct Args {
 void AddTenants(CLI::App& app, Session& session, Action& action, std::shared_ptr<Args> a) {
   CLI::App* tenants = app.add_subcommand("tenants", "Handle tenants (administrators)");
   tenants->require_subcommand(1);
-  OnRun(tenants->add_subcommand("list", "List tenants"), action, [&session] {
-    return List(session, "/tenants", kTenantColumns, "Tenants:", "tenants");
-  });
+  OnRun(tenants->add_subcommand("list", "List tenants"), action,
+        [&session] { return List(session, "/tenants", kTenantColumns, "Tenants:", "tenants"); });
   CLI::App* create = tenants->add_subcommand("create", "Create a tenant");
   create->add_option("tenant_name", a->name, "The tenant's name")->required();
   OnRun(create, action, [&session, a] {
-    return Run(session, {"POST", "/tenants/" + a->name, json::object(),
-                         "Tenant `" + a->name + "` created"});
+    return Run(session,
+               {"POST", "/tenants/" + a->name, json::object(), "Tenant `" + a->name + "` created"});
   });
   CLI::App* get = tenants->add_subcommand("get", "Retrieve a tenant");
   get->add_option("tenant_name", a->name, "The tenant's name")->required();
@@ -103,31 +101,31 @@ void AddTenants(CLI::App& app, Session& session, Action& action, std::shared_ptr
   CLI::App* add_user = tenants->add_subcommand("add-user", "Add a user to a tenant");
   add_user->add_option("username", a->user, "The user")->required();
   add_user->add_option("-t,--tenant-name", a->tenant, "The tenant")->required();
-  add_user->add_option("-r,--role", a->role, "The user's role in the tenant")
-      ->default_val("user");
+  add_user->add_option("-r,--role", a->role, "The user's role in the tenant")->default_val("user");
   OnRun(add_user, action, [&session, a] {
-    return Run(session, {"PUT", "/tenants/users",
-                         {{"username", a->user}, {"tenant_name", a->tenant}, {"role", a->role}},
-                         "User `" + a->user + "` added successfully to tenant `" + a->tenant +
-                             "`"});
+    return Run(session,
+               {"PUT",
+                "/tenants/users",
+                {{"username", a->user}, {"tenant_name", a->tenant}, {"role", a->role}},
+                "User `" + a->user + "` added successfully to tenant `" + a->tenant + "`"});
   });
   CLI::App* remove_user = tenants->add_subcommand("remove-user", "Remove a user from a tenant");
   remove_user->add_option("username", a->user, "The user")->required();
   remove_user->add_option("-t,--tenant-name", a->tenant, "The tenant")->required();
   OnRun(remove_user, action, [&session, a] {
-    return Run(session, {"DELETE", "/tenants/users",
-                         {{"username", a->user}, {"tenant_name", a->tenant}},
-                         "User `" + a->user + "` removed successfully from tenant `" +
-                             a->tenant + "`"});
+    return Run(session,
+               {"DELETE",
+                "/tenants/users",
+                {{"username", a->user}, {"tenant_name", a->tenant}},
+                "User `" + a->user + "` removed successfully from tenant `" + a->tenant + "`"});
   });
 }
 
 void AddUsers(CLI::App& app, Session& session, Action& action, std::shared_ptr<Args> a) {
   CLI::App* users = app.add_subcommand("users", "Handle users (administrators)");
   users->require_subcommand(1);
-  OnRun(users->add_subcommand("list", "List users"), action, [&session] {
-    return List(session, "/users", kUserColumns, "Users:", "users");
-  });
+  OnRun(users->add_subcommand("list", "List users"), action,
+        [&session] { return List(session, "/users", kUserColumns, "Users:", "users"); });
   CLI::App* create = users->add_subcommand("create", "Create a user");
   create->add_option("username", a->user, "The user's name")->required();
   create->add_option("-p,--password", a->password, "The user's password")->required();
@@ -135,15 +133,17 @@ void AddUsers(CLI::App& app, Session& session, Action& action, std::shared_ptr<A
       ->default_val("default");
   create->add_option("-t,--tenant-name", a->tenant, "A tenant to add the user to");
   OnRun(create, action, [&session, a] {
-    int code = Run(session, {"PUT", "/users",
-                             {{"username", a->user}, {"password", a->password},
-                              {"role", a->role}},
-                             "User `" + a->user + "` created with `" + a->role + "` security role"});
+    int code =
+        Run(session, {"PUT",
+                      "/users",
+                      {{"username", a->user}, {"password", a->password}, {"role", a->role}},
+                      "User `" + a->user + "` created with `" + a->role + "` security role"});
     if (code == 0 && !a->tenant.empty()) {
-      code = Run(session, {"PUT", "/tenants/users",
-                           {{"username", a->user}, {"tenant_name", a->tenant}, {"role", "user"}},
-                           "User `" + a->user + "` added successfully to tenant `" + a->tenant +
-                               "`"});
+      code =
+          Run(session, {"PUT",
+                        "/tenants/users",
+                        {{"username", a->user}, {"tenant_name", a->tenant}, {"role", "user"}},
+                        "User `" + a->user + "` added successfully to tenant `" + a->tenant + "`"});
     }
     return code;
   });
@@ -161,14 +161,17 @@ void AddUsers(CLI::App& app, Session& session, Action& action, std::shared_ptr<A
   password->add_option("username", a->user, "The user's name")->required();
   password->add_option("-p,--password", a->password, "The new password")->required();
   OnRun(password, action, [&session, a] {
-    return Run(session, {"POST", "/users/" + a->user, {{"password", a->password}},
-                         "User's password updated"});
+    return Run(
+        session,
+        {"POST", "/users/" + a->user, {{"password", a->password}}, "User's password updated"});
   });
   CLI::App* role = users->add_subcommand("set-role", "Set a user's system role");
   role->add_option("username", a->user, "The user's name")->required();
   role->add_option("-r,--security-role", a->role, "sys_admin or default")->required();
   OnRun(role, action, [&session, a] {
-    return Run(session, {"POST", "/users/" + a->user, {{"role", a->role}},
+    return Run(session, {"POST",
+                         "/users/" + a->user,
+                         {{"role", a->role}},
                          "New role `" + a->role + "` set to user `" + a->user + "`"});
   });
 }
@@ -184,32 +187,36 @@ void AddGroups(CLI::App& app, Session& session, Action& action, std::shared_ptr<
   create->add_option("-r,--security-role", a->role, "The group's system role")
       ->default_val("default");
   OnRun(create, action, [&session, a] {
-    return Run(session, {"POST", "/user-groups", {{"group_name", a->group}, {"role", a->role}},
+    return Run(session, {"POST",
+                         "/user-groups",
+                         {{"group_name", a->group}, {"role", a->role}},
                          "Group `" + a->group + "` created"});
   });
   CLI::App* del = groups->add_subcommand("delete", "Delete a user group");
   del->add_option("group_name", a->group, "The group's name")->required();
   OnRun(del, action, [&session, a] {
-    return Run(session, {"DELETE", "/user-groups/" + a->group, nullptr,
-                         "Group `" + a->group + "` deleted"});
+    return Run(session,
+               {"DELETE", "/user-groups/" + a->group, nullptr, "Group `" + a->group + "` deleted"});
   });
   CLI::App* add_user = groups->add_subcommand("add-user", "Add a user to a group");
   add_user->add_option("username", a->user, "The user")->required();
   add_user->add_option("-g,--group-name", a->group, "The group")->required();
   OnRun(add_user, action, [&session, a] {
-    return Run(session, {"PUT", "/user-groups/users",
-                         {{"username", a->user}, {"group_name", a->group}},
-                         "User `" + a->user + "` added successfully to user group `" + a->group +
-                             "`"});
+    return Run(session,
+               {"PUT",
+                "/user-groups/users",
+                {{"username", a->user}, {"group_name", a->group}},
+                "User `" + a->user + "` added successfully to user group `" + a->group + "`"});
   });
   CLI::App* remove_user = groups->add_subcommand("remove-user", "Remove a user from a group");
   remove_user->add_option("username", a->user, "The user")->required();
   remove_user->add_option("-g,--group-name", a->group, "The group")->required();
   OnRun(remove_user, action, [&session, a] {
-    return Run(session, {"DELETE", "/user-groups/users",
-                         {{"username", a->user}, {"group_name", a->group}},
-                         "User `" + a->user + "` removed successfully from user group `" +
-                             a->group + "`"});
+    return Run(session,
+               {"DELETE",
+                "/user-groups/users",
+                {{"username", a->user}, {"group_name", a->group}},
+                "User `" + a->user + "` removed successfully from user group `" + a->group + "`"});
   });
 }
 

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
+
 #include "cloudify/archive.h"
 #include "cloudify/dsl/deployment_plan.h"
 #include "cloudify/dsl/parser.h"
@@ -16,8 +17,8 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 const std::vector<std::string> kBlueprintColumns = {
-    "id",         "description", "main_file_name", "created_at", "updated_at", "visibility",
-    "tenant_name", "created_by", "state",          "error",      "labels"};
+    "id",          "description", "main_file_name", "created_at", "updated_at", "visibility",
+    "tenant_name", "created_by",  "state",          "error",      "labels"};
 const std::vector<std::string> kInputColumns = {"name", "type", "default", "description"};
 constexpr size_t kDescriptionLimit = 20;
 
@@ -97,8 +98,7 @@ Result<UploadedBlueprint> UploadBlueprint(Session& session, const std::string& p
   std::vector<client::FormPart> parts = {
       {"params", params.dump(), "", ""},
       {"blueprint_archive", std::move(archive), "blueprint.tar.gz", "application/octet-stream"}};
-  CLOUDIFY_ASSIGN_OR_RETURN(json blueprint,
-                            client->PutForm("/blueprints/" + blueprint_id, parts));
+  CLOUDIFY_ASSIGN_OR_RETURN(json blueprint, client->PutForm("/blueprints/" + blueprint_id, parts));
   session.Info("Blueprint uploaded. The blueprint's id is " + blueprint_id);
   return UploadedBlueprint{blueprint_id, std::move(blueprint)};
 }
@@ -255,8 +255,8 @@ int Validate(Session& session, const ValidateArgs& args) {
     if (status.ok()) {
       result = {{"valid", true}, {"nodes", nodes}, {"node_instances", instances}};
     } else {
-      SourceLocation where = status.location().value_or(
-          SourceLocation{fs::path(args.path).filename().string(), 0, 0});
+      SourceLocation where =
+          status.location().value_or(SourceLocation{fs::path(args.path).filename().string(), 0, 0});
       result = {{"valid", false},
                 {"error",
                  {{"code", std::string(ErrorCodeName(status.code()))},

@@ -1,11 +1,11 @@
 #include "cloudify/cli/cfy.h"
 
-#include <unistd.h>
-
 #include <iostream>
 #include <sstream>
 
 #include "cli/commands.h"
+#include <unistd.h>
+
 #include "cloudify/version.h"
 
 namespace cloudify::cli {
@@ -28,8 +28,7 @@ void CollectWords(const CLI::App& app, const std::string& prefix,
   }
   entries.emplace_back(prefix, words);
   for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
-    CollectWords(*sub, prefix.empty() ? sub->get_name() : prefix + " " + sub->get_name(),
-                 entries);
+    CollectWords(*sub, prefix.empty() ? sub->get_name() : prefix + " " + sub->get_name(), entries);
   }
 }
 
@@ -91,8 +90,9 @@ int RunCfy(const std::vector<std::string>& args, std::ostream& out, std::ostream
   AddInstallCommands(app, session, action);
   CLI::App* completion = app.add_subcommand("completion", "Print a shell completion script");
   std::string shell;
-  completion->add_option("shell", shell, "The shell (bash)")->required()->check(
-      CLI::IsMember({"bash"}));
+  completion->add_option("shell", shell, "The shell (bash)")
+      ->required()
+      ->check(CLI::IsMember({"bash"}));
   OnRun(completion, action, [&] {
     out << BashCompletion(app);
     return 0;

@@ -12,9 +12,9 @@ using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 const std::vector<std::string> kExecutionColumns = {
-    "id",          "workflow_id", "status_display", "is_dry_run", "deployment_id",
-    "blueprint_id", "created_at", "ended_at",       "error",      "visibility",
-    "tenant_name", "created_by",  "started_at",     "scheduled_for"};
+    "id",           "workflow_id", "status_display", "is_dry_run",   "deployment_id",
+    "blueprint_id", "created_at",  "ended_at",       "error",        "visibility",
+    "tenant_name",  "created_by",  "started_at",     "scheduled_for"};
 constexpr int kEventsPage = 100;
 
 bool IsTerminal(const std::string& status) {
@@ -25,8 +25,7 @@ bool IsWorkflowEnd(const json& event) {
   const std::string type = event.value("event_type", json()).is_string()
                                ? event["event_type"].get<std::string>()
                                : std::string();
-  return type == "workflow_succeeded" || type == "workflow_failed" ||
-         type == "workflow_cancelled";
+  return type == "workflow_succeeded" || type == "workflow_failed" || type == "workflow_cancelled";
 }
 
 client::QueryParams EventsQuery(const std::string& execution_id, bool include_logs) {
@@ -192,14 +191,17 @@ int FollowExecution(Session& session, const std::string& execution_id, bool incl
       const std::string workflow = execution.value("workflow_id", "");
       const std::string deployment = execution.value("deployment_id", "");
       session.Info("Timed out waiting for workflow '" + workflow + "' of deployment '" +
-                   deployment + "' to end. The execution may still be running properly; "
+                   deployment +
+                   "' to end. The execution may still be running properly; "
                    "however, the command-line utility was instructed to wait up to " +
-                   std::to_string(timeout_seconds) + " seconds for its completion.\n\n"
+                   std::to_string(timeout_seconds) +
+                   " seconds for its completion.\n\n"
                    "* Run 'cfy executions list' to determine the execution's status.\n"
-                   "* Run 'cfy executions cancel " + execution_id +
+                   "* Run 'cfy executions cancel " +
+                   execution_id +
                    "' to cancel the running workflow.\n"
-                   "* Run 'cfy events list --tail " + execution_id +
-                   "' to retrieve the execution's events/logs");
+                   "* Run 'cfy events list --tail " +
+                   execution_id + "' to retrieve the execution's events/logs");
       return 1;
     }
     follower.RefreshProgress(true);
@@ -212,8 +214,8 @@ int FollowExecution(Session& session, const std::string& execution_id, bool incl
   const std::string events_hint =
       "* Run 'cfy events list " + execution_id + "' to retrieve the execution's events/logs";
   if (status == "terminated") {
-    session.Info("Finished executing workflow " + workflow + " on deployment " + deployment +
-                 " (" + follower.ProgressText() + ")");
+    session.Info("Finished executing workflow " + workflow + " on deployment " + deployment + " (" +
+                 follower.ProgressText() + ")");
     session.Info(events_hint);
     return 0;
   }
@@ -284,8 +286,7 @@ void AddExecutions(CLI::App& app, Session& session, Action& action) {
   auto start = std::make_shared<StartArgs>();
   CLI::App* st = executions->add_subcommand("start", "Execute a workflow");
   st->add_option("workflow_id", start->request.workflow_id, "The workflow to run")->required();
-  st->add_option("-d,--deployment-id", start->request.deployment_id, "The deployment")
-      ->required();
+  st->add_option("-d,--deployment-id", start->request.deployment_id, "The deployment")->required();
   st->add_option("-p,--parameters", start->parameters,
                  "Parameters: a YAML/JSON file, inline YAML/JSON, or 'k=v;k2=v2' (repeatable)");
   st->add_flag("--allow-custom-parameters", start->request.allow_custom_parameters,
@@ -364,9 +365,9 @@ void AddExecutions(CLI::App& app, Session& session, Action& action) {
     }
     const std::string verb = *kill ? "Killing" : *force ? "Force-cancelling" : "Cancelling";
     session.Info(verb + " execution " + *id);
-    auto answer = (*client)->Post(
-        "/executions/" + *id,
-        {{"action", *kill ? "kill" : *force ? "force-cancel" : "cancel"}});
+    auto answer = (*client)->Post("/executions/" + *id, {{"action", *kill    ? "kill"
+                                                                    : *force ? "force-cancel"
+                                                                             : "cancel"}});
     if (!answer.ok()) {
       return session.Fail(answer.status());
     }
@@ -426,8 +427,8 @@ void AddEvents(CLI::App& app, Session& session, Action& action) {
     if (!client.ok()) {
       return session.Fail(client.status());
     }
-    session.Info("Listing events for execution id " + args->execution_id + " [include_logs=" +
-                 (args->include_logs ? "True" : "False") + "]");
+    session.Info("Listing events for execution id " + args->execution_id +
+                 " [include_logs=" + (args->include_logs ? "True" : "False") + "]");
     Follower follower(session, **client, args->execution_id);
     if (Status drained = follower.Drain(args->include_logs); !drained.ok()) {
       return session.Fail(drained);
@@ -450,8 +451,9 @@ void AddInstall(CLI::App& app, Session& session, Action& action) {
   auto args = std::make_shared<InstallArgs>();
   CLI::App* install =
       app.add_subcommand("install", "Upload a blueprint, create a deployment, install it");
-  install->add_option("blueprint_path", args->path,
-                      "A blueprint folder, its main YAML file, or an archive")
+  install
+      ->add_option("blueprint_path", args->path,
+                   "A blueprint folder, its main YAML file, or an archive")
       ->required();
   install->add_option("-b,--blueprint-id", args->blueprint_id, "The blueprint's id");
   install->add_option("-d,--deployment-id", args->deployment_id,
@@ -464,8 +466,7 @@ void AddInstall(CLI::App& app, Session& session, Action& action) {
     if (!inputs.ok()) {
       return session.Fail(inputs.status());
     }
-    auto blueprint =
-        UploadBlueprint(session, args->path, args->blueprint_id, args->main_file, "");
+    auto blueprint = UploadBlueprint(session, args->path, args->blueprint_id, args->main_file, "");
     if (!blueprint.ok()) {
       return session.Fail(blueprint.status());
     }
@@ -484,8 +485,8 @@ void AddInstall(CLI::App& app, Session& session, Action& action) {
 
   auto uninstall_args = std::make_shared<StartRequest>();
   auto force = std::make_shared<bool>(false);
-  CLI::App* uninstall = app.add_subcommand(
-      "uninstall", "Uninstall a deployment, then delete it and its blueprint");
+  CLI::App* uninstall =
+      app.add_subcommand("uninstall", "Uninstall a deployment, then delete it and its blueprint");
   uninstall->add_option("deployment_id", uninstall_args->deployment_id, "The deployment")
       ->required();
   uninstall->add_flag("-f,--force", *force, "Delete even if the uninstall failed");
@@ -507,8 +508,7 @@ void AddInstall(CLI::App& app, Session& session, Action& action) {
     if (code != 0 && !*force) {
       return code;
     }
-    if (Status deleted = DeleteDeployment(session, request.deployment_id, *force);
-        !deleted.ok()) {
+    if (Status deleted = DeleteDeployment(session, request.deployment_id, *force); !deleted.ok()) {
       return session.Fail(deleted);
     }
     // The blueprint goes too, unless other deployments still use it.

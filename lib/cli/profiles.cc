@@ -49,8 +49,8 @@ int Use(Session& session, const UseArgs& args) {
   if (!args.ca_cert.empty()) profile.ca_cert = args.ca_cert;
   session.Info("Attempting to connect to " + profile.host + " through port " +
                std::to_string(profile.port != 0 ? profile.port : (profile.ssl ? 443 : 53333)) +
-               ", using " + (profile.ssl ? "https" : "http") + " (SSL mode: " +
-               (profile.ssl ? "on" : "off") + ")...");
+               ", using " + (profile.ssl ? "https" : "http") +
+               " (SSL mode: " + (profile.ssl ? "on" : "off") + ")...");
   if (!args.skip_validation) {
     client::ClientOptions options;
     options.host = profile.host;
@@ -149,7 +149,8 @@ void AddProfileCommands(CLI::App& app, Session& session, Action& action) {
   use->add_option("-c,--rest-certificate", args->ca_cert, "The CA certificate to trust");
   use->add_flag("--skip-credentials-validation", args->skip_validation,
                 "Save the profile without contacting the manager");
-  use->callback([&session, &action, args] { action = [&session, args] { return Use(session, *args); }; });
+  use->callback(
+      [&session, &action, args] { action = [&session, args] { return Use(session, *args); }; });
 
   profiles->add_subcommand("list", "List all profiles")->callback([&session, &action] {
     action = [&session] { return List(session); };
@@ -159,9 +160,8 @@ void AddProfileCommands(CLI::App& app, Session& session, Action& action) {
   auto name = std::make_shared<std::string>();
   CLI::App* del = profiles->add_subcommand("delete", "Delete a profile");
   del->add_option("profile_name", *name, "The profile to delete")->required();
-  del->callback([&session, &action, name] {
-    action = [&session, name] { return Delete(session, *name); };
-  });
+  del->callback(
+      [&session, &action, name] { action = [&session, name] { return Delete(session, *name); }; });
 }
 
 }  // namespace cloudify::cli

@@ -37,18 +37,18 @@ client::QueryParams ListArgs::Query() const {
 namespace {
 
 const std::vector<std::string> kDeploymentColumns = {
-    "id",          "display_name", "blueprint_id", "created_at", "updated_at",
-    "visibility",  "tenant_name",  "created_by",   "site_name",  "labels",
-    "deployment_status", "installation_status"};
+    "id",         "display_name", "blueprint_id",      "created_at",
+    "updated_at", "visibility",   "tenant_name",       "created_by",
+    "site_name",  "labels",       "deployment_status", "installation_status"};
 const std::vector<std::string> kNodeColumns = {
-    "id",          "deployment_id", "blueprint_id", "host_id", "type", "visibility",
-    "tenant_name", "actual_number_of_instances"};
-const std::vector<std::string> kNodeInstanceColumns = {
-    "id", "deployment_id", "host_id", "node_id", "state", "visibility", "tenant_name",
-    "created_by"};
-const std::vector<std::string> kSecretColumns = {"key",         "created_at", "updated_at",
-                                                 "visibility",  "tenant_name", "created_by",
-                                                 "is_hidden_value"};
+    "id",   "deployment_id", "blueprint_id", "host_id",
+    "type", "visibility",    "tenant_name",  "actual_number_of_instances"};
+const std::vector<std::string> kNodeInstanceColumns = {"id",          "deployment_id", "host_id",
+                                                       "node_id",     "state",         "visibility",
+                                                       "tenant_name", "created_by"};
+const std::vector<std::string> kSecretColumns = {
+    "key",         "created_at", "updated_at",     "visibility",
+    "tenant_name", "created_by", "is_hidden_value"};
 
 // Runs `call` with the session's client, printing the error if either fails.
 template <class Call>
@@ -98,8 +98,9 @@ void PrintValues(Session& session, const json& values, const std::string& title)
   session.out << title << "\n";
   if (values.is_object()) {
     for (auto it = values.begin(); it != values.end(); ++it) {
-      session.out << " - \"" << it.key() << "\":\n     Value: "
-                  << (it->is_string() ? it->get<std::string>() : it->dump()) << "\n";
+      session.out << " - \"" << it.key()
+                  << "\":\n     Value: " << (it->is_string() ? it->get<std::string>() : it->dump())
+                  << "\n";
     }
   }
 }
@@ -133,12 +134,12 @@ Result<json> CreateDeployment(Session& session, const std::string& blueprint_id,
 Status DeleteDeployment(Session& session, const std::string& deployment_id, bool force) {
   CLOUDIFY_ASSIGN_OR_RETURN(client::RestClient * client, session.Client());
   session.Info("Trying to delete deployment " + deployment_id + "...");
-  CLOUDIFY_RETURN_IF_ERROR(client
-                               ->Delete("/deployments/" + deployment_id,
-                                        {{"force", force ? "True" : "False"},
-                                         {"delete_logs", "False"},
-                                         {"recursive", "False"}})
-                               .status());
+  CLOUDIFY_RETURN_IF_ERROR(
+      client
+          ->Delete("/deployments/" + deployment_id, {{"force", force ? "True" : "False"},
+                                                     {"delete_logs", "False"},
+                                                     {"recursive", "False"}})
+          .status());
   // Deletion may finish after the answer: wait until the deployment is gone.
   for (int attempt = 0; attempt < 600; ++attempt) {
     auto still = client->Get("/deployments/" + deployment_id, {{"_include", "id"}});
@@ -165,8 +166,7 @@ void AddDeployments(CLI::App& app, Session& session, Action& action) {
   CLI::App* cr = deployments->add_subcommand("create", "Create a deployment");
   cr->add_option("deployment_id", create->deployment_id,
                  "The deployment's id (default: the blueprint's id)");
-  cr->add_option("-b,--blueprint-id", create->blueprint_id, "The blueprint to deploy")
-      ->required();
+  cr->add_option("-b,--blueprint-id", create->blueprint_id, "The blueprint to deploy")->required();
   cr->add_option("-i,--inputs", create->inputs,
                  "Inputs: a YAML/JSON file, inline YAML/JSON, or 'k=v;k2=v2' (repeatable)");
   cr->add_option("-l,--visibility", create->visibility, "private, tenant or global");
@@ -177,8 +177,7 @@ void AddDeployments(CLI::App& app, Session& session, Action& action) {
     }
     const std::string id =
         create->deployment_id.empty() ? create->blueprint_id : create->deployment_id;
-    auto created = CreateDeployment(session, create->blueprint_id, id, *inputs,
-                                    create->visibility);
+    auto created = CreateDeployment(session, create->blueprint_id, id, *inputs, create->visibility);
     if (!created.ok()) {
       return session.Fail(created.status());
     }
@@ -198,8 +197,8 @@ void AddDeployments(CLI::App& app, Session& session, Action& action) {
     if (!blueprint->empty()) {
       args.filters.emplace_back("blueprint_id", *blueprint);
     }
-    return ListResource(session, "/deployments", args, kDeploymentColumns, "Deployments:",
-                        "deployments");
+    return ListResource(session, "/deployments", args, kDeploymentColumns,
+                        "Deployments:", "deployments");
   });
 
   auto id = std::make_shared<std::string>();
@@ -272,7 +271,7 @@ void AddNodes(CLI::App& app, Session& session, Action& action) {
       }
       if (page->items.empty()) {
         return session.Fail(NotFoundError("Requested `Node` with ID `" + *node +
-                                     "` on deployment `" + *deployment + "` was not found"));
+                                          "` on deployment `" + *deployment + "` was not found"));
       }
       session.PrintOne(kNodeColumns, page->items[0], "Node:");
       return 0;
@@ -375,8 +374,8 @@ void AddSecrets(CLI::App& app, Session& session, Action& action) {
   OnRun(get, action, [&session, args] {
     std::vector<std::string> columns = kSecretColumns;
     columns.insert(columns.begin() + 1, "value");
-    return GetResource(session, "/secrets/" + args->key, {}, columns, "Requested secret info:",
-                       "secret " + args->key);
+    return GetResource(session, "/secrets/" + args->key, {}, columns,
+                       "Requested secret info:", "secret " + args->key);
   });
 
   auto list = std::make_shared<ListArgs>();

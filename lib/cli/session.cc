@@ -1,11 +1,11 @@
 #include "cli/session.h"
 
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+
+#include <sys/stat.h>
 
 #include "cloudify/dsl/parser.h"
 
@@ -95,9 +95,7 @@ Status SaveProfile(const Profile& profile) {
   fs::permissions(file.parent_path(), fs::perms::owner_all, ec);
   // The file holds a password: created 0600 before anything is written into it.
   const fs::path temp = file.string() + ".tmp";
-  {
-    std::ofstream create(temp, std::ios::trunc);
-  }
+  { std::ofstream create(temp, std::ios::trunc); }
   fs::permissions(temp, fs::perms::owner_read | fs::perms::owner_write, ec);
   std::ofstream out(temp, std::ios::trunc);
   out << json{{"manager_ip", profile.host},
@@ -135,7 +133,8 @@ Status SetActiveProfile(const std::string& name) {
   std::ofstream out(WorkDir() / "active.profile", std::ios::trunc);
   out << name << "\n";
   out.close();
-  return out ? Status::Ok() : InternalError("cannot write " + (WorkDir() / "active.profile").string());
+  return out ? Status::Ok()
+             : InternalError("cannot write " + (WorkDir() / "active.profile").string());
 }
 
 Result<client::RestClient*> Session::Client() {

@@ -48,8 +48,8 @@ class Session {
 
   std::ostream& out;
   std::ostream& err;
-  const bool color;   // ANSI colours (only when stdout is a terminal)
-  bool json = false;  // --json: machine-readable output
+  const bool color;             // ANSI colours (only when stdout is a terminal)
+  bool json = false;            // --json: machine-readable output
   std::string tenant_override;  // -t/--tenant-name
 
   // The client for the active profile, with CLOUDIFY_USERNAME / CLOUDIFY_PASSWORD /

@@ -1,8 +1,8 @@
 #include "cloudify/client/rest_client.h"
 
-#include <httplib.h>
-
 #include <utility>
+
+#include <httplib.h>
 
 namespace cloudify::client {
 namespace {
@@ -221,8 +221,7 @@ Result<json> RestClient::Put(std::string_view path, const json& body, const Quer
 Result<json> RestClient::Post(std::string_view path, const json& body, const QueryParams& query) {
   return impl_->SendJson("POST", path, &body, query);
 }
-Result<json> RestClient::Patch(std::string_view path, const json& body,
-                               const QueryParams& query) {
+Result<json> RestClient::Patch(std::string_view path, const json& body, const QueryParams& query) {
   return impl_->SendJson("PATCH", path, &body, query);
 }
 
@@ -233,8 +232,7 @@ Result<json> RestClient::PutForm(std::string_view path, const std::vector<FormPa
   for (const FormPart& part : parts) {
     items.push_back({part.name, part.content, part.filename, part.content_type});
   }
-  return impl_->Decode(
-      impl_->http_->Put(impl_->Url(path, query, false), impl_->Headers(), items));
+  return impl_->Decode(impl_->http_->Put(impl_->Url(path, query, false), impl_->Headers(), items));
 }
 
 Result<ListPage> RestClient::List(std::string_view path, const QueryParams& query) {

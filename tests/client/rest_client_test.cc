@@ -63,8 +63,7 @@ TEST_CASE("a manager that is down is kUnavailable naming its address") {
   auto answer = (*client)->Get("/blueprints");
   REQUIRE_FALSE(answer.ok());
   CHECK(answer.status().code() == ErrorCode::kUnavailable);
-  CHECK(answer.status().message().find("127.0.0.1:" + std::to_string(port)) !=
-        std::string::npos);
+  CHECK(answer.status().message().find("127.0.0.1:" + std::to_string(port)) != std::string::npos);
 }
 
 TEST_CASE("error answers without the envelope get a code from the HTTP status") {
