@@ -156,12 +156,17 @@ int FollowExecution(Session& session, const std::string& execution_id, bool incl
   Follower follower(session, client, execution_id);
   const auto deadline = Clock::now() + std::chrono::seconds(timeout_seconds);
 
-  // Live first: the manager's event stream ends with the workflow's end event.
+  // Live first: the manager's event stream (events and logs, then an "end" event once the
+  // execution ended). Any failure falls back to polling from where the stream stopped.
   client::QueryParams query = EventsQuery(execution_id, include_logs);
-  Status streamed = client.Stream("/events/stream", query, [&](const json& event) {
-    follower.Print(event);
-    return !follower.ended() && Clock::now() < deadline;
-  });
+  Status streamed =
+      client.Stream("/events/stream", query, [&](const std::string& name, const json& event) {
+        if (name == "end" || name == "error") {
+          return false;
+        }
+        follower.Print(event);
+        return !follower.ended() && Clock::now() < deadline;
+      });
   (void)streamed;  // any stream failure falls back to polling from where it stopped
 
   // Polling: the execution's status, then the events stored since (unless the stream already

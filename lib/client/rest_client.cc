@@ -267,9 +267,11 @@ Result<std::string> RestClient::Download(std::string_view path, const QueryParam
 }
 
 Status RestClient::Stream(std::string_view path, const QueryParams& query,
-                          const std::function<bool(const json&)>& on_event) {
-  // The SSE wire: "data: <json>" lines, an empty line ends an event (comments start with ':').
+                          const StreamHandler& on_event) {
+  // The SSE wire: "event: <name>" and "data: <json>" lines, an empty line ends an event
+  // (comments start with ':').
   std::string pending;  // bytes not yet split into lines
+  std::string name;     // the current event's name
   std::string data;     // the current event's data lines
   bool stopped = false;
   int status = 0;
@@ -281,14 +283,21 @@ Status RestClient::Stream(std::string_view path, const QueryParams& query,
     if (line.empty()) {
       if (!data.empty()) {
         json event = json::parse(data, nullptr, /*allow_exceptions=*/false);
-        data.clear();
-        if (!event.is_discarded() && !on_event(event)) {
+        if (!event.is_discarded() && !on_event(name.empty() ? "message" : name, event)) {
           stopped = true;
         }
       }
+      data.clear();
+      name.clear();
       return;
     }
-    if (line.rfind("data:", 0) == 0) {
+    if (line.rfind("event:", 0) == 0) {
+      line.remove_prefix(6);
+      if (!line.empty() && line.front() == ' ') {
+        line.remove_prefix(1);
+      }
+      name = line;
+    } else if (line.rfind("data:", 0) == 0) {
       line.remove_prefix(5);
       if (!line.empty() && line.front() == ' ') {
         line.remove_prefix(1);

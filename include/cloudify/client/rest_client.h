@@ -107,12 +107,12 @@ class RestClient {
   // The raw bytes of a file (an archive, a /resources/... file).
   Result<std::string> Download(std::string_view path, const QueryParams& query = {});
 
-  // Follows a Server-Sent Events endpoint: `on_event` gets each event's data parsed as JSON
-  // until the server ends the stream or `on_event` returns false. kNotFound when the manager
-  // has no such endpoint (the caller may fall back to polling); kUnavailable when the stream
-  // breaks.
-  Status Stream(std::string_view path, const QueryParams& query,
-                const std::function<bool(const nlohmann::json&)>& on_event);
+  // Follows a Server-Sent Events endpoint: `on_event` gets each event's name ("message" when
+  // the server names none) and its data parsed as JSON, until the server ends the stream or
+  // `on_event` returns false. kNotFound when the manager has no such endpoint (the caller may
+  // fall back to polling); kUnavailable when the stream breaks.
+  using StreamHandler = std::function<bool(const std::string& event, const nlohmann::json& data)>;
+  Status Stream(std::string_view path, const QueryParams& query, const StreamHandler& on_event);
 
  private:
   class Impl;
