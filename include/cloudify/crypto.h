@@ -57,6 +57,12 @@ class SecretKey {
   std::string bytes_;
 };
 
+// SHA-256 of `bytes` as 64 lowercase hex characters (API token secrets are stored this way).
+std::string Sha256Hex(std::string_view bytes);
+// `length` characters drawn uniformly from [A-Za-z0-9] with OpenSSL's RNG (token ids and
+// secrets). kInternal when the RNG fails.
+Result<std::string> RandomAlphanumeric(size_t length);
+
 // Standard base64 with padding (OpenSSL EVP_EncodeBlock/DecodeBlock).
 std::string Base64Encode(std::string_view bytes);
 // kBadParameters on text that is not base64.

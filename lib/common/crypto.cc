@@ -86,6 +86,40 @@ bool ParseHash(std::string_view text, ParsedHash& out) {
 
 }  // namespace
 
+std::string Sha256Hex(std::string_view bytes) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha256(), nullptr);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(length * 2);
+  for (unsigned int i = 0; i < length; ++i) {
+    out += kHex[digest[i] >> 4];
+    out += kHex[digest[i] & 0xf];
+  }
+  return out;
+}
+
+Result<std::string> RandomAlphanumeric(size_t length) {
+  static constexpr std::string_view kAlphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  std::string out;
+  out.reserve(length);
+  std::string random;
+  while (out.size() < length) {
+    if (!RandomBytes(random, length)) {
+      return InternalError("the random number generator failed");
+    }
+    for (unsigned char c : random) {
+      // 62 * 4 = 248: bytes from 248 up are dropped so every character is equally likely.
+      if (c < 248 && out.size() < length) {
+        out += kAlphabet[c % kAlphabet.size()];
+      }
+    }
+  }
+  return out;
+}
+
 std::string Base64Encode(std::string_view bytes) {
   std::string out(4 * ((bytes.size() + 2) / 3), '\0');
   int n = EVP_EncodeBlock(U(out), U(bytes), static_cast<int>(bytes.size()));

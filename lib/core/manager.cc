@@ -593,8 +593,23 @@ Result<model::Blueprint> Manager::UploadBlueprintArchive(const storage::CallerCo
                                                          const std::string& main_file_name) {
   return impl_->Upload(
       caller, blueprint_id,
-      [&](const fs::path& dest) {
-        return ExtractArchive(archive_bytes, dest, {.require_single_top_dir = true});
+      [&](const fs::path& dest) -> Result<fs::path> {
+        // The archive's single top folder becomes the blueprint folder (the original strips
+        // it), so both upload paths lay files out alike and the file server finds them.
+        fs::path staging = dest;
+        staging += ".extracting";
+        std::error_code ec;
+        fs::remove_all(staging, ec);
+        CLOUDIFY_ASSIGN_OR_RETURN(
+            fs::path top, ExtractArchive(archive_bytes, staging, {.require_single_top_dir = true}));
+        fs::rename(top, dest, ec);
+        std::error_code ignored;
+        fs::remove_all(staging, ignored);
+        if (ec) {
+          return InternalError("moving the extracted blueprint into " + dest.string() + ": " +
+                               ec.message());
+        }
+        return dest;
       },
       main_file_name);
 }

@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "cloudify/model/json.h"
+
 namespace cloudify::rest {
 namespace {
 
@@ -23,6 +25,108 @@ void AddResourceFields(const model::ResourceMeta& meta, json& out) {
   out["tenant_name"] = meta.tenant_name;
   out["created_by"] = meta.created_by;
   out["created_at"] = FormatTimestamp(meta.created_at);
+}
+
+namespace {
+
+json LabelsToWire(const std::vector<model::Label>& labels) {
+  json out = json::array();
+  for (const auto& l : labels) {
+    out.push_back({{"key", l.key},
+                   {"value", l.value},
+                   {"created_at", FormatTimestamp(l.created_at)},
+                   {"created_by", l.created_by}});
+  }
+  return out;
+}
+
+template <typename T>
+json DefinitionsToWire(const std::map<std::string, T>& items) {
+  return model::ToJson(items);
+}
+
+}  // namespace
+
+json ToWire(const model::Blueprint& b) {
+  json out = {
+      {"id", b.id},
+      {"updated_at", FormatTimestamp(b.updated_at)},
+      {"main_file_name", b.main_file_name},
+      {"description", StringOrNull(b.description)},
+      {"plan", b.state == model::BlueprintState::kUploaded ? model::ToJson(b.plan) : json(nullptr)},
+      {"requirements", b.requirements},
+      {"state", std::string(model::BlueprintStateName(b.state))},
+      {"error", StringOrNull(b.error)},
+      {"error_traceback", StringOrNull(b.error_traceback)},
+      {"is_hidden", b.is_hidden},
+      {"labels", LabelsToWire(b.labels)},
+      {"upload_execution", nullptr},
+  };
+  AddResourceFields(b.meta, out);
+  return out;
+}
+
+json ToWire(const model::Deployment& d) {
+  json workflows = json::array();
+  for (const auto& [name, spec] : d.workflows) {
+    json w = model::ToJson(spec);
+    w["name"] = name;
+    w["is_available"] = true;
+    workflows.push_back(std::move(w));
+  }
+  json out = {
+      {"id", d.id},
+      {"display_name", d.display_name.empty() ? d.id : d.display_name},
+      {"blueprint_id", d.blueprint_id},
+      {"updated_at", FormatTimestamp(d.updated_at)},
+      {"description", StringOrNull(d.description)},
+      {"inputs", d.inputs},
+      {"outputs", DefinitionsToWire(d.outputs)},
+      {"capabilities", DefinitionsToWire(d.capabilities)},
+      {"groups", DefinitionsToWire(d.groups)},
+      {"scaling_groups", DefinitionsToWire(d.scaling_groups)},
+      {"policy_types", d.policy_types},
+      {"policy_triggers", d.policy_triggers},
+      {"workflows", std::move(workflows)},
+      {"runtime_only_evaluation", d.runtime_only_evaluation},
+      {"site_name", StringOrNull(d.site_name)},
+      {"labels", LabelsToWire(d.labels)},
+      {"deployment_groups", json::array()},
+      {"resource_tags", nullptr},
+      {"installation_status", std::string(model::InstallationStatusName(d.installation_status))},
+      {"deployment_status", std::string(model::DeploymentStatusName(d.deployment_status))},
+      {"sub_services_status", nullptr},
+      {"sub_environments_status", nullptr},
+      {"sub_services_count", 0},
+      {"sub_environments_count", 0},
+      {"environment_type", ""},
+      {"has_sub_deployments", false},
+      {"create_execution", StringOrNull(d.create_execution_id)},
+      {"latest_execution", StringOrNull(d.latest_execution_id)},
+      {"latest_execution_status",
+       d.latest_execution_status
+           ? json(std::string(model::LatestExecutionStatusName(*d.latest_execution_status)))
+           : json(nullptr)},
+      {"unavailable_instances", 0},
+      {"drifted_instances", 0},
+  };
+  AddResourceFields(d.meta, out);
+  return out;
+}
+
+json ToWire(const model::Node& n) {
+  json out = model::ToJson(n.spec);
+  out["deployment_id"] = n.deployment_id;
+  out["blueprint_id"] = n.blueprint_id;
+  out["number_of_instances"] = n.number_of_instances;
+  out["planned_number_of_instances"] = n.planned_number_of_instances;
+  out["deploy_number_of_instances"] = n.deploy_number_of_instances;
+  out["min_number_of_instances"] = n.min_number_of_instances;
+  out["max_number_of_instances"] = n.max_number_of_instances;
+  out["actual_number_of_instances"] = n.number_of_instances;
+  out["actual_planned_number_of_instances"] = n.planned_number_of_instances;
+  AddResourceFields(n.meta, out);
+  return out;
 }
 
 json ToWire(const model::Execution& e) {

@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cloudify/model/blueprint.h"
+#include "cloudify/model/deployment.h"
 #include "cloudify/model/event.h"
 #include "cloudify/model/execution.h"
 #include "cloudify/model/node.h"
@@ -20,6 +22,10 @@ namespace cloudify::rest {
 // created_at, and the deprecated resource_availability and private_resource.
 void AddResourceFields(const model::ResourceMeta& meta, nlohmann::json& out);
 
+nlohmann::json ToWire(const model::Blueprint& blueprint);
+// `workflows` is the list of {name, plugin, operation, parameters, ...} the client indexes.
+nlohmann::json ToWire(const model::Deployment& deployment);
+nlohmann::json ToWire(const model::Node& node);
 nlohmann::json ToWire(const model::Execution& execution);
 nlohmann::json ToWire(const model::NodeInstance& instance);
 nlohmann::json ToWire(const model::Event& event);

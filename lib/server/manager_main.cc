@@ -31,26 +31,43 @@ int ManagerMain(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   // The embedded default: SQLite under the data dir, in-process broker, execution workers.
-  auto manager = Manager::Open({.data_dir = options.data_dir});
+  ManagerOptions manager_options;
+  manager_options.data_dir = options.data_dir;
+  manager_options.store_url = options.store_url;
+  manager_options.bus_url = options.bus_url;
+  manager_options.max_concurrent_executions = options.workers;
+  auto manager = Manager::Open(manager_options);
   if (!manager.ok()) {
     std::cerr << "cloudify-manager: " << manager.status().ToString() << "\n";
     return 1;
   }
 
-  rest::Router router;
-  auto server = HttpServer::Start(options, router);
+  rest::RouterOptions router_options;
+  router_options.max_json_body_bytes = options.max_json_body_bytes;
+  router_options.max_archive_bytes = options.max_body_bytes;
+  router_options.admin_password = options.admin_password;
+  router_options.data_dir = options.data_dir;
+  auto router = rest::Router::Create(**manager, router_options);
+  if (!router.ok()) {
+    std::cerr << "cloudify-manager: " << router.status().ToString() << "\n";
+    return 1;
+  }
+  auto server = HttpServer::Start(options, **router);
   if (!server.ok()) {
     std::cerr << "cloudify-manager: " << server.status().message() << "\n";
     return 1;
   }
   DefaultLogger().Info("cloudify-manager " + std::string(kVersion) + " listening",
-                       {{"url", "http://" + options.host + ":" + std::to_string((*server)->port())},
+                       {{"url", std::string(options.tls_cert.empty() ? "http" : "https") + "://" +
+                                    options.host + ":" + std::to_string((*server)->port())},
                         {"api", "/api/" + std::string(kApiVersion)},
                         {"data_dir", options.data_dir}});
 
   int signal = 0;
   sigwait(&stop_signals, &signal);
   DefaultLogger().Info("stopping", {{"signal", std::to_string(signal)}});
+  // The server stops before the Manager: no request reaches a closing Manager. The Manager's
+  // destructor leaves running executions resumable.
   (*server)->Stop();
   return 0;
 }

@@ -1,7 +1,11 @@
 // The HTTP binding of the REST API (cloudify::server): listen, serve a Router, shut down.
 //
 // ManagerMain is the whole cloudify-manager program behind its one-line main(): it parses the
-// flags, starts the server and waits for SIGINT/SIGTERM.
+// flags (and the YAML --config file and CLOUDIFY_* environment variables), opens the Manager,
+// builds the Router, starts the server and waits for SIGINT/SIGTERM.
+//
+// Errors: Start returns kUnavailable when the address cannot be bound and kBadParameters for
+// unreadable TLS files; ParseFlags returns kBadParameters.
 //
 // Thread-safety: HttpServer::Stop may be called from any thread; the Router must outlive the
 // server and answer concurrent calls.
@@ -27,8 +31,22 @@ struct ServerOptions {
   std::string data_dir = "./cloudify-data";
   // Largest request body accepted; larger ones get 413. Default: 100 MiB (blueprint archives).
   size_t max_body_bytes = size_t{100} << 20;
+  // Largest JSON body accepted (checked by the Router); larger ones get 413. Default: 1 MiB.
+  size_t max_json_body_bytes = size_t{1} << 20;
   // Worker threads serving connections. Default: 16.
   int threads = 16;
+  // The store URL (sqlite:///..., postgresql://...). Default: "" (SQLite under data_dir).
+  std::string store_url;
+  // The broker URL (inproc://, amqp://...). Default: "inproc://".
+  std::string bus_url = "inproc://";
+  // Executions running at once. Default: 8.
+  int workers = 8;
+  // The bootstrap admin's password (see RouterOptions::admin_password). Default: "".
+  std::string admin_password;
+  // PEM certificate and private key; when both are set the server speaks HTTPS only.
+  // Default: "" (plain HTTP).
+  std::string tls_cert;
+  std::string tls_key;
 };
 
 class HttpServer {

@@ -1,0 +1,96 @@
+// /deployments: create (waits, as the v3.1 original), list, get, delete, outputs, capabilities.
+#include "rest/internal.h"
+#include "rest/json_codec.h"
+
+namespace cloudify::rest::internal {
+
+using nlohmann::json;
+
+namespace {
+
+Result<HttpResponse> Create(Context& ctx) {
+  CLOUDIFY_ASSIGN_OR_RETURN(json body, JsonBody(ctx));
+  CLOUDIFY_ASSIGN_OR_RETURN(std::string blueprint_id, StringField(body, "blueprint_id"));
+  if (blueprint_id.empty()) {
+    return BadParametersError("Missing blueprint_id in the request body");
+  }
+  json inputs = body.value("inputs", json::object());
+  if (inputs.is_null()) {
+    inputs = json::object();
+  }
+  if (!inputs.is_object()) {
+    return BadParametersError("`inputs` must be an object, got " + inputs.dump());
+  }
+  CLOUDIFY_ASSIGN_OR_RETURN(std::string visibility, StringField(body, "visibility"));
+  if (visibility == "global" && !ctx.is_sys_admin) {
+    return Status(ErrorCode::kForbidden, "only sys_admin may create global deployments");
+  }
+  // async_create is accepted; creation completes before the reply either way.
+  CLOUDIFY_ASSIGN_OR_RETURN(bool async_create, QueryBool(ctx, "async_create", false));
+  (void)async_create;
+  CLOUDIFY_ASSIGN_OR_RETURN(
+      model::Deployment d,
+      ctx.manager().CreateDeployment(ctx.caller, blueprint_id, ctx.params[0], inputs));
+  CLOUDIFY_ASSIGN_OR_RETURN(std::string display_name, StringField(body, "display_name"));
+  bool changed = false;
+  if (!display_name.empty()) {
+    d.display_name = display_name;
+    changed = true;
+  }
+  if (!visibility.empty() && visibility != "tenant") {
+    if (auto v = model::ParseVisibility(visibility)) {
+      d.meta.visibility = *v;
+      changed = true;
+    }
+  }
+  if (changed) {
+    CLOUDIFY_RETURN_IF_ERROR(ctx.store().UpdateDeployment(ctx.caller, d));
+  }
+  return Json(201, ToWire(d));
+}
+
+Result<HttpResponse> Get(Context& ctx) {
+  CLOUDIFY_ASSIGN_OR_RETURN(model::Deployment d,
+                            ctx.store().GetDeployment(ctx.caller, ctx.params[0]));
+  return JsonResult(200, Project(ToWire(d), IncludeFields(ctx)));
+}
+
+Result<HttpResponse> List(Context& ctx) {
+  CLOUDIFY_ASSIGN_OR_RETURN(storage::ListQuery q, ListQueryFrom(ctx));
+  CLOUDIFY_ASSIGN_OR_RETURN(auto page, ctx.store().ListDeployments(ctx.caller, q));
+  return PageResponse(page, IncludeFields(ctx),
+                      [](const model::Deployment& d) { return ToWire(d); });
+}
+
+Result<HttpResponse> Delete(Context& ctx) {
+  CLOUDIFY_ASSIGN_OR_RETURN(bool force, QueryBool(ctx, "force", false));
+  CLOUDIFY_RETURN_IF_ERROR(ctx.store().GetDeployment(ctx.caller, ctx.params[0]).status());
+  // The deletion completes before the reply, so a blueprint delete right after it succeeds.
+  CLOUDIFY_RETURN_IF_ERROR(ctx.manager().DeleteDeployment(ctx.caller, ctx.params[0], force));
+  return NoContent();
+}
+
+Result<HttpResponse> Outputs(Context& ctx) {
+  CLOUDIFY_ASSIGN_OR_RETURN(json outputs,
+                            ctx.manager().DeploymentOutputs(ctx.caller, ctx.params[0]));
+  return Json(200, {{"deployment_id", ctx.params[0]}, {"outputs", outputs}});
+}
+
+Result<HttpResponse> Capabilities(Context& ctx) {
+  CLOUDIFY_ASSIGN_OR_RETURN(json capabilities,
+                            ctx.manager().DeploymentCapabilities(ctx.caller, ctx.params[0]));
+  return Json(200, {{"deployment_id", ctx.params[0]}, {"capabilities", capabilities}});
+}
+
+}  // namespace
+
+void AddDeploymentRoutes(std::vector<Route>& routes) {
+  routes.push_back({"GET", "/deployments", Access::kViewer, List});
+  routes.push_back({"GET", "/deployments/<>", Access::kViewer, Get});
+  routes.push_back({"PUT", "/deployments/<>", Access::kOperations, Create});
+  routes.push_back({"DELETE", "/deployments/<>", Access::kOperations, Delete});
+  routes.push_back({"GET", "/deployments/<>/outputs", Access::kViewer, Outputs});
+  routes.push_back({"GET", "/deployments/<>/capabilities", Access::kViewer, Capabilities});
+}
+
+}  // namespace cloudify::rest::internal

@@ -1,0 +1,182 @@
+// What the route files of lib/rest share: the request context (who is calling, in which
+// tenant), the route table entry, and the helpers for bodies, query strings and envelopes.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "cloudify/clock.h"
+#include "cloudify/manager.h"
+#include "cloudify/model/user.h"
+#include "cloudify/rest/router.h"
+#include "cloudify/status.h"
+#include "cloudify/storage/store.h"
+
+namespace cloudify::rest::internal {
+
+// Who may call a route (REST.md §5). Tenant roles rank viewer < operations < user < manager;
+// sys_admin passes every check.
+enum class Access {
+  kPublic,         // no authentication
+  kAuthenticated,  // any user, no tenant needed
+  kViewer,         // read in the tenant
+  kOperations,     // deploy and run workflows
+  kUser,           // manage blueprints, secrets, plugins
+  kManager,        // tenant administration
+  kSysAdmin,       // users, tenants, groups
+};
+
+// An API token of POST /tokens. Only the SHA-256 of its secret is kept.
+struct TokenRecord {
+  std::string id;
+  std::string secret_hash;
+  std::string username;
+  std::string description;
+  Timestamp created_at{};
+  Timestamp expires_at{};
+  std::optional<Timestamp> last_used;
+};
+
+// The live tokens. Kept in memory: a restart revokes them all.
+class TokenTable {
+ public:
+  void Put(TokenRecord record);
+  std::optional<TokenRecord> Find(const std::string& id);
+  void Touch(const std::string& id, Timestamp when);
+  std::vector<TokenRecord> List(const std::string& username_or_empty);
+  bool Remove(const std::string& id);
+  void RemoveUser(const std::string& username);
+
+ private:
+  std::mutex mutex_;
+  std::map<std::string, TokenRecord> tokens_;
+};
+
+// Basic credentials already verified, keyed by SHA-256 of "user:password".
+class CredentialCache {
+ public:
+  bool Fresh(const std::string& key, const std::string& username, Timestamp now);
+  void Remember(const std::string& key, const std::string& username, Timestamp until);
+  void ForgetUser(const std::string& username);
+
+ private:
+  std::mutex mutex_;
+  std::map<std::string, std::pair<std::string, Timestamp>> entries_;
+};
+
+// The state a full router shares between requests.
+struct Services {
+  Manager* manager = nullptr;
+  RouterOptions options;
+  TokenTable tokens;
+  CredentialCache credentials;
+};
+
+struct Context {
+  const HttpRequest& request;
+  Services& services;
+  std::vector<std::string> params;  // the path's placeholders, in order
+  model::User user;                 // the authenticated user (empty for public routes)
+  bool is_sys_admin = false;
+  std::optional<model::TenantRole> tenant_role;  // in caller.tenant
+  storage::CallerContext caller;
+
+  Manager& manager() const { return *services.manager; }
+  storage::Store& store() const { return services.manager->store(); }
+  // The first value of query parameter `name`.
+  std::optional<std::string> Query(std::string_view name) const;
+  std::vector<std::string> QueryAll(std::string_view name) const;
+};
+
+using Handler = std::function<Result<HttpResponse>(Context&)>;
+
+struct Route {
+  std::string method;
+  // Path under /api/v3.1 with "<>" for one segment, e.g. "/blueprints/<>"; a trailing "<*>"
+  // takes the rest of the path (at least one segment).
+  std::string pattern;
+  Access access;
+  Handler handler;
+};
+
+// One per resource family.
+void AddAuthRoutes(std::vector<Route>& routes);
+void AddUserRoutes(std::vector<Route>& routes);
+void AddBlueprintRoutes(std::vector<Route>& routes);
+void AddDeploymentRoutes(std::vector<Route>& routes);
+void AddExecutionRoutes(std::vector<Route>& routes);
+void AddEventRoutes(std::vector<Route>& routes);
+void AddNodeRoutes(std::vector<Route>& routes);
+void AddSecretRoutes(std::vector<Route>& routes);
+void AddInfoRoutes(std::vector<Route>& routes);
+
+// GET /resources/blueprints/<tenant>/<id>/<path>: a file of an uploaded blueprint, readable
+// by viewers of that tenant.
+Result<HttpResponse> ServeResource(Context& ctx);
+
+// Authenticates the request (Basic, then Authentication-Token) and resolves the Tenant header
+// into ctx. kUnauthorized / kForbidden.
+Status Authenticate(Context& ctx, Access access);
+// Ensures the bootstrap admin exists (and has options.admin_password when given).
+Status EnsureAdmin(Services& services);
+// True when `role` (or sys_admin) grants `access`.
+bool Allows(const Context& ctx, Access access);
+
+// --- Responses ---
+HttpResponse Json(int status, const nlohmann::json& body);
+HttpResponse NoContent();
+// {"items", "metadata": {"pagination": {"total", "size", "offset"}, "filtered": null}}.
+HttpResponse ListResponse(nlohmann::json items, int64_t total, int64_t size, int64_t offset);
+template <typename T, typename F>
+HttpResponse PageResponse(const storage::Page<T>& page, const std::vector<std::string>& include,
+                          F&& to_wire);
+// Keeps only `include` keys (all when empty); kNoSuchIncludeField for a key the object lacks.
+Result<nlohmann::json> Project(nlohmann::json object, const std::vector<std::string>& include);
+std::vector<std::string> IncludeFields(const Context& ctx);
+
+// --- Requests ---
+// The JSON object body: 415 unless Content-Type is application/json (when a body is present),
+// 413 over the limit, kBadParameters when malformed or not an object. An empty body is {}.
+Result<nlohmann::json> JsonBody(const Context& ctx);
+// A boolean given as true/false, "true"/"false" (any case) or null (-> fallback).
+Result<bool> BoolField(const nlohmann::json& body, std::string_view field, bool fallback);
+Result<bool> QueryBool(const Context& ctx, std::string_view name, bool fallback);
+// A string field, "" when absent or null; kBadParameters for another type.
+Result<std::string> StringField(const nlohmann::json& body, std::string_view field);
+// The list request of REST.md §2 from the query string; parameters in `not_filters` are
+// neither filters nor errors.
+Result<storage::ListQuery> ListQueryFrom(const Context& ctx,
+                                         const std::vector<std::string>& not_filters = {},
+                                         int64_t default_size = 1000);
+
+template <typename T, typename F>
+HttpResponse PageResponse(const storage::Page<T>& page, const std::vector<std::string>& include,
+                          F&& to_wire) {
+  nlohmann::json items = nlohmann::json::array();
+  for (const auto& item : page.items) {
+    Result<nlohmann::json> projected = Project(to_wire(item), include);
+    if (!projected.ok()) {
+      return ErrorResponse(projected.status());
+    }
+    items.push_back(std::move(*projected));
+  }
+  return ListResponse(std::move(items), page.total, page.size, page.offset);
+}
+
+// A HttpResponse from a Result of JSON, `status` on success.
+inline Result<HttpResponse> JsonResult(int status, Result<nlohmann::json> body) {
+  if (!body.ok()) {
+    return body.status();
+  }
+  return Json(status, *body);
+}
+
+}  // namespace cloudify::rest::internal

@@ -1,0 +1,290 @@
+// The REST API over HTTP against a real manager: lifecycle, error paths, auth and tenancy.
+#include "rest_fixture.h"
+
+#include "support/env.h"
+
+namespace cloudify::testing {
+namespace {
+
+// upload -> deployment -> install -> node instances -> outputs -> events -> uninstall -> delete
+void RunLifecycle(ServerUnderTest& s) {
+  Client c(s.port, "admin", kAdminPassword);
+
+  // The client reads the REST config before an upload.
+  auto config = c.Get("/config?scope=rest");
+  REQUIRE(config);
+  CHECK(config->status == 200);
+  CHECK(Body(config)["items"].is_array());
+
+  auto up = c.Upload("bp", s.BlueprintArchive());
+  REQUIRE(up);
+  REQUIRE_MESSAGE(up->status == 201, up->body);
+  json bp = Body(up);
+  CHECK(bp["id"] == "bp");
+  CHECK(bp["state"] == "uploaded");
+  CHECK(bp["plan"]["nodes"].size() == 2);
+  CHECK(bp["tenant_name"] == "default_tenant");
+  CHECK(bp["created_by"] == "admin");
+
+  json list = Body(c.Get("/blueprints"));
+  CHECK(list["items"].size() == 1);
+  CHECK(list["metadata"]["pagination"] == json{{"total", 1}, {"size", 1000}, {"offset", 0}});
+
+  // The file server serves the extracted blueprint.
+  auto file = c.http.Get("/resources/blueprints/default_tenant/bp/blueprint.yaml", c.Headers());
+  REQUIRE(file);
+  CHECK(file->status == 200);
+  CHECK(file->body.find("two tiers run by C++ handlers") != std::string::npos);
+
+  auto dep = c.Put("/deployments/dep", {{"blueprint_id", "bp"},
+                                        {"visibility", "tenant"},
+                                        {"inputs", {{"port", 9090}}},
+                                        {"skip_plugins_validation", false},
+                                        {"runtime_only_evaluation", false}});
+  REQUIRE(dep);
+  REQUIRE_MESSAGE(dep->status == 201, dep->body);
+  json d = Body(dep);
+  CHECK(d["inputs"]["port"] == 9090);
+  bool has_install = false;
+  for (const auto& w : d["workflows"]) {
+    has_install = has_install || w["name"] == "install";
+  }
+  CHECK(has_install);
+  CHECK(Body(c.Get("/deployments/dep?all_sub_deployments=False&include_workdir=False"))["id"] ==
+        "dep");
+
+  // The CLI finds the create-environment execution among system workflows only.
+  json env =
+      Body(c.Get("/executions?deployment_id=dep&workflow_id=create_deployment_environment"
+                 "&_sort=-created_at&_include_system_workflows=True"));
+  REQUIRE(env["items"].size() == 1);
+  CHECK(env["items"][0]["status"] == "terminated");
+  CHECK(Body(c.Get("/executions?deployment_id=dep&_include_system_workflows=False"))["items"]
+            .empty());
+
+  auto started = c.StartExecution("dep", "install");
+  REQUIRE(started);
+  REQUIRE_MESSAGE(started->status == 201, started->body);
+  json ex = Body(started);
+  CHECK(ex["workflow_id"] == "install");
+  const std::string install_id = ex["id"];
+  json done = c.WaitForExecution(install_id);
+  CHECK_MESSAGE(done["status"] == "terminated", done.dump());
+  CHECK(Body(c.Get("/executions/" + install_id + "?_include=status")) ==
+        json{{"status", "terminated"}});
+
+  json instances = Body(c.Get("/node-instances?deployment_id=dep"));
+  REQUIRE(instances["items"].size() == 2);
+  for (const auto& ni : instances["items"]) {
+    CHECK(ni["state"] == "started");
+  }
+  json nodes = Body(c.Get("/nodes?deployment_id=dep&id=web"));
+  REQUIRE(nodes["items"].size() == 1);
+  CHECK(nodes["items"][0]["properties"]["port"] == 9090);
+
+  json outputs = Body(c.Get("/deployments/dep/outputs"));
+  CHECK(outputs == json{{"deployment_id", "dep"}, {"outputs", {{"url", "http://10.0.0.7:9090"}}}});
+  json caps = Body(c.Get("/deployments/dep/capabilities"));
+  CHECK(caps["capabilities"]["port"] == 9090);
+
+  // Events as the CLI pages them, and with the flat keys it indexes.
+  REQUIRE(s.manager->SyncEvents(std::chrono::seconds(5)).ok());
+  json events = Body(c.Get("/events?execution_id=" + install_id +
+                           "&type=cloudify_event&type=cloudify_log&_sort=reported_timestamp"));
+  REQUIRE(!events["items"].empty());
+  int64_t total = events["metadata"]["pagination"]["total"];
+  CHECK(total == static_cast<int64_t>(events["items"].size()));
+  CHECK(events["metadata"]["pagination"]["size"] == 10000);
+  bool succeeded = false;
+  for (const auto& e : events["items"]) {
+    for (const char* key : {"deployment_id", "execution_id", "node_name", "operation",
+                            "workflow_id", "node_instance_id", "source_id", "target_id", "message",
+                            "error_causes", "timestamp", "reported_timestamp"}) {
+      CHECK_MESSAGE(e.contains(key), key);
+    }
+    succeeded = succeeded || e.value("event_type", "") == "workflow_succeeded";
+  }
+  CHECK(succeeded);
+  json page = Body(c.Get("/events?execution_id=" + install_id + "&_size=2&_offset=1"));
+  CHECK(page["items"].size() == 2);
+  CHECK(page["metadata"]["pagination"]["total"] == total);
+  CHECK(page["metadata"]["pagination"]["offset"] == 1);
+  json only_events = Body(c.Get("/events?execution_id=" + install_id + "&type=cloudify_event"));
+  for (const auto& e : only_events["items"]) {
+    CHECK(e["type"] == "cloudify_event");
+  }
+
+  // A deployment with live instances is not deleted; uninstall first.
+  CHECK(ErrorCodeOf(c.Delete("/deployments/dep"), 400) == "dependent_exists_error");
+  json un = Body(c.StartExecution("dep", "uninstall"));
+  CHECK(c.WaitForExecution(un["id"])["status"] == "terminated");
+  for (const auto& ni : Body(c.Get("/node-instances?deployment_id=dep"))["items"]) {
+    CHECK(ni["state"] == "deleted");
+  }
+  auto del = c.Delete("/deployments/dep?force=False&delete_logs=False&recursive=False");
+  REQUIRE(del);
+  CHECK(del->status == 204);
+  CHECK(ErrorCodeOf(c.Get("/deployments/dep"), 404) == "not_found_error");
+  auto bdel = c.Delete("/blueprints/bp?force=False");
+  REQUIRE(bdel);
+  CHECK(bdel->status == 204);
+  CHECK(ErrorCodeOf(c.Get("/blueprints/bp"), 404) == "not_found_error");
+}
+
+TEST_CASE("the whole lifecycle over HTTP on the embedded default (SQLite, in-process broker)") {
+  ServerUnderTest s;
+  RunLifecycle(s);
+}
+
+TEST_CASE("the whole lifecycle over HTTP on PostgreSQL and RabbitMQ") {
+  const std::string pg = PostgresTestUrl();
+  const std::string amqp = AmqpTestUrl();
+  if (!HaveServer(pg, "CLOUDIFY_TEST_POSTGRES_URL") ||
+      !HaveServer(amqp, "CLOUDIFY_TEST_AMQP_URL")) {
+    return;
+  }
+  std::random_device rd;
+  const std::string schema =
+      "cfy_rest_" + std::to_string(getpid()) + "_" + std::to_string(rd() % 1000000);
+  ManagerOptions options;
+  options.store_url = pg + (pg.find('?') == std::string::npos ? "?" : "&") + "schema=" + schema;
+  options.bus_url = amqp;
+  options.manager_name = schema;
+  ServerUnderTest s(options);
+  CHECK(s.manager->store().backend() == "postgresql");
+  RunLifecycle(s);
+  auto status = Body(Client(s.port, "admin", kAdminPassword).Get("/status"));
+  CHECK(status["status"] == "OK");
+  CHECK(status["services"]["Database"]["extra_info"]["backend"] == "postgresql");
+}
+
+TEST_CASE("node-instance PATCH checks the version: stale is 409, current bumps it") {
+  ServerUnderTest s;
+  Client c(s.port, "admin", kAdminPassword);
+  REQUIRE(c.Upload("bp", s.BlueprintArchive())->status == 201);
+  REQUIRE(c.Put("/deployments/d", {{"blueprint_id", "bp"}})->status == 201);
+  json ni = Body(c.Get("/node-instances?deployment_id=d&node_id=vm"))["items"][0];
+  const std::string id = ni["id"];
+  int64_t version = ni["version"];
+  auto ok = c.Patch("/node-instances/" + id,
+                    {{"version", version}, {"runtime_properties", {{"k", "v"}}}});
+  REQUIRE(ok);
+  REQUIRE_MESSAGE(ok->status == 200, ok->body);
+  CHECK(Body(ok)["version"] == version + 1);
+  CHECK(Body(c.Get("/node-instances/" + id + "?_evaluate_functions=False"))["runtime_properties"] ==
+        json{{"k", "v"}});
+  CHECK(ErrorCodeOf(c.Patch("/node-instances/" + id,
+                            {{"version", version}, {"runtime_properties", json::object()}}),
+                    409) == "conflict_error");
+  CHECK(ErrorCodeOf(c.Patch("/node-instances/" + id, {{"state", "started"}}), 400) ==
+        "bad_parameters_error");
+}
+
+TEST_CASE("every error path answers the envelope with the original's code and status") {
+  ServerUnderTest s;
+  Client c(s.port, "admin", kAdminPassword);
+
+  // Authentication and tenant.
+  CHECK(ErrorCodeOf(Client(s.port, "", "").Get("/blueprints"), 401) == "unauthorized_error");
+  CHECK(ErrorCodeOf(Client(s.port, "admin", "wrong").Get("/blueprints"), 401) ==
+        "unauthorized_error");
+  CHECK(ErrorCodeOf(Client(s.port, "nobody", "x").Get("/blueprints"), 401) == "unauthorized_error");
+  Client no_tenant(s.port, "admin", kAdminPassword);
+  no_tenant.tenant = "";
+  CHECK(ErrorCodeOf(no_tenant.Get("/blueprints"), 403) == "forbidden_error");
+  Client bad_tenant(s.port, "admin", kAdminPassword);
+  bad_tenant.tenant = "no_such_tenant";
+  CHECK(ErrorCodeOf(bad_tenant.Get("/blueprints"), 403) == "forbidden_error");
+  // Version and status need no tenant.
+  CHECK(no_tenant.Get("/status")->status == 200);
+  CHECK(Client(s.port, "", "").Get("/ok")->status == 200);
+
+  // Bodies.
+  auto malformed =
+      c.http.Put("/api/v3.1/deployments/x", c.Headers(), "{not json", "application/json");
+  CHECK(ErrorCodeOf(malformed, 400) == "bad_parameters_error");
+  auto text = c.http.Put("/api/v3.1/deployments/x", c.Headers(), "{}", "text/plain");
+  CHECK(ErrorCodeOf(text, 415) == "unsupported_content_type_error");
+  json big = {{"blueprint_id", std::string(size_t{2} << 20, 'x')}};
+  CHECK(ErrorCodeOf(c.Put("/deployments/x", big), 413) == "payload_too_large_error");
+
+  // Not found, with "not found" in the message.
+  for (const char* path : {"/blueprints/nope", "/deployments/nope", "/executions/nope",
+                           "/node-instances/nope", "/secrets/nope", "/deployments/nope/outputs"}) {
+    auto r = c.Get(path);
+    CHECK_MESSAGE(ErrorCodeOf(r, 404) == "not_found_error", path);
+    CHECK(Body(r)["message"].get<std::string>().find("not found") != std::string::npos);
+  }
+  CHECK(ErrorCodeOf(c.Delete("/ok"), 405) == "method_not_allowed_error");
+  CHECK(ErrorCodeOf(c.http.Patch("/api/v3.1/blueprints", c.Headers(), "{}", "application/json"),
+                    405) == "method_not_allowed_error");
+
+  // Blueprints.
+  CHECK(ErrorCodeOf(c.Upload("bad", s.BlueprintArchive("tosca_definitions_version: nope\n", "bad")),
+                    400) == "invalid_blueprint_error");
+  json invalid = Body(c.Get("/blueprints/bad"));
+  CHECK(invalid["state"] == "invalid");
+  CHECK(!invalid["error"].get<std::string>().empty());
+  // An invalid blueprint is replaced by a good upload of the same id.
+  CHECK(c.Upload("bad", s.BlueprintArchive())->status == 201);
+  CHECK(c.Upload("bp", s.BlueprintArchive())->status == 201);
+  CHECK(ErrorCodeOf(c.Upload("bp", s.BlueprintArchive()), 409) == "conflict_error");
+  CHECK(ErrorCodeOf(c.Upload("bp2", "not an archive at all"), 400) == "invalid_blueprint_error");
+  auto missing = c.http.Put("/api/v3.1/blueprints/bp3", c.Headers(),
+                            httplib::MultipartFormDataItems{{"params", "{}", "", ""}});
+  CHECK(ErrorCodeOf(missing, 400) == "upload_missing_file");
+
+  // Deployments and executions.
+  CHECK(ErrorCodeOf(c.Put("/deployments/d", {{"blueprint_id", "nope"}}), 404) == "not_found_error");
+  CHECK(ErrorCodeOf(c.Put("/deployments/d", {{"inputs", json::object()}}), 400) ==
+        "bad_parameters_error");
+  CHECK(ErrorCodeOf(c.Put("/deployments/d", {{"blueprint_id", "bp"}, {"inputs", {{"nope", 1}}}}),
+                    400) == "unknown_deployment_input_error");
+  REQUIRE(c.Put("/deployments/d", {{"blueprint_id", "bp"}})->status == 201);
+  CHECK(ErrorCodeOf(c.Put("/deployments/d", {{"blueprint_id", "bp"}}), 409) == "conflict_error");
+  CHECK(ErrorCodeOf(c.Delete("/blueprints/bp"), 400) == "dependent_exists_error");
+  CHECK(ErrorCodeOf(c.StartExecution("d", "no_such_workflow"), 400) ==
+        "nonexistent_workflow_error");
+  CHECK(ErrorCodeOf(c.StartExecution("nope", "install"), 404) == "not_found_error");
+  CHECK(ErrorCodeOf(c.Post("/executions", {{"deployment_id", "d"},
+                                           {"workflow_id", "install"},
+                                           {"parameters", {{"x", 1}}}}),
+                    400) == "illegal_execution_parameters_error");
+  CHECK(
+      ErrorCodeOf(c.Post("/executions",
+                         {{"deployment_id", "d"}, {"workflow_id", "install"}, {"force", "maybe"}}),
+                  400) == "bad_parameters_error");
+  s.hold = true;
+  json running = Body(c.StartExecution("d", "install"));
+  CHECK(ErrorCodeOf(c.StartExecution("d", "install"), 400) == "existing_running_execution_error");
+  CHECK(ErrorCodeOf(c.Post("/executions/" + running["id"].get<std::string>(), {{"action", "fly"}}),
+                    400) == "unknown_action");
+  auto cancel = c.Post("/executions/" + running["id"].get<std::string>(), {{"action", "cancel"}});
+  REQUIRE(cancel);
+  CHECK_MESSAGE(cancel->status == 200, cancel->body);
+  s.hold = false;
+  json cancelled = c.WaitForExecution(running["id"]);
+  CHECK(cancelled["status"] == "cancelled");
+  CHECK(
+      ErrorCodeOf(c.Post("/executions/" + running["id"].get<std::string>(), {{"action", "cancel"}}),
+                  400) == "illegal_action_error");
+  auto resumed = c.Post("/executions/" + running["id"].get<std::string>(), {{"action", "resume"}});
+  REQUIRE(resumed);
+  CHECK_MESSAGE(resumed->status == 200, resumed->body);
+  CHECK(c.WaitForExecution(running["id"])["status"] == "terminated");
+
+  // Lists.
+  CHECK(ErrorCodeOf(c.Get("/blueprints?_include=id,nope"), 400) == "no_such_include_field_error");
+  CHECK(Body(c.Get("/blueprints?_include=id"))["items"][0] == json{{"id", "bad"}});
+  CHECK(ErrorCodeOf(c.Get("/blueprints?_size=-1"), 400) == "bad_parameters_error");
+  CHECK(ErrorCodeOf(c.Get("/blueprints?no_such_field=1"), 400) == "bad_parameters_error");
+  CHECK(ErrorCodeOf(c.Get("/blueprints?_sort=no_such_field"), 400) == "bad_parameters_error");
+  json sorted = Body(c.Get("/blueprints?_sort=-id&_size=1"));
+  CHECK(sorted["items"].size() == 1);
+  CHECK(sorted["items"][0]["id"] == "bp");
+  CHECK(sorted["metadata"]["pagination"] == json{{"total", 2}, {"size", 1}, {"offset", 0}});
+  CHECK(Body(c.Get("/blueprints?_size=0"))["metadata"]["pagination"]["size"] == 1000);
+}
+
+}  // namespace
+}  // namespace cloudify::testing
