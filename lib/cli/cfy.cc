@@ -1,91 +1,102 @@
 #include "cloudify/cli/cfy.h"
 
-#include <filesystem>
 #include <iostream>
+#include <sstream>
 
-#include <CLI/CLI.hpp>
+#include "cli/commands.h"
+#include <unistd.h>
 
-#include "cloudify/dsl/deployment_plan.h"
-#include "cloudify/dsl/parser.h"
-#include "cloudify/ids.h"
+#include "cloudify/version.h"
 
 namespace cloudify::cli {
 namespace {
 
-struct ValidateArgs {
-  std::string path;
-  std::vector<std::string> inputs;
-  bool json = false;
-};
-
-// Parse + deployment plan; counts on success.
-Status Validate(const ValidateArgs& args, size_t& nodes, size_t& instances) {
-  nlohmann::json inputs = nlohmann::json::object();
-  for (const auto& arg : args.inputs) {
-    auto parsed = dsl::ParseInputsArgument(arg);
-    if (!parsed.ok()) {
-      return parsed.status();
+// Every subcommand path with its options, for the bash completion script.
+void CollectWords(const CLI::App& app, const std::string& prefix,
+                  std::vector<std::pair<std::string, std::string>>& entries) {
+  std::string words;
+  for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+    words += sub->get_name() + " ";
+  }
+  for (const CLI::Option* option : app.get_options()) {
+    for (const std::string& name : option->get_lnames()) {
+      words += "--" + name + " ";
     }
-    for (auto it = parsed->begin(); it != parsed->end(); ++it) {
-      inputs[it.key()] = it.value();
+    for (const std::string& name : option->get_snames()) {
+      words += "-" + name + " ";
     }
   }
-  auto plan = dsl::ParseBlueprintFile(args.path);
-  if (!plan.ok()) {
-    return plan.status();
+  entries.emplace_back(prefix, words);
+  for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+    CollectWords(*sub, prefix.empty() ? sub->get_name() : prefix + " " + sub->get_name(), entries);
   }
-  IdGenerator ids;
-  auto deployment = dsl::PrepareDeploymentPlan(*plan, inputs, ids);
-  if (!deployment.ok()) {
-    return deployment.status();
-  }
-  nodes = deployment->nodes.size();
-  instances = deployment->node_instances.size();
-  return Status::Ok();
 }
 
-int RunValidate(const ValidateArgs& args, std::ostream& out, std::ostream& err) {
-  size_t nodes = 0;
-  size_t instances = 0;
-  Status status = Validate(args, nodes, instances);
-  if (args.json) {
-    nlohmann::json result;
-    if (status.ok()) {
-      result = {{"valid", true}, {"nodes", nodes}, {"node_instances", instances}};
-    } else {
-      SourceLocation where = status.location().value_or(
-          SourceLocation{std::filesystem::path(args.path).filename().string(), 0, 0});
-      result = {{"valid", false},
-                {"error",
-                 {{"code", std::string(ErrorCodeName(status.code()))},
-                  {"message", status.message()},
-                  {"file", where.file},
-                  {"line", where.line},
-                  {"column", where.column}}}};
+// A bash completion script generated from the command tree, so it never goes stale.
+std::string BashCompletion(const CLI::App& app) {
+  std::vector<std::pair<std::string, std::string>> entries;
+  CollectWords(app, "", entries);
+  std::ostringstream script;
+  script << "# bash completion for cfy: eval \"$(cfy completion bash)\"\n"
+         << "_cfy_complete() {\n"
+         << "  local cur=${COMP_WORDS[COMP_CWORD]} path=\"\" word i\n"
+         << "  for ((i = 1; i < COMP_CWORD; i++)); do\n"
+         << "    word=${COMP_WORDS[i]}\n"
+         << "    [[ $word == -* ]] && continue\n"
+         << "    case \"${path:+$path }$word\" in\n";
+  for (const auto& [path, words] : entries) {
+    if (!path.empty()) {
+      script << "      \"" << path << "\") path=\"" << path << "\" ;;\n";
     }
-    out << result.dump() << "\n";
-  } else if (status.ok()) {
-    out << "Blueprint validated: " << nodes << " nodes, " << instances << " node instances\n";
-  } else {
-    err << status.ToString() << "\n";
   }
-  return status.ok() ? 0 : 1;
+  script << "    esac\n"
+         << "  done\n"
+         << "  local words=\"\"\n"
+         << "  case \"$path\" in\n";
+  for (const auto& [path, words] : entries) {
+    script << "    \"" << path << "\") words=\"" << words << "\" ;;\n";
+  }
+  script << "  esac\n"
+         << "  COMPREPLY=($(compgen -W \"$words\" -- \"$cur\"))\n"
+         << "}\n"
+         << "complete -o default -F _cfy_complete cfy\n";
+  return script.str();
 }
 
 }  // namespace
 
 int RunCfy(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  const bool terminal = &out == &std::cout && isatty(STDOUT_FILENO) != 0;
+  Session session(out, err, terminal);
+  Action action;
+
   CLI::App app{"cfy: the command line of libcloudify, compatible with Cloudify's cfy", "cfy"};
-  app.require_subcommand(1);
-  CLI::App* blueprints = app.add_subcommand("blueprints", "Manage blueprints");
-  blueprints->require_subcommand(1);
-  CLI::App* validate =
-      blueprints->add_subcommand("validate", "Validate a blueprint offline (parse and plan)");
-  ValidateArgs validate_args;
-  validate->add_option("path", validate_args.path, "The blueprint file")->required();
-  validate->add_option("-i,--inputs", validate_args.inputs,
-                       "Inputs: a YAML/JSON file, inline YAML/JSON, or 'k=v;k2=v2'");
-  validate->add_flag("--json", validate_args.json, "Print the verdict as one JSON object");
+  // Global flags may come after the subcommand too (`cfy blueprints list --json`).
+  app.fallthrough();
+  app.add_flag("--json,--json-output", session.json, "Machine-readable output (JSON)");
+  app.add_option("-t,--tenant-name", session.tenant_override,
+                 "The tenant to act in (default: the profile's)");
+  bool version = false;
+  app.add_flag("--version", version, "Show the version");
+
+  AddProfileCommands(app, session, action);
+  AddBlueprintCommands(app, session, action);
+  AddDeploymentCommands(app, session, action);
+  AddExecutionCommands(app, session, action);
+  AddEventCommands(app, session, action);
+  AddNodeCommands(app, session, action);
+  AddSecretCommands(app, session, action);
+  AddAdminCommands(app, session, action);
+  AddInstallCommands(app, session, action);
+  CLI::App* completion = app.add_subcommand("completion", "Print a shell completion script");
+  std::string shell;
+  completion->add_option("shell", shell, "The shell (bash)")
+      ->required()
+      ->check(CLI::IsMember({"bash"}));
+  OnRun(completion, action, [&] {
+    out << BashCompletion(app);
+    return 0;
+  });
 
   std::vector<std::string> reversed;  // CLI11 takes the arguments last first, without argv[0]
   if (!args.empty()) {
@@ -96,11 +107,16 @@ int RunCfy(const std::vector<std::string>& args, std::ostream& out, std::ostream
   } catch (const CLI::ParseError& e) {
     return app.exit(e, out, err);
   }
-  if (validate->parsed()) {
-    return RunValidate(validate_args, out, err);
+  if (version) {
+    out << "cfy (libcloudify) " << kVersion << ", REST API " << kApiVersion
+        << ", compatible with Cloudify Manager " << kCompatibleManagerVersion << "\n";
+    return 0;
   }
-  err << app.help();
-  return 2;
+  if (!action) {
+    err << app.help();
+    return 2;
+  }
+  return action();
 }
 
 int CfyMain(int argc, char** argv) {

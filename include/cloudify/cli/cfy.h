@@ -1,11 +1,18 @@
-// The `cfy` command line: the commands of the original Cloudify CLI that libcloudify serves.
+// The `cfy` command line: the everyday commands of the original Cloudify CLI, over the REST
+// client (cloudify/client/rest_client.h).
 //
-// Today: `cfy blueprints validate PATH [-i INPUTS] [--json]`, which validates a blueprint
-// offline (parse + deployment plan with the inputs) and exits 0 when it is valid, 1 when it is
-// not, printing the error as "file:line:column: message" (or, with --json, one JSON object:
-// {"valid": true, "nodes": N, "node_instances": M} or
-// {"valid": false, "error": {"code", "message", "file", "line", "column"}}).
-// INPUTS is a YAML/JSON file, inline YAML/JSON, or "k=v;k2=v2"; -i may be repeated.
+//   cfy profiles use HOST -u USER -p PASSWORD -t TENANT [--rest-port N] [--ssl]
+//   cfy blueprints upload|list|get|delete|download|inputs|validate ...
+//   cfy deployments create|list|get|delete|outputs|inputs|capabilities ...
+//   cfy executions start|list|get|cancel|resume ...   cfy events list -e ID [--tail]
+//   cfy install PATH   cfy uninstall DEPLOYMENT   cfy nodes|node-instances list|get
+//   cfy secrets ...   cfy tenants|users|user-groups ...   cfy status   cfy completion bash
+//
+// Profiles live in $CFY_WORKDIR/.cloudify (default ~/.cloudify), files mode 0600;
+// CLOUDIFY_USERNAME, CLOUDIFY_PASSWORD, CLOUDIFY_TENANT and CLOUDIFY_TOKEN override the
+// profile. --json prints JSON (lists as arrays) on stdout for scripts. Errors print the
+// manager's message and error code on stderr and exit 1; usage errors exit 2 or more.
+// `blueprints validate PATH [-i INPUTS]` works offline ("file:line:column: message").
 //
 // Thread-safety: RunCfy is reentrant (it writes only to the streams it is given).
 #pragma once
