@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build/release -j "${CLOUDIFY_JOBS:-2}" --target cloudify-manager
-echo "Starting cloudify-manager; try: curl http://127.0.0.1:53333/api/v3.1/ok  (Ctrl-C stops it)"
+cmake --build build/release -j "${CLOUDIFY_JOBS:-2}" --target cloudify-manager cfy ctx
+echo "Starting cloudify-manager on http://127.0.0.1:53333 (Ctrl-C stops it); drive it with"
+echo "  build/release/apps/cfy profiles use 127.0.0.1 -u admin -p <CLOUDIFY_ADMIN_PASSWORD>"
 exec build/release/apps/cloudify-manager "$@"
