@@ -97,15 +97,16 @@ int main(int argc, char** argv) {
   }
   // The rest are stored directly: the figure is about listing them, not creating them.
   auto& store = (*manager)->store();
-  cloudify::Status fill = store.InTransaction([&](cloudify::storage::Store& tx) -> cloudify::Status {
-    for (int i = 1; i < deployments; ++i) {
-      cloudify::model::Deployment copy = *first;
-      copy.id = "dep-" + std::to_string(i);
-      copy.display_name = copy.id;
-      CLOUDIFY_RETURN_IF_ERROR(tx.CreateDeployment(caller, copy));
-    }
-    return cloudify::Status::Ok();
-  });
+  cloudify::Status fill =
+      store.InTransaction([&](cloudify::storage::Store& tx) -> cloudify::Status {
+        for (int i = 1; i < deployments; ++i) {
+          cloudify::model::Deployment copy = *first;
+          copy.id = "dep-" + std::to_string(i);
+          copy.display_name = copy.id;
+          CLOUDIFY_RETURN_IF_ERROR(tx.CreateDeployment(caller, copy));
+        }
+        return cloudify::Status::Ok();
+      });
   if (!fill.ok()) {
     std::fprintf(stderr, "%s\n", fill.ToString().c_str());
     return 1;
@@ -128,8 +129,8 @@ int main(int argc, char** argv) {
   }
   const std::string cfy = CFY_BINARY;
   const std::string workdir = (dir / "home").string();
-  Time({cfy, "profiles", "use", "127.0.0.1", "--rest-port", std::to_string((*server)->port()),
-        "-u", "admin", "-p", "bench-password"},
+  Time({cfy, "profiles", "use", "127.0.0.1", "--rest-port", std::to_string((*server)->port()), "-u",
+        "admin", "-p", "bench-password"},
        workdir, 1);
 
   Figures version = Time({cfy, "--version"}, workdir, runs);

@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 
 #include "cloudify/cli/cfy.h"
+
 #include "server/rest_fixture.h"
 
 namespace cloudify::cli {
@@ -123,9 +124,8 @@ TEST_CASE("the everyday flow: profiles use, install, execute_operation, events, 
 
 TEST_CASE("a failed execution makes `executions start` exit 1 with the error") {
   ServerUnderTest server;
-  server.manager->operations().Add("p.tasks.fail", [](workflow::OperationContext& ctx) {
-    ctx.Fail("the disk is full");
-  });
+  server.manager->operations().Add(
+      "p.tasks.fail", [](workflow::OperationContext& ctx) { ctx.Fail("the disk is full"); });
   WorkDirScope scope;
   UseAdmin(server);
   std::string yaml = testing::kTestBlueprint;
@@ -142,8 +142,8 @@ TEST_CASE("a failed execution makes `executions start` exit 1 with the error") {
 TEST_CASE("errors print the manager's message and code on one line and exit 1") {
   ServerUnderTest server;
   WorkDirScope scope;
-  Run wrong = Cfy({"profiles", "use", "127.0.0.1", "--rest-port", std::to_string(server.port),
-                   "-u", "admin", "-p", "not-the-password"});
+  Run wrong = Cfy({"profiles", "use", "127.0.0.1", "--rest-port", std::to_string(server.port), "-u",
+                   "admin", "-p", "not-the-password"});
   CHECK(wrong.code == 1);
   CHECK(Contains(wrong.err, "(unauthorized_error)"));
   CHECK(std::count(wrong.err.begin(), wrong.err.end(), '\n') == 1);
@@ -168,8 +168,7 @@ TEST_CASE("secrets, tenants and users through cfy, as an administrator") {
   REQUIRE(secret.code == 0);
   CHECK(json::parse(secret.out)["value"] == "hunter2");
   CHECK(Cfy({"secrets", "update", "db_password", "-s", "hunter3"}).code == 0);
-  CHECK(json::parse(Cfy({"secrets", "get", "db_password", "--json"}).out)["value"] ==
-        "hunter3");
+  CHECK(json::parse(Cfy({"secrets", "get", "db_password", "--json"}).out)["value"] == "hunter3");
   Run secrets = Cfy({"secrets", "list", "--json"});
   REQUIRE(secrets.code == 0);
   REQUIRE(json::parse(secrets.out).size() == 1);
