@@ -64,11 +64,13 @@ int Use(Session& session, const UseArgs& args) {
     if (!client.ok()) {
       return session.Fail(client.status());
     }
-    // Credentials and tenant are checked by an authenticated call.
-    auto version = (*client)->Get("/version");
-    if (!version.ok()) {
-      return session.Fail(version.status());
+    // Credentials and tenant are checked by an authenticated call, as the original does.
+    session.Info("Validating credentials...");
+    auto status = (*client)->Get("/status", {{"summary", "true"}});
+    if (!status.ok()) {
+      return session.Fail(status.status());
     }
+    session.Info("Credentials validated");
   }
   if (Status saved = SaveProfile(profile); !saved.ok()) {
     return session.Fail(saved);

@@ -63,7 +63,7 @@ TEST_CASE("the everyday flow: profiles use, install, execute_operation, events, 
   const std::string folder = BlueprintFolder(server, "app");
 
   Run install = Cfy({"install", folder, "-b", "app", "-d", "app-1", "-i", "port=9090"});
-  REQUIRE_MESSAGE(install.code == 0, install.out + install.err);
+  REQUIRE_MESSAGE(install.code == 0, install.out << install.err);
   CHECK(Contains(install.out, "Blueprint uploaded. The blueprint's id is app"));
   CHECK(Contains(install.out, "Deployment created. The deployment's id is app-1"));
   CHECK(Contains(install.out, "Executing workflow `install` on deployment `app-1`"));
@@ -89,7 +89,7 @@ TEST_CASE("the everyday flow: profiles use, install, execute_operation, events, 
 
   Run operation = Cfy({"executions", "start", "execute_operation", "-d", "app-1", "-p",
                        "operation=cloudify.interfaces.lifecycle.start", "--json"});
-  REQUIRE_MESSAGE(operation.code == 0, operation.out + operation.err);
+  REQUIRE_MESSAGE(operation.code == 0, operation.out << operation.err);
 
   Run executions = Cfy({"executions", "list", "-d", "app-1", "--json"});
   REQUIRE(executions.code == 0);
@@ -116,7 +116,7 @@ TEST_CASE("the everyday flow: profiles use, install, execute_operation, events, 
   CHECK(std::count(types.begin(), types.end(), "task_succeeded") == 2);  // one per instance
 
   Run uninstall = Cfy({"uninstall", "app-1"});
-  REQUIRE_MESSAGE(uninstall.code == 0, uninstall.out + uninstall.err);
+  REQUIRE_MESSAGE(uninstall.code == 0, uninstall.out << uninstall.err);
   CHECK(Contains(uninstall.out, "Finished executing workflow uninstall on deployment app-1"));
   CHECK(json::parse(Cfy({"deployments", "list", "--json"}).out).empty());
   CHECK(json::parse(Cfy({"blueprints", "list", "--json"}).out).empty());
