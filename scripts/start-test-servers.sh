@@ -48,12 +48,16 @@ rabbitmqctl -q -n "$RABBITMQ_NODENAME" await_startup --timeout 120 >/dev/null
 if ! rabbitmqctl -q -n "$RABBITMQ_NODENAME" list_users | awk '{print $1}' | grep -qx cloudify; then
   rabbitmqctl -q -n "$RABBITMQ_NODENAME" add_user cloudify cloudify >/dev/null
 fi
-if ! rabbitmqctl -q -n "$RABBITMQ_NODENAME" list_vhosts | grep -qx cloudify_test; then
-  rabbitmqctl -q -n "$RABBITMQ_NODENAME" add_vhost cloudify_test >/dev/null
-fi
-rabbitmqctl -q -n "$RABBITMQ_NODENAME" set_permissions -p cloudify_test cloudify '.*' '.*' '.*' >/dev/null
+# A second vhost for the multi-manager test: its managers consume the shared management queues.
+for vhost in cloudify_test cloudify_test_multi; do
+  if ! rabbitmqctl -q -n "$RABBITMQ_NODENAME" list_vhosts | grep -qx "$vhost"; then
+    rabbitmqctl -q -n "$RABBITMQ_NODENAME" add_vhost "$vhost" >/dev/null
+  fi
+  rabbitmqctl -q -n "$RABBITMQ_NODENAME" set_permissions -p "$vhost" cloudify '.*' '.*' '.*' >/dev/null
+done
 log "RabbitMQ ready on 127.0.0.1:5672"
 
 echo >&3 "export CLOUDIFY_TEST_POSTGRES_URL='postgresql://cloudify:cloudify@127.0.0.1:${pg_port}/cloudify_test'"
 echo >&3 "export CLOUDIFY_TEST_AMQP_URL='amqp://cloudify:cloudify@127.0.0.1:5672/cloudify_test'"
+echo >&3 "export CLOUDIFY_TEST_AMQP_MULTI_URL='amqp://cloudify:cloudify@127.0.0.1:5672/cloudify_test_multi'"
 echo >&3 "export RABBITMQ_NODENAME=rabbit@localhost"
