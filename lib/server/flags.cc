@@ -101,6 +101,15 @@ Result<ParsedFlags> ParseFlags(const std::vector<std::string>& args) {
       ->envname("CLOUDIFY_WORKERS")
       ->check(CLI::Range(1, 1024))
       ->capture_default_str();
+  app.add_option(
+         "--manager-name", o.manager_name,
+         "This manager's name, distinct among managers sharing a store (default: host name)")
+      ->envname("CLOUDIFY_MANAGER_NAME");
+  app.add_option("--execution-lease-seconds", o.execution_lease_seconds,
+                 "Seconds before another manager takes over the executions of one that died")
+      ->envname("CLOUDIFY_EXECUTION_LEASE_SECONDS")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
   app.add_option("--admin-password", o.admin_password,
                  "Password of the bootstrap admin (default: random on first start, logged)")
       ->envname("CLOUDIFY_ADMIN_PASSWORD");

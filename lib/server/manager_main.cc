@@ -1,7 +1,9 @@
+#include <chrono>
 #include <csignal>
 #include <iostream>
 
 #include <pthread.h>
+#include <unistd.h>
 
 #include "cloudify/logging.h"
 #include "cloudify/manager.h"
@@ -9,6 +11,17 @@
 #include "cloudify/version.h"
 
 namespace cloudify::server {
+namespace {
+
+std::string HostName() {
+  char name[256] = {};
+  if (gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') {
+    return "manager";
+  }
+  return name;
+}
+
+}  // namespace
 
 int ManagerMain(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
@@ -36,6 +49,8 @@ int ManagerMain(int argc, char** argv) {
   manager_options.store_url = options.store_url;
   manager_options.bus_url = options.bus_url;
   manager_options.max_concurrent_executions = options.workers;
+  manager_options.manager_name = options.manager_name.empty() ? HostName() : options.manager_name;
+  manager_options.execution_lease = std::chrono::seconds(options.execution_lease_seconds);
   auto manager = Manager::Open(manager_options);
   if (!manager.ok()) {
     std::cerr << "cloudify-manager: " << manager.status().ToString() << "\n";

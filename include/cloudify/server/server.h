@@ -41,6 +41,12 @@ struct ServerOptions {
   std::string bus_url = "inproc://";
   // Executions running at once. Default: 8.
   int workers = 8;
+  // This manager's name: the owner of the executions it claims and the events' manager_name.
+  // Managers sharing one store need distinct names. Default: "" (the host name).
+  std::string manager_name;
+  // How long an execution this manager claimed stays its own without renewal; when the
+  // manager dies, another takes the execution over after this. Default: 30 s.
+  int execution_lease_seconds = 30;
   // The bootstrap admin's password (see RouterOptions::admin_password). Default: "".
   std::string admin_password;
   // PEM certificate and private key; when both are set the server speaks HTTPS only.
