@@ -2,7 +2,7 @@
 # Installs every Debian 12 package libcloudify needs to build and test, by name.
 # Idempotent and quiet when everything is already there.
 #   scripts/install-deps.sh            build dependencies
-#   scripts/install-deps.sh --servers  also PostgreSQL and RabbitMQ servers for the tests
+#   scripts/install-deps.sh --servers  also the PostgreSQL, RabbitMQ and nginx servers for the tests
 set -euo pipefail
 
 packages=(
@@ -12,7 +12,7 @@ packages=(
   libssl-dev libarchive-dev libcli11-dev
 )
 if [[ "${1:-}" == "--servers" ]]; then
-  packages+=(postgresql rabbitmq-server)
+  packages+=(postgresql rabbitmq-server nginx-light)
 fi
 
 missing=()
