@@ -2,9 +2,9 @@
 
 #include <doctest/doctest.h>
 
-#include "support/temp_dir.h"
-
 #include "cloudify/server/server.h"
+
+#include "support/temp_dir.h"
 
 namespace cloudify::server {
 namespace {
