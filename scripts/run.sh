@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build/release -j "${CLOUDIFY_JOBS:-2}" --target cloudify-manager cfy ctx
-echo "Starting cloudify-manager on http://127.0.0.1:53333 (Ctrl-C stops it); drive it with"
-echo "  build/release/apps/cfy profiles use 127.0.0.1 -u admin -p <CLOUDIFY_ADMIN_PASSWORD>"
+echo "Starting cloudify-manager on http://127.0.0.1:53333 (Ctrl-C stops it). Log in as admin with"
+echo "the password given by --admin-password (or CLOUDIFY_ADMIN_PASSWORD), or the random one it"
+echo "logs on its first start; then, from another terminal:"
+echo "  build/release/apps/cfy profiles use 127.0.0.1 -u admin -p PASSWORD"
 exec build/release/apps/cloudify-manager "$@"

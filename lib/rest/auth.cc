@@ -89,6 +89,13 @@ Result<model::User> BasicUser(Services& services, const std::string& header) {
   }
   std::string username = decoded->substr(0, colon);
   std::string password = decoded->substr(colon + 1);
+  const std::string key = Sha256Hex(*decoded);
+  Timestamp now = SystemClock().Now();
+  if (services.credentials.Fresh(key, username, now)) {
+    if (auto cached = services.principals.FindUser(username, now)) {
+      return std::move(cached->user);
+    }
+  }
   Result<model::User> user = services.manager->store().GetUser(username);
   if (!user.ok()) {
     if (user.status().code() == ErrorCode::kNotFound) {
@@ -96,8 +103,6 @@ Result<model::User> BasicUser(Services& services, const std::string& header) {
     }
     return user.status();
   }
-  const std::string key = Sha256Hex(*decoded);
-  Timestamp now = SystemClock().Now();
   if (services.credentials.Fresh(key, username, now)) {
     return user;
   }
@@ -140,12 +145,16 @@ Status Authenticate(Context& ctx, Access access) {
   auto basic = headers.find("authorization");
   if (token != headers.end() && !token->second.empty()) {
     CLOUDIFY_ASSIGN_OR_RETURN(std::string username, TokenUser(services, token->second));
-    Result<model::User> user = services.manager->store().GetUser(username);
-    if (!user.ok()) {
-      return Unauthorized("Authentication failed: the token's user `" + username +
-                          "` no longer exists");
+    if (auto cached = services.principals.FindUser(username, SystemClock().Now())) {
+      ctx.user = std::move(cached->user);
+    } else {
+      Result<model::User> user = services.manager->store().GetUser(username);
+      if (!user.ok()) {
+        return Unauthorized("Authentication failed: the token's user `" + username +
+                            "` no longer exists");
+      }
+      ctx.user = std::move(*user);
     }
-    ctx.user = std::move(*user);
   } else if (basic != headers.end() && basic->second.size() > 6 &&
              (basic->second.rfind("Basic ", 0) == 0 || basic->second.rfind("basic ", 0) == 0)) {
     CLOUDIFY_ASSIGN_OR_RETURN(ctx.user, BasicUser(services, basic->second));
@@ -159,12 +168,18 @@ Status Authenticate(Context& ctx, Access access) {
     return Unauthorized("User `" + ctx.user.username + "` is locked");
   }
 
+  const Timestamp now = SystemClock().Now();
   std::vector<model::UserGroup> groups;
-  for (const auto& name : ctx.user.groups) {
-    Result<model::UserGroup> group = services.manager->store().GetUserGroup(name);
-    if (group.ok()) {
-      groups.push_back(std::move(*group));
+  if (auto cached = services.principals.FindUser(ctx.user.username, now)) {
+    groups = std::move(cached->groups);
+  } else {
+    for (const auto& name : ctx.user.groups) {
+      Result<model::UserGroup> group = services.manager->store().GetUserGroup(name);
+      if (group.ok()) {
+        groups.push_back(std::move(*group));
+      }
     }
+    services.principals.PutUser({ctx.user, groups}, now + services.options.principal_cache_ttl);
   }
   ctx.is_sys_admin = ctx.user.role == model::SystemRole::kSysAdmin ||
                      std::any_of(groups.begin(), groups.end(), [](const model::UserGroup& g) {
@@ -196,12 +211,15 @@ Status Authenticate(Context& ctx, Access access) {
     return Forbidden("Tenant header not provided: tenant not provided for a tenant-scoped request");
   }
   const std::string& tenant = tenant_header->second;
-  Result<model::Tenant> found = services.manager->store().GetTenant(tenant);
-  if (!found.ok()) {
-    if (found.status().code() == ErrorCode::kNotFound) {
-      return Forbidden("Tried to authenticate with invalid tenant name: " + tenant);
+  if (!services.principals.KnownTenant(tenant, now)) {
+    Result<model::Tenant> found = services.manager->store().GetTenant(tenant);
+    if (!found.ok()) {
+      if (found.status().code() == ErrorCode::kNotFound) {
+        return Forbidden("Tried to authenticate with invalid tenant name: " + tenant);
+      }
+      return found.status();
     }
-    return found.status();
+    services.principals.PutTenant(tenant, now + services.options.principal_cache_ttl);
   }
   ctx.caller.tenant = tenant;
   ctx.tenant_role = model::EffectiveTenantRole(ctx.user, groups, tenant);
@@ -321,6 +339,45 @@ void CredentialCache::Remember(const std::string& key, const std::string& userna
 void CredentialCache::ForgetUser(const std::string& username) {
   std::lock_guard lock(mutex_);
   std::erase_if(entries_, [&](const auto& entry) { return entry.second.first == username; });
+}
+
+std::optional<PrincipalCache::Principal> PrincipalCache::FindUser(const std::string& username,
+                                                                  Timestamp now) {
+  std::lock_guard lock(mutex_);
+  auto it = users_.find(username);
+  if (it == users_.end() || it->second.second <= now) {
+    return std::nullopt;
+  }
+  return it->second.first;
+}
+
+void PrincipalCache::PutUser(Principal principal, Timestamp until) {
+  std::lock_guard lock(mutex_);
+  if (users_.size() > 10000) {
+    users_.clear();  // bounded
+  }
+  std::string name = principal.user.username;
+  users_[name] = {std::move(principal), until};
+}
+
+bool PrincipalCache::KnownTenant(const std::string& tenant, Timestamp now) {
+  std::lock_guard lock(mutex_);
+  auto it = tenants_.find(tenant);
+  return it != tenants_.end() && it->second > now;
+}
+
+void PrincipalCache::PutTenant(const std::string& tenant, Timestamp until) {
+  std::lock_guard lock(mutex_);
+  if (tenants_.size() > 10000) {
+    tenants_.clear();
+  }
+  tenants_[tenant] = until;
+}
+
+void PrincipalCache::Invalidate() {
+  std::lock_guard lock(mutex_);
+  users_.clear();
+  tenants_.clear();
 }
 
 // --- /tokens ---

@@ -72,12 +72,34 @@ class CredentialCache {
   std::map<std::string, std::pair<std::string, Timestamp>> entries_;
 };
 
+// Users (with their groups) and tenants read recently, so a hot client costs no user, group
+// and tenant queries per request. Entries live RouterOptions::principal_cache_ttl; any user,
+// group or tenant change made through this router drops them all at once (Invalidate).
+class PrincipalCache {
+ public:
+  struct Principal {
+    model::User user;
+    std::vector<model::UserGroup> groups;
+  };
+  std::optional<Principal> FindUser(const std::string& username, Timestamp now);
+  void PutUser(Principal principal, Timestamp until);
+  bool KnownTenant(const std::string& tenant, Timestamp now);
+  void PutTenant(const std::string& tenant, Timestamp until);
+  void Invalidate();
+
+ private:
+  std::mutex mutex_;
+  std::map<std::string, std::pair<Principal, Timestamp>> users_;
+  std::map<std::string, Timestamp> tenants_;
+};
+
 // The state a full router shares between requests.
 struct Services {
   Manager* manager = nullptr;
   RouterOptions options;
   TokenTable tokens;
   CredentialCache credentials;
+  PrincipalCache principals;
 };
 
 struct Context {

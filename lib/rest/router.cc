@@ -132,7 +132,12 @@ class Router::Impl {
       if (Status s = internal::Authenticate(ctx, c.route->access); !s.ok()) {
         return ErrorResponse(s);
       }
-      return Finish(c.route->handler(ctx));
+      HttpResponse response = Finish(c.route->handler(ctx));
+      if (c.route->access == Access::kSysAdmin && method != "GET") {
+        // Users, groups and tenants changed: nobody keeps acting on the old roles.
+        services_->principals.Invalidate();
+      }
+      return response;
     }
     if (path_matched) {
       return ErrorResponse(

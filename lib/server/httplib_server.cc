@@ -81,6 +81,9 @@ class HttpServer::Impl {
       setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
     });
     server.set_payload_max_length(options.max_body_bytes);
+    // httplib closes a keep-alive connection after 5 requests by default, which makes busy
+    // clients reconnect all the time; idle ones still go after the keep-alive timeout.
+    server.set_keep_alive_max_count(100000);
     const int threads = options.threads;
     server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
     auto handler = [this](const httplib::Request& req, httplib::Response& res) {

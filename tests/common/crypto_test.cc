@@ -96,5 +96,25 @@ TEST_CASE("the key file is created once with mode 0600 and read back after") {
         ErrorCode::kStorageError);
 }
 
+TEST_CASE("Sha256Hex gives the standard digest in lowercase hex") {
+  CHECK(Sha256Hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  CHECK(Sha256Hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST_CASE("RandomAlphanumeric gives the length asked for, from [A-Za-z0-9], never repeating") {
+  std::set<std::string> seen;
+  for (int i = 0; i < 100; ++i) {
+    auto token = RandomAlphanumeric(40);
+    REQUIRE(token.ok());
+    CHECK(token->size() == 40);
+    for (char c : *token) {
+      CHECK(((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')));
+    }
+    seen.insert(*token);
+  }
+  CHECK(seen.size() == 100);
+  CHECK(RandomAlphanumeric(0)->empty());
+}
+
 }  // namespace
 }  // namespace cloudify

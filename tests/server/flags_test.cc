@@ -1,6 +1,10 @@
+#include <fstream>
+
 #include <doctest/doctest.h>
 
 #include "cloudify/server/server.h"
+
+#include "support/temp_dir.h"
 
 namespace cloudify::server {
 namespace {
@@ -42,6 +46,32 @@ TEST_CASE("bad flags are bad parameters with a message") {
   CHECK(port.status().message().find("127.0.0.1:http") != std::string::npos);
   CHECK_FALSE(ParseFlags({"--listen", "127.0.0.1:70000"}).ok());
   CHECK_FALSE(ParseFlags({"--threads", "0"}).ok());
+}
+
+TEST_CASE("a YAML config file sets options; flags override it; unknown keys are errors") {
+  testing::TempDir tmp;
+  const std::string path = (tmp.path() / "manager.yaml").string();
+  std::ofstream(path) << "listen: 127.0.0.1:7000\n"
+                         "store_url: sqlite:///srv/db.sqlite\n"
+                         "bus-url: amqp://u:p@localhost/v\n"
+                         "workers: 3\n"
+                         "admin_password: s3cret\n";
+  auto parsed = ParseFlags({"--config", path, "--workers", "5"});
+  REQUIRE_MESSAGE(parsed.ok(), parsed.status().ToString());
+  CHECK(parsed->options.port == 7000);
+  CHECK(parsed->options.store_url == "sqlite:///srv/db.sqlite");
+  CHECK(parsed->options.bus_url == "amqp://u:p@localhost/v");
+  CHECK(parsed->options.workers == 5);  // the flag wins
+  CHECK(parsed->options.admin_password == "s3cret");
+
+  std::ofstream(path) << "no_such_option: 1\n";
+  auto unknown = ParseFlags({"--config", path});
+  REQUIRE_FALSE(unknown.ok());
+  CHECK(unknown.status().message().find("no_such_option") != std::string::npos);
+  std::ofstream(path) << "listen: [unclosed\n";
+  CHECK_FALSE(ParseFlags({"--config", path}).ok());
+  CHECK_FALSE(ParseFlags({"--config", (tmp.path() / "missing.yaml").string()}).ok());
+  CHECK_FALSE(ParseFlags({"--tls-cert", "c.pem"}).ok());  // needs --tls-key
 }
 
 }  // namespace

@@ -118,7 +118,9 @@ void RunLifecycle(ServerUnderTest& s) {
   CHECK(ErrorCodeOf(c.Delete("/deployments/dep"), 400) == "dependent_exists_error");
   json un = Body(c.StartExecution("dep", "uninstall"));
   CHECK(c.WaitForExecution(un["id"])["status"] == "terminated");
-  for (const auto& ni : Body(c.Get("/node-instances?deployment_id=dep"))["items"]) {
+  json after = Body(c.Get("/node-instances?deployment_id=dep"));
+  REQUIRE(after["items"].size() == 2);
+  for (const auto& ni : after["items"]) {
     CHECK(ni["state"] == "deleted");
   }
   auto del = c.Delete("/deployments/dep?force=False&delete_logs=False&recursive=False");

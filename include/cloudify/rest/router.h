@@ -90,6 +90,10 @@ struct RouterOptions {
   // How long a verified Basic credential is trusted before PBKDF2 runs again (a cache keyed by
   // the credential's SHA-256, so hot clients do not pay ~50 ms per request). Default: 60 s.
   std::chrono::seconds credential_cache_ttl = std::chrono::seconds(60);
+  // How long a user's record, groups and tenant memberships read for one request serve the
+  // next ones (changes made through this router apply at once; changes made by another
+  // manager on the same database apply after this long). Default: 1 s.
+  std::chrono::milliseconds principal_cache_ttl = std::chrono::seconds(1);
   // How often the events stream looks for new events. Default: 200 ms.
   std::chrono::milliseconds stream_poll_interval = std::chrono::milliseconds(200);
   // How long PUT /blueprints and PUT /deployments may wait for their work. Default: 120 s.

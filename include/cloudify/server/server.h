@@ -33,8 +33,9 @@ struct ServerOptions {
   size_t max_body_bytes = size_t{100} << 20;
   // Largest JSON body accepted (checked by the Router); larger ones get 413. Default: 1 MiB.
   size_t max_json_body_bytes = size_t{1} << 20;
-  // Worker threads serving connections. Default: 16.
-  int threads = 16;
+  // Worker threads serving connections. httplib holds one thread per keep-alive connection
+  // while it stays open, so this is also the number of clients served at once. Default: 64.
+  int threads = 64;
   // The store URL (sqlite:///..., postgresql://...). Default: "" (SQLite under data_dir).
   std::string store_url;
   // The broker URL (inproc://, amqp://...). Default: "inproc://".
