@@ -1,4 +1,9 @@
 // /blueprints: multipart upload (REST.md §3.1, §4.1), list, get, delete.
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "cloudify/archive.h"
 #include "cloudify/ids.h"
 #include "cloudify/url.h"
 
@@ -126,6 +131,32 @@ Result<HttpResponse> Get(Context& ctx) {
   return JsonResult(200, Project(ToWire(bp), IncludeFields(ctx)));
 }
 
+// The blueprint as a tar.gz of its folder under one top-level directory named after it (what
+// `cfy blueprints download` saves, and what an upload accepts again).
+Result<HttpResponse> Archive(Context& ctx) {
+  CLOUDIFY_ASSIGN_OR_RETURN(model::Blueprint bp,
+                            ctx.store().GetBlueprint(ctx.caller, ctx.params[0]));
+  const std::filesystem::path folder = std::filesystem::path(ctx.services.options.data_dir) /
+                                       "resources" / "blueprints" / bp.meta.tenant_name / bp.id;
+  std::error_code ec;
+  if (!std::filesystem::is_directory(folder, ec)) {
+    return NotFoundError("Requested archive of blueprint `" + bp.id + "` was not found");
+  }
+  const std::filesystem::path temp =
+      std::filesystem::temp_directory_path() / ("cloudify-archive-" + NewUuid() + ".tar.gz");
+  Status packed = CreateTarGz(folder, temp, bp.id);
+  std::ifstream in(temp, std::ios::binary);
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  std::filesystem::remove(temp, ec);
+  CLOUDIFY_RETURN_IF_ERROR(packed);
+  HttpResponse r;
+  r.content_type = "application/octet-stream";
+  r.headers["Content-Disposition"] = "attachment; filename=" + bp.id + ".tar.gz";
+  r.body = bytes.str();
+  return r;
+}
+
 Result<HttpResponse> List(Context& ctx) {
   CLOUDIFY_ASSIGN_OR_RETURN(storage::ListQuery q, ListQueryFrom(ctx));
   CLOUDIFY_ASSIGN_OR_RETURN(auto page, ctx.store().ListBlueprints(ctx.caller, q));
@@ -146,6 +177,7 @@ Result<HttpResponse> Delete(Context& ctx) {
 void AddBlueprintRoutes(std::vector<Route>& routes) {
   routes.push_back({"GET", "/blueprints", Access::kViewer, List});
   routes.push_back({"GET", "/blueprints/<>", Access::kViewer, Get});
+  routes.push_back({"GET", "/blueprints/<>/archive", Access::kViewer, Archive});
   routes.push_back({"PUT", "/blueprints/<>", Access::kUser, Upload});
   routes.push_back({"DELETE", "/blueprints/<>", Access::kUser, Delete});
 }

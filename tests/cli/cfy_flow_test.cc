@@ -115,6 +115,14 @@ TEST_CASE("the everyday flow: profiles use, install, execute_operation, events, 
   CHECK(std::count(types.begin(), types.end(), "workflow_succeeded") == 1);
   CHECK(std::count(types.begin(), types.end(), "task_succeeded") == 2);  // one per instance
 
+  // The downloaded archive uploads again as another blueprint.
+  const std::string archive = (server.tmp.path() / "app-download.tar.gz").string();
+  Run download = Cfy({"blueprints", "download", "app", "-o", archive});
+  REQUIRE_MESSAGE(download.code == 0, download.err);
+  Run again = Cfy({"blueprints", "upload", archive, "-b", "app-copy"});
+  REQUIRE_MESSAGE(again.code == 0, again.err);
+  CHECK(Cfy({"blueprints", "delete", "app-copy"}).code == 0);
+
   Run uninstall = Cfy({"uninstall", "app-1"});
   REQUIRE_MESSAGE(uninstall.code == 0, uninstall.out << uninstall.err);
   CHECK(Contains(uninstall.out, "Finished executing workflow uninstall on deployment app-1"));
