@@ -342,12 +342,14 @@ void RunScriptOperation(OperationContext& ctx, const ScriptOptions& options) {
   std::string prefix = process.contains("command_prefix") && process["command_prefix"].is_string()
                            ? process["command_prefix"].get<std::string>()
                            : "";
-  if (prefix.empty() && prepared->script.extension() == ".py") {
+  if (prefix.empty()) {
+    // No `#!` line: a .py file runs with python3, anything else with /bin/sh (what a shell
+    // does with such a file).
     std::ifstream head(prepared->script);
-    std::string first;
-    std::getline(head, first);
-    if (first.rfind("#!", 0) != 0) {
-      prefix = "python3";
+    char magic[2] = {0, 0};
+    head.read(magic, 2);
+    if (magic[0] != '#' || magic[1] != '!') {
+      prefix = prepared->script.extension() == ".py" ? "python3" : "/bin/sh";
     }
   }
   std::string args_text;
@@ -358,6 +360,8 @@ void RunScriptOperation(OperationContext& ctx, const ScriptOptions& options) {
   }
   if (prefix.empty() && args_text.empty()) {
     run.argv = {prepared->script.string()};
+  } else if (args_text.empty() && prefix.find_first_of(" \t'\"\\$") == std::string::npos) {
+    run.argv = {prefix, prepared->script.string()};  // one word: no shell needed
   } else {
     std::string command = prefix.empty() ? "" : prefix + " ";
     command += ShellQuote(prepared->script.string()) + args_text;
