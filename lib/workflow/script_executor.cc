@@ -1,7 +1,6 @@
 #include "cloudify/workflow/script_executor.h"
 
 #include <cerrno>
-#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
@@ -377,8 +376,12 @@ void RunScriptOperation(OperationContext& ctx, const ScriptOptions& options) {
   std::deque<std::string> stderr_tail;
   OutputLog out_log(ctx.logger(), options, "<out> ", budget, nullptr);
   OutputLog err_log(ctx.logger(), options, "<err> ", budget, &stderr_tail);
-  const bool log_stdout = process.value("log_stdout", true);
-  const bool log_stderr = process.value("log_stderr", true);
+  auto flag = [&process](const char* key) {  // anything but a boolean false means true
+    auto it = process.find(key);
+    return it == process.end() || !it->is_boolean() || it->get<bool>();
+  };
+  const bool log_stdout = flag("log_stdout");
+  const bool log_stderr = flag("log_stderr");
   run.on_stdout_line = [&](std::string_view line) {
     if (log_stdout) {
       out_log.Line(line);

@@ -249,6 +249,17 @@ TEST_CASE("scripts: process args, command_prefix and cwd") {
   }
 }
 
+TEST_CASE("scripts: process log_stdout / log_stderr false keep the output out of the logs") {
+  Blueprint bp;
+  bp.Write("scripts/quiet.sh", "#!/bin/sh\necho visible-out\necho visible-err >&2\n");
+  FakeContext ctx(ScriptInputs("scripts/quiet.sh",
+                               {{"process", {{"log_stdout", false}, {"log_stderr", nullptr}}}}));
+  RunScriptOperation(ctx, bp.options);
+  CHECK_FALSE(ctx.failed);
+  CHECK_FALSE(ctx.logger_.Has("visible-out"));
+  CHECK(ctx.logger_.Has("<err> visible-err"));  // only a boolean false turns it off
+}
+
 TEST_CASE("scripts: a non-zero exit is a recoverable failure with the stderr tail") {
   Blueprint bp;
   bp.Write("scripts/fail.sh", "#!/bin/sh\necho 'no database here' >&2\nexit 3\n");
