@@ -189,7 +189,7 @@ node_templates:
 )";
 
 TEST_CASE(
-    "scripts: failing twice then succeeding is retried; abort_operation and timeouts are not") {
+    "scripts: failing twice then succeeding is retried but abort_operation and timeouts are not") {
   ScriptFixture f;
   const fs::path dir = f.tmp.path() / "bp";
   fs::create_directories(dir / "scripts");
