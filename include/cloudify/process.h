@@ -21,7 +21,8 @@
 namespace cloudify {
 
 struct ProcessOptions {
-  // The program and its arguments; argv[0] is looked up in PATH when it has no '/'.
+  // The program and its arguments; argv[0] is looked up in PATH when it has no '/'. A file
+  // without a `#!` line is not run through /bin/sh: that is the caller's choice.
   std::vector<std::string> argv;
   // Variables added to (or replacing those of) the parent's environment.
   std::map<std::string, std::string> env;

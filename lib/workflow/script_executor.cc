@@ -1,7 +1,6 @@
 #include "cloudify/workflow/script_executor.h"
 
 #include <cerrno>
-#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
@@ -342,12 +341,14 @@ void RunScriptOperation(OperationContext& ctx, const ScriptOptions& options) {
   std::string prefix = process.contains("command_prefix") && process["command_prefix"].is_string()
                            ? process["command_prefix"].get<std::string>()
                            : "";
-  if (prefix.empty() && prepared->script.extension() == ".py") {
+  if (prefix.empty()) {
+    // No `#!` line: a .py file runs with python3, anything else with /bin/sh (what a shell
+    // does with such a file).
     std::ifstream head(prepared->script);
-    std::string first;
-    std::getline(head, first);
-    if (first.rfind("#!", 0) != 0) {
-      prefix = "python3";
+    char magic[2] = {0, 0};
+    head.read(magic, 2);
+    if (magic[0] != '#' || magic[1] != '!') {
+      prefix = prepared->script.extension() == ".py" ? "python3" : "/bin/sh";
     }
   }
   std::string args_text;
@@ -358,6 +359,8 @@ void RunScriptOperation(OperationContext& ctx, const ScriptOptions& options) {
   }
   if (prefix.empty() && args_text.empty()) {
     run.argv = {prepared->script.string()};
+  } else if (args_text.empty() && prefix.find_first_of(" \t'\"\\$") == std::string::npos) {
+    run.argv = {prefix, prepared->script.string()};  // one word: no shell needed
   } else {
     std::string command = prefix.empty() ? "" : prefix + " ";
     command += ShellQuote(prepared->script.string()) + args_text;
@@ -373,8 +376,12 @@ void RunScriptOperation(OperationContext& ctx, const ScriptOptions& options) {
   std::deque<std::string> stderr_tail;
   OutputLog out_log(ctx.logger(), options, "<out> ", budget, nullptr);
   OutputLog err_log(ctx.logger(), options, "<err> ", budget, &stderr_tail);
-  const bool log_stdout = process.value("log_stdout", true);
-  const bool log_stderr = process.value("log_stderr", true);
+  auto flag = [&process](const char* key) {  // anything but a boolean false means true
+    auto it = process.find(key);
+    return it == process.end() || !it->is_boolean() || it->get<bool>();
+  };
+  const bool log_stdout = flag("log_stdout");
+  const bool log_stderr = flag("log_stderr");
   run.on_stdout_line = [&](std::string_view line) {
     if (log_stdout) {
       out_log.Line(line);

@@ -54,7 +54,7 @@ TEST_CASE("ctx command line: the plain forms are sent as strings") {
   }
 }
 
-TEST_CASE("ctx command line: @ arguments are JSON, -j prints JSON, options anywhere") {
+TEST_CASE("ctx command line: @ arguments are JSON and -j prints JSON and options go anywhere") {
   CtxCommand c = Parse({"-j", "instance", "runtime-properties", "k", R"(@{"a": [1, 2]})"});
   CHECK(c.json_output);
   CHECK(c.args == json::array({"instance", "runtime-properties", "k", {{"a", {1, 2}}}}));
@@ -101,7 +101,7 @@ TEST_CASE("ctx command line: errors") {
   CHECK_FALSE(ParseCtxCommandLine({"node", "id", "--timeout"}, kUrl, "t").ok());
 }
 
-TEST_CASE("ctx output: Python str() of the payload, or JSON with -j") {
+TEST_CASE("ctx output: Python str() of the payload or JSON with -j") {
   CHECK(FormatCtxPayload("vm_abc123", false) == "vm_abc123");
   CHECK(FormatCtxPayload(nullptr, false).empty());
   CHECK(FormatCtxPayload(false, false).empty());
@@ -118,7 +118,7 @@ TEST_CASE("ctx output: Python str() of the payload, or JSON with -j") {
   CHECK(FormatCtxPayload(nullptr, true) == "null");
 }
 
-TEST_CASE("ctx: an unreachable proxy is an error, not a hang") {
+TEST_CASE("ctx: an unreachable proxy is an error and not a hang") {
   CtxCommand c = Parse({"node", "id"}, "unix:///nonexistent/cloudify/ctx.sock");
   auto response = SendCtxRequest(c);
   REQUIRE_FALSE(response.ok());

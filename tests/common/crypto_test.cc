@@ -118,3 +118,25 @@ TEST_CASE("RandomAlphanumeric gives the length asked for, from [A-Za-z0-9], neve
 
 }  // namespace
 }  // namespace cloudify
+
+namespace cloudify {
+namespace {
+
+TEST_CASE("random hex tokens are fresh and compared in constant time") {
+  auto a = RandomHexToken(32);
+  auto b = RandomHexToken(32);
+  REQUIRE(a.ok());
+  REQUIRE(b.ok());
+  CHECK(a->size() == 64);
+  CHECK(a->find_first_not_of("0123456789abcdef") == std::string::npos);
+  CHECK(*a != *b);
+  CHECK(RandomHexToken(4)->size() == 8);
+  CHECK(ConstantTimeEquals(*a, std::string(*a)));
+  CHECK_FALSE(ConstantTimeEquals(*a, *b));
+  CHECK_FALSE(ConstantTimeEquals(*a, a->substr(1)));
+  CHECK_FALSE(ConstantTimeEquals(*a, ""));
+  CHECK(ConstantTimeEquals("", ""));
+}
+
+}  // namespace
+}  // namespace cloudify

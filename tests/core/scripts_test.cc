@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include "cloudify/archive.h"
 #include "cloudify/manager.h"
 
 #include "support/temp_dir.h"
@@ -123,6 +124,22 @@ TEST_CASE("scripts: the webapp sample installs and uninstalls end to end") {
   CHECK(fs::is_empty(f.tmp.path() / "work"));
 }
 
+TEST_CASE("scripts: a blueprint uploaded as an archive finds its scripts in its top folder") {
+  ScriptFixture f;
+  const fs::path tgz = f.tmp.path() / "webapp.tar.gz";
+  REQUIRE(CreateTarGz(fs::path(CLOUDIFY_SHARED_DIR) / "blueprints" / "webapp", tgz, "webapp").ok());
+  std::ifstream in(tgz, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto bp = f.manager->UploadBlueprintArchive(f.caller, "webapp", bytes, "blueprint.yaml");
+  REQUIRE_MESSAGE(bp.ok(), bp.status().ToString());
+  REQUIRE(f.manager->CreateDeployment(f.caller, "webapp", "w").ok());
+  auto install = f.Run("w", "install");
+  CHECK_MESSAGE(install.status == model::ExecutionStatus::kTerminated, install.error);
+  for (const auto& i : f.Instances("w")) {
+    CHECK(i.state == model::NodeInstanceState::kStarted);
+  }
+}
+
 constexpr const char* kRetryBlueprint = R"(
 tosca_definitions_version: cloudify_dsl_1_4
 imports:
@@ -172,7 +189,7 @@ node_templates:
 )";
 
 TEST_CASE(
-    "scripts: failing twice then succeeding is retried; abort_operation and timeouts are not") {
+    "scripts: failing twice then succeeding is retried but abort_operation and timeouts are not") {
   ScriptFixture f;
   const fs::path dir = f.tmp.path() / "bp";
   fs::create_directories(dir / "scripts");

@@ -157,7 +157,7 @@ json ScriptInputs(const std::string& path, json extra = json::object()) {
   return extra;
 }
 
-TEST_CASE("scripts: inputs become env vars, ctx reads and writes, output is logged") {
+TEST_CASE("scripts: inputs become env vars and ctx reads and writes and output is logged") {
   Blueprint bp;
   bp.Write("scripts/create.sh", R"SH(#!/bin/bash
 set -e
@@ -199,7 +199,7 @@ ctx returns @'{"ok": true}'
   CHECK(fs::is_empty(bp.options.work_root));
 }
 
-TEST_CASE("scripts: inline script_source, and ctx after the operation ended is refused") {
+TEST_CASE("scripts: inline script_source and ctx after the operation ended is refused") {
   Blueprint bp;
   const fs::path saved = bp.tmp.path() / "saved.env";
   FakeContext ctx(json{{"script_source",
@@ -226,7 +226,7 @@ TEST_CASE("scripts: inline script_source, and ctx after the operation ended is r
   CHECK(err.find("cannot reach the ctx proxy") != std::string::npos);
 }
 
-TEST_CASE("scripts: process args, command_prefix and cwd") {
+TEST_CASE("scripts: process args and command_prefix and cwd") {
   Blueprint bp;
   bp.Write("scripts/args.sh", "echo \"args: $1 $2 in $(pwd)\"\n");
   bp.Write("scripts/tool.py", "import sys\nprint('python says', sys.argv[1:])\n");
@@ -249,6 +249,17 @@ TEST_CASE("scripts: process args, command_prefix and cwd") {
   }
 }
 
+TEST_CASE("scripts: process log_stdout / log_stderr false keep the output out of the logs") {
+  Blueprint bp;
+  bp.Write("scripts/quiet.sh", "#!/bin/sh\necho visible-out\necho visible-err >&2\n");
+  FakeContext ctx(ScriptInputs("scripts/quiet.sh",
+                               {{"process", {{"log_stdout", false}, {"log_stderr", nullptr}}}}));
+  RunScriptOperation(ctx, bp.options);
+  CHECK_FALSE(ctx.failed);
+  CHECK_FALSE(ctx.logger_.Has("visible-out"));
+  CHECK(ctx.logger_.Has("<err> visible-err"));  // only a boolean false turns it off
+}
+
 TEST_CASE("scripts: a non-zero exit is a recoverable failure with the stderr tail") {
   Blueprint bp;
   bp.Write("scripts/fail.sh", "#!/bin/sh\necho 'no database here' >&2\nexit 3\n");
@@ -260,7 +271,7 @@ TEST_CASE("scripts: a non-zero exit is a recoverable failure with the stderr tai
   CHECK(ctx.failure.find("no database here") != std::string::npos);
 }
 
-TEST_CASE("scripts: abort_operation fails without retry; retry_operation asks for a retry") {
+TEST_CASE("scripts: abort_operation fails without retry and retry_operation asks for a retry") {
   Blueprint bp;
   bp.Write("scripts/abort.sh", "#!/bin/bash\nctx abort_operation 'cannot go on'\necho after\n");
   bp.Write("scripts/retry.sh", "#!/bin/bash\nctx retry_operation 'not yet' 2\nexit 0\n");
@@ -342,7 +353,7 @@ TEST_CASE("scripts: bad script paths are refused without retry") {
   }
 }
 
-TEST_CASE("scripts: huge output is bounded, long lines are cut") {
+TEST_CASE("scripts: huge output is bounded and long lines are cut") {
   Blueprint bp;
   bp.options.max_logged_output_bytes = 64 * 1024;
   bp.options.max_line_bytes = 1024;
@@ -397,7 +408,7 @@ TEST_CASE("ctx proxy: wrong token and calls after the operation are refused") {
   CHECK(handled == 1);
 }
 
-TEST_CASE("ctx proxy: oversized, malformed and slow requests get errors") {
+TEST_CASE("ctx proxy: oversized and slow requests get errors") {
   testing::TempDir dir;
   CtxProxyOptions options;
   options.max_request_bytes = 1024;
@@ -432,7 +443,7 @@ TEST_CASE("ctx proxy: oversized, malformed and slow requests get errors") {
   CHECK(next->type == "result");
 }
 
-TEST_CASE("ctx resolver: forms, paths and relationship sides") {
+TEST_CASE("ctx resolver: forms and paths and relationship sides") {
   FakeContext node_ctx(json::object());
   CtxResolver r(node_ctx, {});
   auto result = [&](CtxResolver& res, json args) {
