@@ -374,3 +374,99 @@ TEST_CASE("heal without an instance reinstalls the hosts of instances that are n
 }
 
 }  // namespace cloudify
+
+namespace cloudify {
+
+TEST_CASE("scaling a group adds and removes whole group instances and records its count") {
+  testing::TempDir tmp;
+  ManagerOptions options;
+  options.data_dir = tmp.path() / "data";
+  options.task_retry_interval = milliseconds(1);
+  auto m = Manager::Open(options);
+  REQUIRE_MESSAGE(m.ok(), m.status().ToString());
+  std::mutex mu;
+  std::vector<std::string> creates;
+  (*m)->operations().Add("p.tasks.op", [&](workflow::OperationContext& ctx) {
+    std::lock_guard lock(mu);
+    if (ctx.operation_name() == "cloudify.interfaces.lifecycle.create") {
+      creates.push_back(ctx.instance().node().id());
+    }
+  });
+  fs::create_directories(tmp.path() / "bp");
+  std::ofstream(tmp.path() / "bp" / "blueprint.yaml") << R"(
+tosca_definitions_version: cloudify_dsl_1_4
+imports:
+  - http://cloudify.co/spec/cloudify/6.4.0/types.yaml
+plugins:
+  p: {executor: central_deployment_agent, install: false}
+node_templates:
+  vm:
+    type: cloudify.nodes.Compute
+    properties: {agent_config: {install_method: none}}
+    interfaces:
+      cloudify.interfaces.lifecycle: {create: p.tasks.op, delete: p.tasks.op}
+  ip:
+    type: cloudify.nodes.VirtualIP
+    interfaces:
+      cloudify.interfaces.lifecycle: {create: p.tasks.op, delete: p.tasks.op}
+    relationships:
+      - {type: cloudify.relationships.connected_to, target: vm}
+groups:
+  pair: {members: [vm, ip]}
+policies:
+  scale:
+    type: cloudify.policies.scaling
+    targets: [pair]
+    properties: {default_instances: 1}
+)";
+  auto caller = storage::CallerContext::System();
+  REQUIRE((*m)->UploadBlueprint(caller, "bp", tmp.path() / "bp" / "blueprint.yaml").ok());
+  REQUIRE((*m)->CreateDeployment(caller, "bp", "d").ok());
+  auto run = [&](const std::string& wf, const json& params) {
+    auto ex = (*m)->StartExecution(caller, "d", wf, params);
+    REQUIRE_MESSAGE(ex.ok(), ex.status().ToString());
+    auto done = (*m)->WaitForExecution(caller, ex->id, seconds(30));
+    REQUIRE(done.ok());
+    return *done;
+  };
+  REQUIRE(run("install", json::object()).status == model::ExecutionStatus::kTerminated);
+  auto out = run("scale", {{"scalable_entity_name", "pair"}, {"delta", 2}});
+  REQUIRE_MESSAGE(out.status == model::ExecutionStatus::kTerminated, out.error);
+  storage::ListQuery q;
+  q.get_all_results = true;
+  q.filters = {{"deployment_id", {"d"}}};
+  auto instances = (*m)->store().ListNodeInstances(caller, q);
+  REQUIRE(instances.ok());
+  CHECK(instances->items.size() == 6);
+  std::map<std::string, std::vector<std::string>> by_group;  // group instance -> nodes
+  std::map<std::string, std::string> group_of;
+  for (const auto& i : instances->items) {
+    CHECK(i.state == model::NodeInstanceState::kStarted);
+    REQUIRE(i.scaling_groups.size() == 1);
+    by_group[i.scaling_groups[0].id].push_back(i.node_id);
+    group_of[i.id] = i.scaling_groups[0].id;
+  }
+  CHECK(by_group.size() == 3);
+  for (const auto& i : instances->items) {
+    if (i.node_id == "ip") {
+      REQUIRE(i.relationships.size() == 1);  // its own vm only
+      CHECK(group_of[i.relationships[0].target_id] == group_of[i.id]);
+    }
+  }
+  CHECK(creates.size() == 6);  // 2 at install, 4 at scale
+  auto d = (*m)->store().GetDeployment(caller, "d");
+  REQUIRE(d.ok());
+  CHECK(d->scaling_groups.at("pair").properties.current_instances == 3);
+
+  auto in = run("scale", {{"scalable_entity_name", "pair"}, {"delta", -2}});
+  REQUIRE_MESSAGE(in.status == model::ExecutionStatus::kTerminated, in.error);
+  instances = (*m)->store().ListNodeInstances(caller, q);
+  REQUIRE(instances.ok());
+  CHECK(instances->items.size() == 2);
+  CHECK((*m)->store()
+            .GetDeployment(caller, "d")
+            ->scaling_groups.at("pair")
+            .properties.current_instances == 1);
+}
+
+}  // namespace cloudify
