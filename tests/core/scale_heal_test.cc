@@ -4,6 +4,7 @@
 #include <fstream>
 #include <mutex>
 #include <set>
+#include <thread>
 
 #include <doctest/doctest.h>
 
@@ -72,9 +73,11 @@ struct Fixture {
   std::unique_ptr<Manager> manager;
   storage::CallerContext caller = storage::CallerContext::System();
   std::mutex mu;
-  std::vector<std::string> log;    // "<op>:<instance>" / "<op>:<source>-><target>"
-  std::set<std::string> fail_for;  // instances whose create fails (non-recoverable)
-  bool fail_new_creates = false;   // creates of instances not in `known` fail
+  std::vector<std::string> log;       // "<op>:<instance>" / "<op>:<source>-><target>"
+  std::set<std::string> fail_for;     // instances whose create fails (non-recoverable)
+  bool fail_new_creates = false;      // creates of instances not in `known` fail
+  std::atomic<bool> hold_new{false};  // operations of new instances wait while set
+  std::atomic<int> held{0};
   std::set<std::string> known;
 
   Fixture() {
@@ -86,6 +89,12 @@ struct Fixture {
     manager = std::move(*m);
     manager->operations().Add("p.tasks.op", [this](workflow::OperationContext& ctx) {
       const std::string op = ctx.operation_name().substr(ctx.operation_name().rfind('.') + 1);
+      if (hold_new.load() && known.count(ctx.instance().id()) == 0) {
+        ++held;
+        while (hold_new.load()) {
+          std::this_thread::sleep_for(milliseconds(2));
+        }
+      }
       std::lock_guard lock(mu);
       log.push_back(op + ":" + ctx.instance().id());
       if (op == "create" && fail_new_creates && known.count(ctx.instance().id()) == 0) {
@@ -232,6 +241,41 @@ TEST_CASE("scale out a contained node: new instances installed, related sources 
   CHECK(lb_after.relationships[0].target_id == left[0].id);
   CHECK(f.manager->store().GetNode(f.caller, "d", "app")->number_of_instances == 1);
   CHECK(f.Modifications().size() == 2);
+}
+
+TEST_CASE("a cancelled scale keeps its modification started and a resume finishes it") {
+  Fixture f;
+  f.hold_new = true;
+  auto ex = f.manager->StartExecution(f.caller, "d", "scale",
+                                      {{"scalable_entity_name", "app"}, {"delta", 1}});
+  REQUIRE(ex.ok());
+  while (f.held.load() == 0) {
+    std::this_thread::sleep_for(milliseconds(2));
+  }
+  REQUIRE(f.manager->CancelExecution(f.caller, ex->id).ok());
+  f.hold_new = false;
+  auto cancelled = f.manager->WaitForExecution(f.caller, ex->id, seconds(30));
+  REQUIRE(cancelled.ok());
+  CHECK(cancelled->status == model::ExecutionStatus::kCancelled);
+  auto mods = f.Modifications();
+  REQUIRE(mods.size() == 1);
+  CHECK(mods[0].status == model::DeploymentModificationStatus::kStarted);
+  CHECK(f.Instances("app").size() == 2);  // the new one exists, not yet started
+
+  REQUIRE(f.manager->ResumeExecution(f.caller, ex->id).ok());
+  auto resumed = f.manager->WaitForExecution(f.caller, ex->id, seconds(30));
+  REQUIRE(resumed.ok());
+  CHECK_MESSAGE(resumed->status == model::ExecutionStatus::kTerminated, resumed->error);
+  mods = f.Modifications();
+  REQUIRE(mods.size() == 1);  // the same modification, finished
+  CHECK(mods[0].status == model::DeploymentModificationStatus::kFinished);
+  auto apps = f.Instances("app");
+  REQUIRE(apps.size() == 2);
+  for (const auto& a : apps) {
+    CHECK(a.state == model::NodeInstanceState::kStarted);
+  }
+  CHECK(f.Count("create:") == 1);  // the create that ran before the cancel did not run again
+  CHECK(f.manager->store().GetNode(f.caller, "d", "app")->number_of_instances == 2);
 }
 
 TEST_CASE("scale_compute scales the host with everything it contains") {
