@@ -330,9 +330,21 @@ TEST_CASE("a failed scale out is scaled back in and its modification rolled back
   }
   CHECK(scaling_back);
 
+  // Without rollback the modification stays started and blocks the next scale, until a
+  // scale with abort_started rolls it back.
+  auto kept = f.Run("scale",
+                    {{"scalable_entity_name", "app"}, {"delta", 1}, {"rollback_if_failed", false}});
+  CHECK(kept.status == model::ExecutionStatus::kFailed);
+  REQUIRE(f.Modifications().size() == 2);
+  CHECK(f.Instances("app").size() == 2);  // the added row stays with the started modification
+  auto blocked = f.Run("scale", {{"scalable_entity_name", "db"}, {"delta", 1}});
+  CHECK(blocked.status == model::ExecutionStatus::kFailed);
+  CHECK(blocked.error.find("existing started deployment modifications") != std::string::npos);
+
   // The deployment can be scaled again afterwards.
   f.fail_new_creates = false;
-  auto again = f.Run("scale", {{"scalable_entity_name", "app"}, {"delta", 1}});
+  auto again =
+      f.Run("scale", {{"scalable_entity_name", "app"}, {"delta", 1}, {"abort_started", true}});
   CHECK_MESSAGE(again.status == model::ExecutionStatus::kTerminated, again.error);
   CHECK(f.Instances("app").size() == 2);
 }
