@@ -1299,6 +1299,11 @@ class Engine::Impl {
         request->current = request->planned - request->delta;
       }
     } else {
+      if (request->abort_started) {
+        if (Status s = AbortStartedModifications(data, emitter); !s.ok()) {
+          return fail(s.message());
+        }
+      }
       IdGenerator ids;
       auto result = dsl::ModifyDeployment(
           data.nodes, data.deployment.scaling_groups, data.instances,
@@ -1380,6 +1385,28 @@ class Engine::Impl {
       }
     }
     return end;
+  }
+
+  // abort_started: modifications of the deployment left started (by a scale that failed
+  // without rollback, or whose execution is gone) are rolled back first, as the original does.
+  Status AbortStartedModifications(RunData& data, Emitter& emitter) {
+    storage::ListQuery query;
+    query.get_all_results = true;
+    query.filters = {{"deployment_id", {data.deployment.id}}, {"status", {"started"}}};
+    CLOUDIFY_ASSIGN_OR_RETURN(auto page, store_.ListDeploymentModifications(data.caller, query));
+    for (const auto& m : page.items) {
+      CLOUDIFY_ASSIGN_OR_RETURN(ScaleRequest request, RequestOfModification(m));
+      CLOUDIFY_ASSIGN_OR_RETURN(auto changes, RollbackChanges(request, m, data.nodes));
+      CLOUDIFY_RETURN_IF_ERROR(storage::EndDeploymentModification(
+          store_, data.caller, m.id, model::DeploymentModificationStatus::kRolledback, changes,
+          clock_.Now()));
+      WorkflowLog(emitter, LogLevel::kWarning,
+                  "Rolled back the started deployment modification " + m.id + " (abort_started)");
+    }
+    if (!page.items.empty()) {
+      CLOUDIFY_RETURN_IF_ERROR(Reload(data));
+    }
+    return Status::Ok();
   }
 
   // heal (the original's auto_heal_reinstall_node_subgraph, reinstall path): the failed

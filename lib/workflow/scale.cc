@@ -256,4 +256,20 @@ Result<storage::NodeInstanceChanges> RollbackChanges(const ScaleRequest& request
   return changes;
 }
 
+Result<ScaleRequest> RequestOfModification(const model::DeploymentModification& m) {
+  ScaleRequest r;
+  const json& c = m.context;
+  if (!c.contains("scalable_entity_name") || !c["scalable_entity_name"].is_string() ||
+      !m.modified_nodes.contains(c["scalable_entity_name"].get<std::string>())) {
+    return BadParametersError("deployment modification " + m.id +
+                              " does not record which entity it scales");
+  }
+  r.entity = c["scalable_entity_name"].get<std::string>();
+  r.is_group = c.value("is_group", false);
+  r.delta = c.value("delta", 0);
+  r.planned = m.modified_nodes[r.entity].value("instances", 0);
+  r.current = r.planned - r.delta;
+  return r;
+}
+
 }  // namespace cloudify::workflow

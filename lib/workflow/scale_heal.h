@@ -66,6 +66,10 @@ Result<storage::NodeInstanceChanges> RollbackChanges(const ScaleRequest& request
                                                      const model::DeploymentModification& m,
                                                      const std::vector<model::Node>& nodes);
 
+// The request a stored modification was started with (from its context and modified_nodes),
+// for rolling it back. kBadParameters when the record lacks them.
+Result<ScaleRequest> RequestOfModification(const model::DeploymentModification& m);
+
 // Heal's scope: the ids of the instances reinstalled. With node_instance_id: every instance
 // contained (transitively) in that instance's host, the host included (the instance itself
 // when it has no host). Without it: the same for every host holding an instance that is not

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <mutex>
 #include <set>
+#include <thread>
 
 #include <doctest/doctest.h>
 
@@ -72,9 +73,11 @@ struct Fixture {
   std::unique_ptr<Manager> manager;
   storage::CallerContext caller = storage::CallerContext::System();
   std::mutex mu;
-  std::vector<std::string> log;    // "<op>:<instance>" / "<op>:<source>-><target>"
-  std::set<std::string> fail_for;  // instances whose create fails (non-recoverable)
-  bool fail_new_creates = false;   // creates of instances not in `known` fail
+  std::vector<std::string> log;       // "<op>:<instance>" / "<op>:<source>-><target>"
+  std::set<std::string> fail_for;     // instances whose create fails (non-recoverable)
+  bool fail_new_creates = false;      // creates of instances not in `known` fail
+  std::atomic<bool> hold_new{false};  // operations of new instances wait while set
+  std::atomic<int> held{0};
   std::set<std::string> known;
 
   Fixture() {
@@ -86,6 +89,12 @@ struct Fixture {
     manager = std::move(*m);
     manager->operations().Add("p.tasks.op", [this](workflow::OperationContext& ctx) {
       const std::string op = ctx.operation_name().substr(ctx.operation_name().rfind('.') + 1);
+      if (hold_new.load() && known.count(ctx.instance().id()) == 0) {
+        ++held;
+        while (hold_new.load()) {
+          std::this_thread::sleep_for(milliseconds(2));
+        }
+      }
       std::lock_guard lock(mu);
       log.push_back(op + ":" + ctx.instance().id());
       if (op == "create" && fail_new_creates && known.count(ctx.instance().id()) == 0) {
@@ -234,6 +243,41 @@ TEST_CASE("scale out a contained node: new instances installed, related sources 
   CHECK(f.Modifications().size() == 2);
 }
 
+TEST_CASE("a cancelled scale keeps its modification started and a resume finishes it") {
+  Fixture f;
+  f.hold_new = true;
+  auto ex = f.manager->StartExecution(f.caller, "d", "scale",
+                                      {{"scalable_entity_name", "app"}, {"delta", 1}});
+  REQUIRE(ex.ok());
+  while (f.held.load() == 0) {
+    std::this_thread::sleep_for(milliseconds(2));
+  }
+  REQUIRE(f.manager->CancelExecution(f.caller, ex->id).ok());
+  f.hold_new = false;
+  auto cancelled = f.manager->WaitForExecution(f.caller, ex->id, seconds(30));
+  REQUIRE(cancelled.ok());
+  CHECK(cancelled->status == model::ExecutionStatus::kCancelled);
+  auto mods = f.Modifications();
+  REQUIRE(mods.size() == 1);
+  CHECK(mods[0].status == model::DeploymentModificationStatus::kStarted);
+  CHECK(f.Instances("app").size() == 2);  // the new one exists, not yet started
+
+  REQUIRE(f.manager->ResumeExecution(f.caller, ex->id).ok());
+  auto resumed = f.manager->WaitForExecution(f.caller, ex->id, seconds(30));
+  REQUIRE(resumed.ok());
+  CHECK_MESSAGE(resumed->status == model::ExecutionStatus::kTerminated, resumed->error);
+  mods = f.Modifications();
+  REQUIRE(mods.size() == 1);  // the same modification, finished
+  CHECK(mods[0].status == model::DeploymentModificationStatus::kFinished);
+  auto apps = f.Instances("app");
+  REQUIRE(apps.size() == 2);
+  for (const auto& a : apps) {
+    CHECK(a.state == model::NodeInstanceState::kStarted);
+  }
+  CHECK(f.Count("create:") == 1);  // the create that ran before the cancel did not run again
+  CHECK(f.manager->store().GetNode(f.caller, "d", "app")->number_of_instances == 2);
+}
+
 TEST_CASE("scale_compute scales the host with everything it contains") {
   Fixture f;
   auto ex = f.Run("scale", {{"scalable_entity_name", "app"}, {"scale_compute", true}});
@@ -286,9 +330,21 @@ TEST_CASE("a failed scale out is scaled back in and its modification rolled back
   }
   CHECK(scaling_back);
 
+  // Without rollback the modification stays started and blocks the next scale, until a
+  // scale with abort_started rolls it back.
+  auto kept = f.Run("scale",
+                    {{"scalable_entity_name", "app"}, {"delta", 1}, {"rollback_if_failed", false}});
+  CHECK(kept.status == model::ExecutionStatus::kFailed);
+  REQUIRE(f.Modifications().size() == 2);
+  CHECK(f.Instances("app").size() == 2);  // the added row stays with the started modification
+  auto blocked = f.Run("scale", {{"scalable_entity_name", "db"}, {"delta", 1}});
+  CHECK(blocked.status == model::ExecutionStatus::kFailed);
+  CHECK(blocked.error.find("existing started deployment modifications") != std::string::npos);
+
   // The deployment can be scaled again afterwards.
   f.fail_new_creates = false;
-  auto again = f.Run("scale", {{"scalable_entity_name", "app"}, {"delta", 1}});
+  auto again =
+      f.Run("scale", {{"scalable_entity_name", "app"}, {"delta", 1}, {"abort_started", true}});
   CHECK_MESSAGE(again.status == model::ExecutionStatus::kTerminated, again.error);
   CHECK(f.Instances("app").size() == 2);
 }
@@ -371,6 +427,102 @@ TEST_CASE("heal without an instance reinstalls the hosts of instances that are n
   CHECK(f.Count("create:") == 1);
   CHECK(f.Count("create:" + db) == 1);
   CHECK(f.Only("db").state == model::NodeInstanceState::kStarted);
+}
+
+}  // namespace cloudify
+
+namespace cloudify {
+
+TEST_CASE("scaling a group adds and removes whole group instances and records its count") {
+  testing::TempDir tmp;
+  ManagerOptions options;
+  options.data_dir = tmp.path() / "data";
+  options.task_retry_interval = milliseconds(1);
+  auto m = Manager::Open(options);
+  REQUIRE_MESSAGE(m.ok(), m.status().ToString());
+  std::mutex mu;
+  std::vector<std::string> creates;
+  (*m)->operations().Add("p.tasks.op", [&](workflow::OperationContext& ctx) {
+    std::lock_guard lock(mu);
+    if (ctx.operation_name() == "cloudify.interfaces.lifecycle.create") {
+      creates.push_back(ctx.instance().node().id());
+    }
+  });
+  fs::create_directories(tmp.path() / "bp");
+  std::ofstream(tmp.path() / "bp" / "blueprint.yaml") << R"(
+tosca_definitions_version: cloudify_dsl_1_4
+imports:
+  - http://cloudify.co/spec/cloudify/6.4.0/types.yaml
+plugins:
+  p: {executor: central_deployment_agent, install: false}
+node_templates:
+  vm:
+    type: cloudify.nodes.Compute
+    properties: {agent_config: {install_method: none}}
+    interfaces:
+      cloudify.interfaces.lifecycle: {create: p.tasks.op, delete: p.tasks.op}
+  ip:
+    type: cloudify.nodes.VirtualIP
+    interfaces:
+      cloudify.interfaces.lifecycle: {create: p.tasks.op, delete: p.tasks.op}
+    relationships:
+      - {type: cloudify.relationships.connected_to, target: vm}
+groups:
+  pair: {members: [vm, ip]}
+policies:
+  scale:
+    type: cloudify.policies.scaling
+    targets: [pair]
+    properties: {default_instances: 1}
+)";
+  auto caller = storage::CallerContext::System();
+  REQUIRE((*m)->UploadBlueprint(caller, "bp", tmp.path() / "bp" / "blueprint.yaml").ok());
+  REQUIRE((*m)->CreateDeployment(caller, "bp", "d").ok());
+  auto run = [&](const std::string& wf, const json& params) {
+    auto ex = (*m)->StartExecution(caller, "d", wf, params);
+    REQUIRE_MESSAGE(ex.ok(), ex.status().ToString());
+    auto done = (*m)->WaitForExecution(caller, ex->id, seconds(30));
+    REQUIRE(done.ok());
+    return *done;
+  };
+  REQUIRE(run("install", json::object()).status == model::ExecutionStatus::kTerminated);
+  auto out = run("scale", {{"scalable_entity_name", "pair"}, {"delta", 2}});
+  REQUIRE_MESSAGE(out.status == model::ExecutionStatus::kTerminated, out.error);
+  storage::ListQuery q;
+  q.get_all_results = true;
+  q.filters = {{"deployment_id", {"d"}}};
+  auto instances = (*m)->store().ListNodeInstances(caller, q);
+  REQUIRE(instances.ok());
+  CHECK(instances->items.size() == 6);
+  std::map<std::string, std::vector<std::string>> by_group;  // group instance -> nodes
+  std::map<std::string, std::string> group_of;
+  for (const auto& i : instances->items) {
+    CHECK(i.state == model::NodeInstanceState::kStarted);
+    REQUIRE(i.scaling_groups.size() == 1);
+    by_group[i.scaling_groups[0].id].push_back(i.node_id);
+    group_of[i.id] = i.scaling_groups[0].id;
+  }
+  CHECK(by_group.size() == 3);
+  for (const auto& i : instances->items) {
+    if (i.node_id == "ip") {
+      REQUIRE(i.relationships.size() == 1);  // its own vm only
+      CHECK(group_of[i.relationships[0].target_id] == group_of[i.id]);
+    }
+  }
+  CHECK(creates.size() == 6);  // 2 at install, 4 at scale
+  auto d = (*m)->store().GetDeployment(caller, "d");
+  REQUIRE(d.ok());
+  CHECK(d->scaling_groups.at("pair").properties.current_instances == 3);
+
+  auto in = run("scale", {{"scalable_entity_name", "pair"}, {"delta", -2}});
+  REQUIRE_MESSAGE(in.status == model::ExecutionStatus::kTerminated, in.error);
+  instances = (*m)->store().ListNodeInstances(caller, q);
+  REQUIRE(instances.ok());
+  CHECK(instances->items.size() == 2);
+  CHECK((*m)->store()
+            .GetDeployment(caller, "d")
+            ->scaling_groups.at("pair")
+            .properties.current_instances == 1);
 }
 
 }  // namespace cloudify

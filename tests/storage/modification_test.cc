@@ -188,14 +188,23 @@ CONTRACT_TEST("finishing removes instances, rolling back restores them; ended on
                                            DeploymentModificationStatus::kRolledback, none, t1)
             .code() == ErrorCode::kDeploymentModificationAlreadyEnded);
 
-  // A scale-in: started with nothing to write, finished by deleting the removed instances.
+  // A scale-in: started with nothing to write, finished by deleting the removed instances and
+  // writing the deployment's scaling-group count.
   REQUIRE(storage::StartDeploymentModification(ts.store(), c, Modification("m2"), none).ok());
   NodeInstanceChanges remove;
   remove.remove = {"vm_3"};
+  auto d = ts->GetDeployment(c, "d1");
+  REQUIRE(d.ok());
+  d->scaling_groups["g"].members = {"vm"};
+  d->scaling_groups["g"].properties.current_instances = 2;
+  remove.deployment = *d;
   REQUIRE(storage::EndDeploymentModification(ts.store(), c, "m2",
                                              DeploymentModificationStatus::kFinished, remove, t1)
               .ok());
   CHECK(CountInstances(ts, c) == 2);
+  auto written = ts->GetDeployment(c, "d1");
+  REQUIRE(written.ok());
+  CHECK(written->scaling_groups.at("g").properties.current_instances == 2);
 
   // A failed scale-out: rolled back by deleting the added and restoring the related.
   NodeInstanceChanges add4;
