@@ -77,10 +77,13 @@ Result<HttpResponse> Action(Context& ctx) {
   CLOUDIFY_ASSIGN_OR_RETURN(json body, JsonBody(ctx));
   CLOUDIFY_ASSIGN_OR_RETURN(std::string action, StringField(body, "action"));
   if (action == "cancel" || action == "force-cancel" || action == "kill") {
-    // The engine has one way to stop an execution: no new operation starts and the running
-    // ones finish; force-cancel and kill take it too (it never leaves state half-written).
+    // cancel lets running operations finish; force-cancel and kill also tell them to stop
+    // (Manager::CancelExecution says what each can do to operations already running).
+    const CancelKind kind = action == "kill"           ? CancelKind::kKill
+                            : action == "force-cancel" ? CancelKind::kForce
+                                                       : CancelKind::kCancel;
     CLOUDIFY_ASSIGN_OR_RETURN(model::Execution e,
-                              ctx.manager().CancelExecution(ctx.caller, ctx.params[0]));
+                              ctx.manager().CancelExecution(ctx.caller, ctx.params[0], kind));
     return Json(200, ToWire(e));
   }
   if (action == "resume" || action == "force-resume") {
