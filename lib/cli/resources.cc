@@ -197,6 +197,12 @@ void AddDeployments(CLI::App& app, Session& session, Action& action) {
     if (!blueprint->empty()) {
       args.filters.emplace_back("blueprint_id", *blueprint);
     }
+    // Only the shown fields: a deployment's full record (workflows, outputs, ...) is ~10 KB.
+    std::string include;
+    for (const std::string& column : kDeploymentColumns) {
+      include += (include.empty() ? "" : ",") + column;
+    }
+    args.filters.emplace_back("_include", include);
     return ListResource(session, "/deployments", args, kDeploymentColumns,
                         "Deployments:", "deployments");
   });
