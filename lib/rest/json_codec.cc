@@ -9,7 +9,7 @@ namespace {
 
 using nlohmann::json;
 
-json StringOrNull(const std::string& s) { return s.empty() ? json(nullptr) : json(s); }
+using model::StringOrNull;
 
 }  // namespace
 

@@ -8,6 +8,7 @@
 
 #include "cloudify/ids.h"
 #include "cloudify/messaging/topology.h"
+#include "cloudify/model/json.h"
 
 namespace cloudify::workflow {
 namespace {
@@ -17,7 +18,7 @@ using nlohmann::json;
 // Marks a Sync() request travelling behind the events it waits for.
 constexpr std::string_view kSyncContentType = "application/x-cloudify-event-sync";
 
-json StringOrNull(const std::string& s) { return s.empty() ? json(nullptr) : json(s); }
+using model::StringOrNull;
 
 std::string StringField(const json& object, const char* key) {
   auto it = object.find(key);

@@ -23,6 +23,11 @@
 
 namespace cloudify::model {
 
+// The wire's convention for optional text: an empty string is sent as null.
+inline nlohmann::json StringOrNull(const std::string& s) {
+  return s.empty() ? nlohmann::json(nullptr) : nlohmann::json(s);
+}
+
 nlohmann::json ToJson(const ParameterSchema& p);
 nlohmann::json ToJson(const OperationSpec& op);
 nlohmann::json ToJson(const PluginSpec& p);
