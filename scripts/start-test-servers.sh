@@ -5,6 +5,8 @@
 set -euo pipefail
 # Only the export lines may reach stdout (the caller evals it): everything the servers' tools
 # print (e.g. pg_ctlcluster's "Removed stale pid file") goes to stderr.
+# The servers are started with fd 3 closed: a daemon that inherited it would hold the caller's
+# command substitution open forever.
 exec 3>&1 1>&2
 
 log() { echo "$*" >&2; }
@@ -15,7 +17,7 @@ if ! pg_lsclusters -h 2>/dev/null | awk '{print $1"/"$2}' | grep -qx "${pg_versi
   pg_createcluster "$pg_version" main >/dev/null
 fi
 if ! pg_lsclusters -h | awk '$1=="'"$pg_version"'" && $2=="main" {print $4}' | grep -qx online; then
-  pg_ctlcluster "$pg_version" main start
+  pg_ctlcluster "$pg_version" main start 3>&-
 fi
 pg_port=$(pg_lsclusters -h | awk '$1=="'"$pg_version"'" && $2=="main" {print $3}')
 for _ in $(seq 1 30); do
@@ -37,7 +39,7 @@ export RABBITMQ_NODENAME=rabbit@localhost
 export RABBITMQ_NODE_IP_ADDRESS=127.0.0.1
 if ! rabbitmqctl -q -n "$RABBITMQ_NODENAME" status >/dev/null 2>&1; then
   su rabbitmq -s /bin/sh -c "RABBITMQ_NODENAME=$RABBITMQ_NODENAME RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 \
-    HOME=/var/lib/rabbitmq rabbitmq-server -detached" >/dev/null 2>&1
+    HOME=/var/lib/rabbitmq rabbitmq-server -detached" >/dev/null 2>&1 3>&-
 fi
 # -detached returns before the node answers; wait for it to be reachable, then booted.
 for _ in $(seq 1 120); do

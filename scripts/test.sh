@@ -39,7 +39,7 @@ step "configure (asan+ubsan)" cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TY
   -DCLOUDIFY_BUILD_BENCH=OFF
 step "build (asan+ubsan)" cmake --build build/asan -j "$jobs"
 step "test (asan+ubsan)" env ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-  UBSAN_OPTIONS=print_stacktrace=1 ctest --test-dir build/asan -j "$jobs" --output-on-failure
+  UBSAN_OPTIONS=print_stacktrace=1 ctest --test-dir build/asan -j "$jobs" --timeout 600 --output-on-failure
 
 step "configure (release)" cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DCLOUDIFY_WERROR=ON
@@ -62,4 +62,4 @@ step "install + find_package consumer" consumer_check
 
 echo "[time] everything before the release tests: $((SECONDS - total_start)) s"
 echo "==> test (release)"
-ctest --test-dir build/release -j "$jobs" --output-on-failure
+ctest --test-dir build/release -j "$jobs" --timeout 600 --output-on-failure
