@@ -159,6 +159,7 @@ Result<HttpResponse> Archive(Context& ctx) {
 
 Result<HttpResponse> List(Context& ctx) {
   CLOUDIFY_ASSIGN_OR_RETURN(storage::ListQuery q, ListQueryFrom(ctx));
+  ReadOnlyIncludedFields(ctx, q, {"state"});
   CLOUDIFY_ASSIGN_OR_RETURN(auto page, ctx.store().ListBlueprints(ctx.caller, q));
   return PageResponse(page, IncludeFields(ctx),
                       [](const model::Blueprint& b) { return ToWire(b); });

@@ -57,6 +57,7 @@ Result<HttpResponse> Get(Context& ctx) {
 
 Result<HttpResponse> List(Context& ctx) {
   CLOUDIFY_ASSIGN_OR_RETURN(storage::ListQuery q, ListQueryFrom(ctx));
+  ReadOnlyIncludedFields(ctx, q);
   CLOUDIFY_ASSIGN_OR_RETURN(auto page, ctx.store().ListDeployments(ctx.caller, q));
   return PageResponse(page, IncludeFields(ctx),
                       [](const model::Deployment& d) { return ToWire(d); });

@@ -61,6 +61,7 @@ Result<HttpResponse> Get(Context& ctx) {
 
 Result<HttpResponse> List(Context& ctx) {
   CLOUDIFY_ASSIGN_OR_RETURN(storage::ListQuery q, ListQueryFrom(ctx));
+  ReadOnlyIncludedFields(ctx, q);
   CLOUDIFY_ASSIGN_OR_RETURN(bool system, QueryBool(ctx, "_include_system_workflows", false));
   if (!system && !q.filters.contains("is_system_workflow")) {
     q.filters["is_system_workflow"] = {"false"};

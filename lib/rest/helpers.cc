@@ -231,4 +231,13 @@ Result<storage::ListQuery> ListQueryFrom(const Context& ctx,
   return q;
 }
 
+void ReadOnlyIncludedFields(const Context& ctx, storage::ListQuery& q,
+                            const std::vector<std::string>& needed) {
+  q.include = IncludeFields(ctx);
+  if (!q.include.empty()) {
+    q.include.insert(q.include.end(), needed.begin(), needed.end());
+  }
+  q.include_unknown_reads_all = true;
+}
+
 }  // namespace cloudify::rest::internal

@@ -179,6 +179,12 @@ Result<storage::ListQuery> ListQueryFrom(const Context& ctx,
                                          const std::vector<std::string>& not_filters = {},
                                          int64_t default_size = 1000);
 
+// Hands `_include` to the store too, so a list reads only the asked fields from the database
+// (the reply is still projected by PageResponse, which also checks the names). `needed` are the
+// fields the wire shape reads to compute others (a blueprint's plan is shown by its state).
+void ReadOnlyIncludedFields(const Context& ctx, storage::ListQuery& q,
+                            const std::vector<std::string>& needed = {});
+
 template <typename T, typename F>
 HttpResponse PageResponse(const storage::Page<T>& page, const std::vector<std::string>& include,
                           F&& to_wire) {

@@ -16,6 +16,7 @@ Result<HttpResponse> ListNodes(Context& ctx) {
 
 Result<HttpResponse> ListInstances(Context& ctx) {
   CLOUDIFY_ASSIGN_OR_RETURN(storage::ListQuery q, ListQueryFrom(ctx));
+  ReadOnlyIncludedFields(ctx, q);
   CLOUDIFY_ASSIGN_OR_RETURN(auto page, ctx.store().ListNodeInstances(ctx.caller, q));
   return PageResponse(page, IncludeFields(ctx),
                       [](const model::NodeInstance& n) { return ToWire(n); });

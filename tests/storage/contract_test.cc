@@ -271,6 +271,20 @@ CONTRACT_TEST("lists filter, search, sort and page in SQL with a total count") {
   CHECK(page->items[0].blueprint_id.empty());  // not included
   CHECK(page->items[0].workflows.empty());
 
+  // A field the table does not keep reads every field when the caller allows it.
+  q.include = {"id", "status_display"};
+  CHECK(ts->ListDeployments(c, q).status().code() == ErrorCode::kNoSuchIncludeField);
+  q.include_unknown_reads_all = true;
+  page = ts->ListDeployments(c, q);
+  REQUIRE(page.ok());
+  REQUIRE(page->items.size() == 1);
+  CHECK(page->items[0].site_name == "paris");
+  CHECK(!page->items[0].blueprint_id.empty());
+  q.include = {"id", "site_name"};
+  page = ts->ListDeployments(c, q);
+  REQUIRE(page.ok());
+  CHECK(page->items[0].blueprint_id.empty());  // known fields still read only those
+
   q = {};
   q.size = 0;
   page = ts->ListDeployments(c, q);

@@ -93,6 +93,9 @@ struct ListQuery {
   std::string search;
   // _include: the fields to fill; others keep their defaults. Default: empty (all).
   std::vector<std::string> include;
+  // When set, an `include` field the table does not store (one the REST layer computes from
+  // others) makes the list fill every field instead of failing. Default: false.
+  bool include_unknown_reads_all = false;
   // _range filters on timestamp or integer fields. Default: none.
   std::vector<RangeFilter> ranges;
   // Keyset paging (events and logs): only rows whose storage id is greater, in storage-id

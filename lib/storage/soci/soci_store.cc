@@ -434,6 +434,10 @@ Result<Page<T>> ListRows(const Shared& sh, soci::session& s, const CallerContext
   for (const auto& field : q.include) {
     int i = t.Find(field);
     if (i < 0 || (t.columns[static_cast<size_t>(i)].flags & kInternal) != 0) {
+      if (q.include_unknown_reads_all) {
+        selected.assign(t.columns.size(), true);
+        break;
+      }
       return Status(ErrorCode::kNoSuchIncludeField,
                     "Invalid include field `" + field + "` for " + t.name);
     }
