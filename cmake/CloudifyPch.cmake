@@ -1,7 +1,15 @@
 # Precompiled headers: nlohmann/json and the standard headers nearly every translation unit
 # includes. Parsing json.hpp alone costs a few seconds per file, which on a 2-core CI machine is
 # most of a cold build.
-option(CLOUDIFY_PCH "Precompile the common heavy headers" ON)
+# Debug builds only: with optimization g++ 12 reports false warnings (-Warray-bounds,
+# -Wstringop-overflow) from inlined standard-library code that a precompiled header no longer
+# marks as a system header.
+if(CMAKE_BUILD_TYPE STREQUAL "Debug")
+  set(cloudify_pch_default ON)
+else()
+  set(cloudify_pch_default OFF)
+endif()
+option(CLOUDIFY_PCH "Precompile the common heavy headers" ${cloudify_pch_default})
 
 set(CLOUDIFY_PCH_HEADERS <nlohmann/json.hpp> <string> <string_view> <vector> <map>
     <unordered_map> <memory> <optional> <functional> <chrono> <mutex>)

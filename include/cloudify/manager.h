@@ -47,6 +47,10 @@ struct StartOptions {
   // Wait in the queue (status queued) instead of being refused when another is active.
   // Default: false.
   bool queue = false;
+  // A dry run: the workflow's graph runs with every operation succeeding at once and no state
+  // change, nothing stored but the execution and its events (a trace of what would run).
+  // Not for scale, whose deployment modification is itself a change. Default: false.
+  bool dry_run = false;
 };
 
 // The original's cancel actions: cancel, force-cancel, kill.

@@ -249,7 +249,7 @@ int StartAndFollow(Session& session, const StartRequest& request) {
                {"parameters", request.parameters},
                {"allow_custom_parameters", flag(request.allow_custom_parameters)},
                {"force", flag(request.force)},
-               {"dry_run", "false"},
+               {"dry_run", flag(request.dry_run)},
                {"queue", flag(request.queue)},
                {"scheduled_time", nullptr},
                {"wait_after_fail", 600}};
@@ -299,6 +299,8 @@ void AddExecutions(CLI::App& app, Session& session, Action& action) {
   st->add_flag("-f,--force", start->request.force,
                "Run even if another execution of the deployment is running");
   st->add_flag("--queue", start->request.queue, "Queue the execution if it cannot run now");
+  st->add_flag("--dry-run", start->request.dry_run,
+               "Trace what the workflow would run, with no operation run and nothing changed");
   st->add_option("--timeout", start->request.timeout_seconds,
                  "Seconds to wait for the execution to end (default: 900)");
   st->add_flag("--without-logs", start->without_logs, "Show events only, not logs");

@@ -104,6 +104,7 @@ struct StartRequest {
   bool allow_custom_parameters = false;
   bool force = false;
   bool queue = false;
+  bool dry_run = false;
   bool include_logs = true;
   int timeout_seconds = 900;
 };

@@ -361,6 +361,9 @@ class Manager::Impl {
     }
     CLOUDIFY_ASSIGN_OR_RETURN(json params, CheckParameters(workflow_id, wf->second, parameters,
                                                            options.allow_custom_parameters));
+    if (options.dry_run && workflow_id == "scale") {
+      return BadParametersError("a dry run of scale is not possible: it changes the deployment");
+    }
     model::Execution e;
     e.id = NewUuid();
     e.workflow_id = workflow_id;
@@ -369,6 +372,7 @@ class Manager::Impl {
     e.blueprint_id = d.blueprint_id;
     e.parameters = std::move(params);
     e.allow_custom_parameters = options.allow_custom_parameters;
+    e.is_dry_run = options.dry_run;
     e.meta.tenant_name = caller.tenant;
     e.meta.created_by = caller.user;
     e.meta.created_at = clock_.Now();

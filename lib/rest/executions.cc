@@ -27,10 +27,7 @@ Result<HttpResponse> Start(Context& ctx) {
                             BoolField(body, "allow_custom_parameters", false));
   CLOUDIFY_ASSIGN_OR_RETURN(options.force, BoolField(body, "force", false));
   CLOUDIFY_ASSIGN_OR_RETURN(options.queue, BoolField(body, "queue", false));
-  CLOUDIFY_ASSIGN_OR_RETURN(bool dry_run, BoolField(body, "dry_run", false));
-  if (dry_run) {
-    return BadParametersError("dry_run executions are not supported by this manager");
-  }
+  CLOUDIFY_ASSIGN_OR_RETURN(options.dry_run, BoolField(body, "dry_run", false));
   if (auto it = body.find("scheduled_time"); it != body.end() && !it->is_null()) {
     return BadParametersError("scheduled executions are not supported by this manager");
   }

@@ -338,6 +338,9 @@ class Emitter {
 
   void ForTask(std::string_view type, const GraphTask& task, std::string message,
                json error_causes = nullptr) {
+    if (data_.execution.is_dry_run) {
+      message += " (dry run)";
+    }
     model::Event e = Base(model::EventKind::kEvent, std::move(message));
     e.event_type = std::string(type);
     Fill(e, task);
@@ -497,6 +500,11 @@ class RunExecutor final : public TaskExecutor, public GraphObserver {
   }
 
   TaskOutcome Execute(const GraphTask& task, int retry) override {
+    // A dry run walks the graph in order and changes nothing.
+    if (data_.execution.is_dry_run &&
+        (task.kind == TaskKind::kSetNodeState || task.kind == TaskKind::kOperation)) {
+      return TaskOutcome::Success();
+    }
     switch (task.kind) {
       case TaskKind::kSetNodeState:
         return SetState(task);
@@ -555,9 +563,10 @@ class RunExecutor final : public TaskExecutor, public GraphObserver {
     // Stored: how operations ended (a resume skips those that succeeded) and failures. Local
     // steps (states, events, subgraphs) are cheap and idempotent: a resume simply runs them
     // again, which saves a write for each of them.
-    const bool persist = state == model::TaskState::kFailed ||
-                         (operation && (state == model::TaskState::kSucceeded ||
-                                        state == model::TaskState::kRescheduled));
+    const bool persist =
+        !data_.execution.is_dry_run && (state == model::TaskState::kFailed ||
+                                        (operation && (state == model::TaskState::kSucceeded ||
+                                                       state == model::TaskState::kRescheduled)));
     if (!persist) {
       return;
     }
@@ -1469,6 +1478,13 @@ class Engine::Impl {
   Result<std::string> Persist(RunData& data, TaskGraph& graph,
                               std::map<std::string, model::TaskState>& previous,
                               std::vector<model::Operation>& stored) {
+    if (data.execution.is_dry_run) {  // a dry run stores no graph
+      const std::string graph_id = NewUuid();
+      for (const auto& task : graph.tasks) {
+        stored.push_back(ToOperation(task, graph_id, data.execution.id));
+      }
+      return graph_id;
+    }
     storage::ListQuery query;
     query.get_all_results = true;
     query.filters = {{"execution_id", {data.execution.id}}, {"name", {graph.name}}};

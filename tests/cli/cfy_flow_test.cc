@@ -104,6 +104,15 @@ TEST_CASE("the everyday flow: profiles use, install, execute_operation, events, 
   CHECK(terminated == 2);  // install and execute_operation; system workflows hidden
   REQUIRE_FALSE(operation_id.empty());
 
+  // A dry run of uninstall prints its marked trace and uninstalls nothing.
+  Run dry = Cfy({"executions", "start", "uninstall", "-d", "app-1", "--dry-run"});
+  REQUIRE_MESSAGE(dry.code == 0, dry.out << dry.err);
+  CHECK(Contains(dry.out, "cloudify.interfaces.lifecycle.delete"));
+  CHECK(Contains(dry.out, "(dry run)"));
+  for (const auto& ni : json::parse(Cfy({"node-instances", "list", "-d", "app-1", "--json"}).out)) {
+    CHECK(ni["state"] == "started");
+  }
+
   Run events = Cfy({"events", "list", "-e", operation_id, "--json"});
   REQUIRE(events.code == 0);
   std::istringstream lines(events.out);

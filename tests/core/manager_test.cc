@@ -1,5 +1,6 @@
 #include "cloudify/manager.h"
 
+#include <algorithm>
 #include <atomic>
 #include <fstream>
 #include <thread>
@@ -165,6 +166,63 @@ TEST_CASE("bad inputs, unknown workflows and bad parameters are refused with the
             ->StartExecution(f.caller, "d", "install", {{"bogus", 1}},
                              {.allow_custom_parameters = true})
             .ok());
+}
+
+TEST_CASE("a dry run traces the workflow in order and changes nothing") {
+  Fixture f;
+  REQUIRE(f.manager->UploadBlueprint(f.caller, "web", f.tmp.path() / "bp" / "blueprint.yaml").ok());
+  REQUIRE(f.manager->CreateDeployment(f.caller, "web", "d").ok());
+  auto started = f.manager->StartExecution(f.caller, "d", "install", {}, {.dry_run = true});
+  REQUIRE_MESSAGE(started.ok(), started.status().ToString());
+  CHECK(started->is_dry_run);
+  auto ended = f.manager->WaitForExecution(f.caller, started->id, seconds(30));
+  REQUIRE(ended.ok());
+  CHECK(ended->status == model::ExecutionStatus::kTerminated);
+  CHECK(ended->is_dry_run);
+  CHECK(f.starts == 0);  // no handler ran
+
+  storage::ListQuery all;
+  all.get_all_results = true;
+  all.filters = {{"deployment_id", {"d"}}};
+  auto instances = f.manager->store().ListNodeInstances(f.caller, all);
+  REQUIRE(instances.ok());
+  REQUIRE(instances->items.size() == 2);
+  for (const auto& ni : instances->items) {
+    CHECK(ni.state == model::NodeInstanceState::kUninitialized);
+    CHECK(ni.runtime_properties.empty());
+  }
+  storage::ListQuery graphs;
+  graphs.filters = {{"execution_id", {started->id}}};
+  auto stored = f.manager->store().ListTasksGraphs(f.caller, graphs);
+  REQUIRE(stored.ok());
+  CHECK(stored->total == 0);
+
+  // The trace: every operation's task events, marked, vm's before web's start.
+  REQUIRE(f.manager->SyncEvents(seconds(10)).ok());
+  storage::ListQuery q;
+  q.get_all_results = true;
+  q.filters = {{"execution_id", {started->id}}, {"event_type", {"task_succeeded"}}};
+  auto events = f.manager->store().ListEvents(f.caller, q);
+  REQUIRE(events.ok());
+  std::vector<std::string> trace;
+  for (const auto& e : events->items) {
+    CHECK(e.message.ends_with(" (dry run)"));
+    trace.push_back(e.node_name + " " + e.operation);
+  }
+  CHECK(trace.size() == 3);  // vm create + start, web start
+  auto vm_start = std::find(trace.begin(), trace.end(), "vm cloudify.interfaces.lifecycle.start");
+  auto web_start = std::find(trace.begin(), trace.end(), "web cloudify.interfaces.lifecycle.start");
+  CHECK(vm_start < web_start);
+  CHECK(web_start != trace.end());
+
+  // A real install afterwards starts from nothing; scale cannot be dry-run.
+  CHECK(f.Run("d", "install").status == model::ExecutionStatus::kTerminated);
+  CHECK(f.starts == 2);
+  CHECK(f.manager
+            ->StartExecution(f.caller, "d", "scale", {{"scalable_entity_name", "vm"}},
+                             {.dry_run = true})
+            .status()
+            .code() == ErrorCode::kBadParameters);
 }
 
 TEST_CASE("one active execution per deployment: a second is refused or queued") {

@@ -284,6 +284,12 @@ CONTRACT_TEST("lists filter, search, sort and page in SQL with a total count") {
   page = ts->ListDeployments(c, q);
   REQUIRE(page.ok());
   CHECK(page->items[0].blueprint_id.empty());  // known fields still read only those
+  // What `cfy deployments list` shows is all stored, so its page is read column by column.
+  q.include = {"id",         "display_name", "blueprint_id",      "created_at",
+               "updated_at", "visibility",   "tenant_name",       "created_by",
+               "site_name",  "labels",       "deployment_status", "installation_status"};
+  q.include_unknown_reads_all = false;
+  CHECK(ts->ListDeployments(c, q).ok());
 
   q = {};
   q.size = 0;
