@@ -173,6 +173,21 @@ Result<HttpResponse> Delete(Context& ctx) {
   return NoContent();
 }
 
+Result<HttpResponse> SetVisibility(Context& ctx) {
+  CLOUDIFY_ASSIGN_OR_RETURN(model::Blueprint bp,
+                            ctx.store().GetBlueprint(ctx.caller, ctx.params[0]));
+  CLOUDIFY_ASSIGN_OR_RETURN(model::Visibility v, VisibilityChange(ctx, bp.meta.visibility));
+  if (v == model::Visibility::kGlobal) {
+    CLOUDIFY_RETURN_IF_ERROR(RequireUniqueAcrossTenants(
+        bp.id, "blueprint", [&](const storage::CallerContext& c, const storage::ListQuery& q) {
+          return ctx.store().ListBlueprints(c, q);
+        }));
+  }
+  bp.meta.visibility = v;
+  CLOUDIFY_RETURN_IF_ERROR(ctx.store().UpdateBlueprint(ctx.caller, bp));
+  return Json(200, ToWire(bp));
+}
+
 }  // namespace
 
 void AddBlueprintRoutes(std::vector<Route>& routes) {
@@ -181,6 +196,7 @@ void AddBlueprintRoutes(std::vector<Route>& routes) {
   routes.push_back({"GET", "/blueprints/<>/archive", Access::kViewer, Archive});
   routes.push_back({"PUT", "/blueprints/<>", Access::kUser, Upload});
   routes.push_back({"DELETE", "/blueprints/<>", Access::kUser, Delete});
+  routes.push_back({"PATCH", "/blueprints/<>/set-visibility", Access::kUser, SetVisibility});
 }
 
 }  // namespace cloudify::rest::internal

@@ -83,6 +83,28 @@ Result<HttpResponse> Capabilities(Context& ctx) {
   return Json(200, {{"deployment_id", ctx.params[0]}, {"capabilities", capabilities}});
 }
 
+Result<HttpResponse> SetVisibility(Context& ctx) {
+  CLOUDIFY_ASSIGN_OR_RETURN(model::Deployment d,
+                            ctx.store().GetDeployment(ctx.caller, ctx.params[0]));
+  CLOUDIFY_ASSIGN_OR_RETURN(model::Visibility v, VisibilityChange(ctx, d.meta.visibility));
+  if (v == model::Visibility::kGlobal) {
+    CLOUDIFY_ASSIGN_OR_RETURN(model::Blueprint bp,
+                              ctx.store().GetBlueprint(ctx.caller, d.blueprint_id));
+    if (bp.meta.visibility != model::Visibility::kGlobal) {
+      return Status(ErrorCode::kIllegalAction, "Can't set deployment `" + d.id +
+                                                   "` to global: its blueprint `" + bp.id +
+                                                   "` is not global");
+    }
+    CLOUDIFY_RETURN_IF_ERROR(RequireUniqueAcrossTenants(
+        d.id, "deployment", [&](const storage::CallerContext& c, const storage::ListQuery& q) {
+          return ctx.store().ListDeployments(c, q);
+        }));
+  }
+  d.meta.visibility = v;
+  CLOUDIFY_RETURN_IF_ERROR(ctx.store().UpdateDeployment(ctx.caller, d));
+  return Json(200, ToWire(d));
+}
+
 }  // namespace
 
 void AddDeploymentRoutes(std::vector<Route>& routes) {
@@ -90,6 +112,7 @@ void AddDeploymentRoutes(std::vector<Route>& routes) {
   routes.push_back({"GET", "/deployments/<>", Access::kViewer, Get});
   routes.push_back({"PUT", "/deployments/<>", Access::kOperations, Create});
   routes.push_back({"DELETE", "/deployments/<>", Access::kOperations, Delete});
+  routes.push_back({"PATCH", "/deployments/<>/set-visibility", Access::kOperations, SetVisibility});
   routes.push_back({"GET", "/deployments/<>/outputs", Access::kViewer, Outputs});
   routes.push_back({"GET", "/deployments/<>/capabilities", Access::kViewer, Capabilities});
 }

@@ -185,6 +185,31 @@ Result<storage::ListQuery> ListQueryFrom(const Context& ctx,
 void ReadOnlyIncludedFields(const Context& ctx, storage::ListQuery& q,
                             const std::vector<std::string>& needed = {});
 
+// PATCH .../set-visibility: the body's `visibility`, checked as the original checks it: a
+// known name (kBadParameters), never narrower than `current` (kIllegalAction), global only for
+// sys_admin (kForbidden).
+Result<model::Visibility> VisibilityChange(const Context& ctx, model::Visibility current);
+
+// A resource made global needs an id that no other tenant uses (kConflict otherwise); `list`
+// is the store's list call for its type.
+template <typename ListFn>
+Status RequireUniqueAcrossTenants(const std::string& id, const std::string& what, ListFn&& list) {
+  storage::CallerContext everyone = storage::CallerContext::System();
+  everyone.all_tenants = true;
+  storage::ListQuery q;
+  q.size = 2;
+  q.filters[what == "secret" ? "key" : "id"] = {id};
+  auto page = list(everyone, q);
+  if (!page.ok()) {
+    return page.status();
+  }
+  if (page->total > 1) {
+    return ConflictError("Can't set " + what + " `" + id + "` to global: another tenant has a " +
+                         what + " with this id");
+  }
+  return Status::Ok();
+}
+
 template <typename T, typename F>
 HttpResponse PageResponse(const storage::Page<T>& page, const std::vector<std::string>& include,
                           F&& to_wire) {

@@ -115,6 +115,7 @@ Result<HttpResponse> Patch(Context& ctx) {
                             BoolField(body, "is_hidden_value", s.is_hidden_value));
   CLOUDIFY_ASSIGN_OR_RETURN(auto visibility, VisibilityField(ctx, body));
   if (visibility) {
+    CLOUDIFY_RETURN_IF_ERROR(model::CheckVisibilityChange(s.meta.visibility, *visibility));
     s.meta.visibility = *visibility;
   }
   s.updated_at = SystemClock().Now();
@@ -129,6 +130,22 @@ Result<HttpResponse> Delete(Context& ctx) {
   return NoContent();
 }
 
+Result<HttpResponse> SetVisibility(Context& ctx) {
+  CLOUDIFY_ASSIGN_OR_RETURN(model::Secret s, ctx.store().GetSecret(ctx.caller, ctx.params[0]));
+  CLOUDIFY_RETURN_IF_ERROR(RequireMayChange(ctx, s));
+  CLOUDIFY_ASSIGN_OR_RETURN(model::Visibility v, VisibilityChange(ctx, s.meta.visibility));
+  if (v == model::Visibility::kGlobal) {
+    CLOUDIFY_RETURN_IF_ERROR(RequireUniqueAcrossTenants(
+        s.key, "secret", [&](const storage::CallerContext& c, const storage::ListQuery& q) {
+          return ctx.store().ListSecrets(c, q);
+        }));
+  }
+  s.meta.visibility = v;
+  s.updated_at = SystemClock().Now();
+  CLOUDIFY_RETURN_IF_ERROR(ctx.store().UpdateSecret(ctx.caller, s));
+  return Json(200, SecretToWire(s, MaySeeValue(ctx, s)));
+}
+
 }  // namespace
 
 void AddSecretRoutes(std::vector<Route>& routes) {
@@ -137,6 +154,7 @@ void AddSecretRoutes(std::vector<Route>& routes) {
   routes.push_back({"PUT", "/secrets/<>", Access::kUser, Put});
   routes.push_back({"PATCH", "/secrets/<>", Access::kUser, Patch});
   routes.push_back({"DELETE", "/secrets/<>", Access::kUser, Delete});
+  routes.push_back({"PATCH", "/secrets/<>/set-visibility", Access::kUser, SetVisibility});
 }
 
 }  // namespace cloudify::rest::internal

@@ -90,7 +90,7 @@ TEST_CASE("huge lines are delivered in bounded pieces") {
   CHECK(total == 300000);
 }
 
-TEST_CASE("a program that cannot run is not found; an empty argv is bad parameters") {
+TEST_CASE("a program that cannot run is not found, an empty argv is bad parameters") {
   ProcessOptions missing;
   missing.argv = {"/no/such/program"};
   auto r = RunProcess(missing);

@@ -89,7 +89,7 @@ struct Fixture {
 
 }  // namespace
 
-TEST_CASE("force-cancel tells the running handler; the operation is not a success and resumes") {
+TEST_CASE("force-cancel tells the running handler, the operation is not a success and resumes") {
   Fixture f;
   const std::string id = f.StartAndWaitForLong();
   auto forced = f.manager->CancelExecution(f.caller, id, CancelKind::kForce);

@@ -197,7 +197,7 @@ TEST_CASE("custom workflow parameters are checked against the declared ones") {
   CHECK(f.log.empty());
 }
 
-TEST_CASE("a custom workflow's error fails the execution; an unregistered mapping is unknown") {
+TEST_CASE("a custom workflow's error fails the execution, an unregistered mapping is unknown") {
   Fixture f;
   auto ex = f.manager->StartExecution(f.caller, "d", "broken");
   REQUIRE(ex.ok());

@@ -28,7 +28,7 @@ TEST_CASE("a new node instance is uninitialized at the initial version") {
   CHECK(ni.runtime_properties.empty());
 }
 
-TEST_CASE("a stale version is a conflict; the current or a newer one is accepted") {
+TEST_CASE("a stale version is a conflict, the current or a newer one is accepted") {
   CHECK(CheckNodeInstanceVersion("vm_abc123", 3, 3).ok());
   CHECK(CheckNodeInstanceVersion("vm_abc123", 3, 4).ok());
   Status stale = CheckNodeInstanceVersion("vm_abc123", 3, 2);

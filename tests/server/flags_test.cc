@@ -48,7 +48,7 @@ TEST_CASE("bad flags are bad parameters with a message") {
   CHECK_FALSE(ParseFlags({"--threads", "0"}).ok());
 }
 
-TEST_CASE("a YAML config file sets options; flags override it; unknown keys are errors") {
+TEST_CASE("a YAML config file sets options, flags override it, unknown keys are errors") {
   testing::TempDir tmp;
   const std::string path = (tmp.path() / "manager.yaml").string();
   std::ofstream(path) << "listen: 127.0.0.1:7000\n"

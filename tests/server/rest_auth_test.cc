@@ -73,6 +73,49 @@ TEST_CASE("a user of tenant B sees, changes and deletes nothing of tenant A") {
   CHECK(tenants["items"][0]["name"] == "tenant_b");
 }
 
+TEST_CASE("set-visibility widens only, global is for sys_admin, unique ids and global blueprints") {
+  Tenants t;
+  Client alice = t.As("alice");
+  Client bob = t.As("bob", "tenant_b");
+  REQUIRE(alice.Upload("mine", t.s.BlueprintArchive())->status == 201);
+  CHECK(ErrorCodeOf(alice.Patch("/blueprints/mine/set-visibility", {{"visibility", "bogus"}}),
+                    400) == "bad_parameters_error");
+  // tenant -> private narrows: refused, nothing changes.
+  CHECK(ErrorCodeOf(alice.Patch("/blueprints/mine/set-visibility", {{"visibility", "private"}}),
+                    400) == "illegal_action_error");
+  CHECK(Body(t.admin.Get("/blueprints/mine"))["visibility"] == "tenant");
+  // Global only for sys_admin.
+  CHECK(ErrorCodeOf(alice.Patch("/blueprints/mine/set-visibility", {{"visibility", "global"}}),
+                    403) == "forbidden_error");
+  CHECK(ErrorCodeOf(bob.Get("/blueprints/mine"), 404) == "not_found_error");
+
+  // A deployment goes global only after its blueprint.
+  CHECK(ErrorCodeOf(t.admin.Patch("/deployments/dep/set-visibility", {{"visibility", "global"}}),
+                    400) == "illegal_action_error");
+  // bob has a blueprint `bp` too: admin's `bp` cannot become global (ids clash).
+  REQUIRE(bob.Upload("bp", t.s.BlueprintArchive())->status == 201);
+  CHECK(ErrorCodeOf(t.admin.Patch("/blueprints/bp/set-visibility", {{"visibility", "global"}}),
+                    409) == "conflict_error");
+  CHECK(bob.Delete("/blueprints/bp")->status == 204);
+  json global = Body(t.admin.Patch("/blueprints/bp/set-visibility", {{"visibility", "global"}}));
+  CHECK(global["visibility"] == "global");
+  CHECK(global["resource_availability"] == "global");
+  CHECK(Body(bob.Get("/blueprints/bp"))["visibility"] == "global");  // seen from tenant_b
+  json dep = Body(t.admin.Patch("/deployments/dep/set-visibility", {{"visibility", "global"}}));
+  CHECK(dep["visibility"] == "global");
+  CHECK(ErrorCodeOf(t.admin.Patch("/blueprints/bp/set-visibility", {{"visibility", "tenant"}}),
+                    400) == "illegal_action_error");
+
+  // Secrets: private -> tenant through set-visibility, not back through PATCH.
+  REQUIRE(alice.Put("/secrets/k", {{"value", "v"}, {"visibility", "private"}})->status == 200);
+  CHECK(ErrorCodeOf(t.As("vic").Get("/secrets/k"), 404) == "not_found_error");
+  CHECK(Body(alice.Patch("/secrets/k/set-visibility", {{"visibility", "tenant"}}))["visibility"] ==
+        "tenant");
+  CHECK(t.As("vic").Get("/secrets/k")->status == 200);
+  CHECK(ErrorCodeOf(alice.Patch("/secrets/k", {{"visibility", "private"}}), 400) ==
+        "illegal_action_error");
+}
+
 TEST_CASE("a viewer reads but cannot start executions, upload, deploy or write secrets") {
   Tenants t;
   Client vic = t.As("vic");
@@ -201,7 +244,7 @@ TEST_CASE("users, tenants and user groups: management and roles through groups")
   CHECK(ErrorCodeOf(t.admin.Delete("/tenants/default_tenant"), 400) == "illegal_action_error");
 }
 
-TEST_CASE("secrets: hidden values only for their creator and admins; lists carry no values") {
+TEST_CASE("secrets: hidden values only for their creator and admins, lists carry no values") {
   Tenants t;
   t.AddUser("carol", "default_tenant", "user");
   Client alice = t.As("alice");

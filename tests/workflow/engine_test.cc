@@ -322,7 +322,7 @@ TEST_CASE("execute_operation runs the operation on the selected instances with k
   CHECK(clash->error.find("greeting") != std::string::npos);
 }
 
-TEST_CASE("start honours the node filter; install after uninstall creates again") {
+TEST_CASE("start honours the node filter, install after uninstall creates again") {
   Fixture f;
   Engine engine(*f.store, *f.bus, f.operations, FastOptions());
   REQUIRE(engine.Run(f.caller, f.NewExecution("start", {{"node_ids", {"vm"}}}))->status ==
@@ -352,7 +352,7 @@ TEST_CASE("a cancel written before the run starts ends it cancelled without runn
   CHECK(f.Count("create@vm") == 0);
 }
 
-TEST_CASE("an operation without a handler fails without retries; unknown workflows fail") {
+TEST_CASE("an operation without a handler fails without retries, unknown workflows fail") {
   Fixture f;
   OperationRegistry empty;
   Engine engine(*f.store, *f.bus, empty, FastOptions());

@@ -51,7 +51,7 @@ TEST_CASE("malformed event messages are bad parameters") {
   CHECK_FALSE(EventFromMessage(json{{"type", "nope"}, {"message", json::object()}}).ok());
 }
 
-TEST_CASE("published events reach the store in batches; Sync waits for them") {
+TEST_CASE("published events reach the store in batches, Sync waits for them") {
   auto store = storage::OpenStore("sqlite://:memory:");
   REQUIRE(store.ok());
   messaging::BusOptions options;

@@ -154,7 +154,7 @@ TEST_CASE("retries run out at the task's max_retries and the run fails naming th
   CHECK(obs.final_state["broken"] == TaskState::kFailed);
 }
 
-TEST_CASE("a non-recoverable failure is not retried; tasks in flight finish") {
+TEST_CASE("a non-recoverable failure is not retried, tasks in flight finish") {
   TaskGraph g;
   g.tasks = {Task("fatal"), Task("slow"), Task("later", {"slow"})};
   ScriptedExecutor exec;
@@ -191,7 +191,7 @@ TEST_CASE("a requested retry waits the asked delay and counts against the retrie
   CHECK(exec.calls["poll"] == 2);
 }
 
-TEST_CASE("cancel stops new tasks; running ones finish") {
+TEST_CASE("cancel stops new tasks, running ones finish") {
   TaskGraph g;
   g.tasks = {Task("first"), Task("second", {"first"})};
   std::atomic<bool> cancel{false};

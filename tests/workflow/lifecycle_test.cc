@@ -207,7 +207,7 @@ TEST_CASE("uninstall unlinks an instance even when its stop part is already done
   CHECK(o.Op("app_1", kUnlink) < o.Op("app_1", kDelete));
 }
 
-TEST_CASE("operations without an implementation are left out; an empty node just starts") {
+TEST_CASE("operations without an implementation are left out, an empty node just starts") {
   std::vector<model::Node> nodes = {MakeNode("empty", {}), MakeNode("partial", {kStart})};
   nodes[1].spec.operations[kCreate] = model::OperationSpec{};  // declared, no implementation
   auto empty = Instance("empty_1", "empty");
