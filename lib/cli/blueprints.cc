@@ -309,6 +309,7 @@ void AddBlueprintCommands(CLI::App& app, Session& session, Action& action) {
   del->add_option("blueprint_id", *id, "The blueprint's id")->required();
   del->add_flag("-f,--force", *force, "Delete even if the blueprint is used");
   OnRun(del, action, [&session, id, force] { return Delete(session, *id, *force); });
+  AddSetVisibility(blueprints, session, action, "blueprints", "blueprint");
 
   CLI::App* down = blueprints->add_subcommand("download", "Download a blueprint's archive");
   down->add_option("blueprint_id", *id, "The blueprint's id")->required();

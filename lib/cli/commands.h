@@ -48,4 +48,8 @@ Result<nlohmann::json> CreateDeployment(Session& session, const std::string& blu
 // DELETE /deployments/<id>, then waits until it is gone.
 Status DeleteDeployment(Session& session, const std::string& deployment_id, bool force);
 
+// `<group> set-visibility ID -l VISIBILITY`: PATCH /<collection>/<id>/set-visibility.
+void AddSetVisibility(CLI::App* group, Session& session, Action& action,
+                      const std::string& collection, const std::string& what);
+
 }  // namespace cloudify::cli

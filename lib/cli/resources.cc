@@ -60,6 +60,34 @@ int WithClient(Session& session, Call call) {
   return call(**client);
 }
 
+}  // namespace
+
+void AddSetVisibility(CLI::App* group, Session& session, Action& action,
+                      const std::string& collection, const std::string& what) {
+  auto id = std::make_shared<std::string>();
+  auto visibility = std::make_shared<std::string>();
+  CLI::App* set = group->add_subcommand("set-visibility", "Widen a " + what + "'s visibility");
+  set->add_option(what == "secret" ? "key" : what + "_id", *id, "The " + what)->required();
+  set->add_option("-l,--visibility", *visibility, "tenant or global (only ever wider)")
+      ->required()
+      ->check(CLI::IsMember({"private", "tenant", "global"}));
+  OnRun(set, action, [&session, id, visibility, collection, what] {
+    return WithClient(session, [&](client::RestClient& client) {
+      auto changed = client.Patch("/" + collection + "/" + *id + "/set-visibility",
+                                  {{"visibility", *visibility}});
+      if (!changed.ok()) {
+        return session.Fail(changed.status());
+      }
+      std::string name = what;
+      name[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(name[0])));
+      session.Info(name + " `" + *id + "` was set to " + *visibility);
+      return 0;
+    });
+  });
+}
+
+namespace {
+
 int ListResource(Session& session, const std::string& path, const ListArgs& args,
                  const std::vector<std::string>& columns, const std::string& title,
                  const std::string& what) {
@@ -224,6 +252,7 @@ void AddDeployments(CLI::App& app, Session& session, Action& action) {
     Status deleted = DeleteDeployment(session, *id, *force);
     return deleted.ok() ? 0 : session.Fail(deleted);
   });
+  AddSetVisibility(deployments, session, action, "deployments", "deployment");
 
   for (const char* what : {"outputs", "capabilities", "inputs"}) {
     const std::string name = what;
@@ -391,6 +420,7 @@ void AddSecrets(CLI::App& app, Session& session, Action& action) {
     return ListResource(session, "/secrets", *list, kSecretColumns, "Secrets:", "secrets");
   });
 
+  AddSetVisibility(secrets, session, action, "secrets", "secret");
   CLI::App* del = secrets->add_subcommand("delete", "Delete a secret");
   del->add_option("key", args->key, "The secret's key")->required();
   OnRun(del, action, [&session, args] {

@@ -189,6 +189,14 @@ TEST_CASE("secrets, tenants and users through cfy, as an administrator") {
   Run secrets = Cfy({"secrets", "list", "--json"});
   REQUIRE(secrets.code == 0);
   REQUIRE(json::parse(secrets.out).size() == 1);
+  Run global = Cfy({"secrets", "set-visibility", "db_password", "-l", "global"});
+  CHECK_MESSAGE(global.code == 0, global.err);
+  CHECK(Contains(global.out + global.err, "Secret `db_password` was set to global"));
+  CHECK(json::parse(Cfy({"secrets", "get", "db_password", "--json"}).out)["visibility"] ==
+        "global");
+  Run narrower = Cfy({"secrets", "set-visibility", "db_password", "-l", "tenant"});
+  CHECK(narrower.code == 1);
+  CHECK(Contains(narrower.err, "illegal_action_error"));
   CHECK(Cfy({"secrets", "delete", "db_password"}).code == 0);
   CHECK(json::parse(Cfy({"secrets", "list", "--json"}).out).empty());
 
