@@ -26,6 +26,11 @@ cleanup() {
   done
   sleep 0.2  # let the killed processes' files close before the folder goes
   rm -rf "$work"
+  if [[ -n "${schema:-}" ]]; then  # leave nothing behind on the shared server
+    psql -q "$CLOUDIFY_TEST_POSTGRES_URL" \
+      -c "SET client_min_messages TO WARNING; DROP SCHEMA IF EXISTS \"$schema\" CASCADE" \
+      >/dev/null 2>&1 || true
+  fi
 }
 trap cleanup EXIT
 fail() {

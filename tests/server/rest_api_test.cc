@@ -2,6 +2,7 @@
 #include "rest_fixture.h"
 
 #include "support/env.h"
+#include "support/pg_schema.h"
 
 namespace cloudify::testing {
 namespace {
@@ -163,13 +164,11 @@ TEST_CASE("the whole lifecycle over HTTP on PostgreSQL and RabbitMQ") {
       !HaveServer(amqp, "CLOUDIFY_TEST_AMQP_URL")) {
     return;
   }
-  std::random_device rd;
-  const std::string schema =
-      "cfy_rest_" + std::to_string(getpid()) + "_" + std::to_string(rd() % 1000000);
+  ScratchPgSchema schema("cfy_rest");
   ManagerOptions options;
-  options.store_url = pg + (pg.find('?') == std::string::npos ? "?" : "&") + "schema=" + schema;
+  options.store_url = schema.url();
   options.bus_url = amqp;
-  options.manager_name = schema;
+  options.manager_name = schema.name();
   ServerUnderTest s(options);
   CHECK(s.manager->store().backend() == "postgresql");
   RunLifecycle(s);

@@ -9,28 +9,18 @@
 #include <string>
 
 #include <doctest/doctest.h>
-#include <soci/postgresql/soci-postgresql.h>
-#include <soci/soci.h>
-#include <unistd.h>
 
 #include "cloudify/storage/store.h"
 #include "cloudify/url.h"
 
 #include "support/env.h"
 #include "support/fake_clock.h"
+#include "support/pg_schema.h"
 #include "support/temp_dir.h"
 
 namespace cloudify::testing {
 
 enum class Backend { kSqliteFile, kSqliteMemory, kPostgres };
-
-// libpq keyword form of the test server's URL (SOCI 4.0 mangles URIs).
-inline std::string PostgresConnInfo() {
-  Result<Url> url = ParseUrl(PostgresTestUrl());
-  REQUIRE(url.ok());
-  return "host=" + url->host + " port=" + std::to_string(url->port) +
-         " dbname=" + url->path.substr(1) + " user=" + url->user + " password=" + url->password;
-}
 
 class TestStore {
  public:
@@ -51,9 +41,8 @@ class TestStore {
         if (!HaveServer(PostgresTestUrl(), "CLOUDIFY_TEST_POSTGRES_URL")) {
           return false;
         }
-        std::random_device rd;
-        schema_ = "cfy_test_" + std::to_string(getpid()) + "_" + std::to_string(rd() % 1000000);
-        options.schema = schema_;
+        schema_ = std::make_unique<ScratchPgSchema>("cfy_test");
+        options.schema = schema_->name();
         url_ = PostgresTestUrl();
         break;
       }
@@ -74,16 +63,8 @@ class TestStore {
   }
 
   ~TestStore() {
-    store_.reset();
-    if (!schema_.empty()) {
-      try {
-        soci::session sql(soci::postgresql, PostgresConnInfo());
-        sql << "SET client_min_messages TO WARNING";
-        sql << "DROP SCHEMA IF EXISTS \"" + schema_ + "\" CASCADE";
-      } catch (const std::exception& e) {
-        MESSAGE("could not drop test schema " << schema_ << ": " << e.what());
-      }
-    }
+    store_.reset();  // closed before its schema is dropped
+    schema_.reset();
   }
 
   storage::Store& store() { return *store_; }
@@ -99,8 +80,8 @@ class TestStore {
   FakeClock clock_;
   Backend backend_ = Backend::kSqliteMemory;
   std::string url_;
-  std::string schema_;
   storage::StoreOptions options_;
+  std::unique_ptr<ScratchPgSchema> schema_;  // declared before store_: dropped after it closes
   std::unique_ptr<storage::Store> store_;
 };
 
