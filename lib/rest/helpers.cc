@@ -240,20 +240,25 @@ void ReadOnlyIncludedFields(const Context& ctx, storage::ListQuery& q,
   q.include_unknown_reads_all = true;
 }
 
-Result<model::Visibility> VisibilityChange(const Context& ctx, model::Visibility current) {
-  CLOUDIFY_ASSIGN_OR_RETURN(nlohmann::json body, JsonBody(ctx));
-  CLOUDIFY_ASSIGN_OR_RETURN(std::string text, StringField(body, "visibility"));
+Result<model::Visibility> VisibilityFromText(const Context& ctx, const std::string& text) {
   std::optional<model::Visibility> v = model::ParseVisibility(text);
   if (!v) {
     return BadParametersError("Invalid visibility `" + text +
                               "`: must be one of private, tenant, global");
   }
-  CLOUDIFY_RETURN_IF_ERROR(model::CheckVisibilityChange(current, *v));
   if (*v == model::Visibility::kGlobal && !ctx.is_sys_admin) {
     return Status(ErrorCode::kForbidden,
                   "User `" + ctx.user.username + "` is not permitted to set a resource global");
   }
   return *v;
+}
+
+Result<model::Visibility> VisibilityChange(const Context& ctx, model::Visibility current) {
+  CLOUDIFY_ASSIGN_OR_RETURN(nlohmann::json body, JsonBody(ctx));
+  CLOUDIFY_ASSIGN_OR_RETURN(std::string text, StringField(body, "visibility"));
+  CLOUDIFY_ASSIGN_OR_RETURN(model::Visibility v, VisibilityFromText(ctx, text));
+  CLOUDIFY_RETURN_IF_ERROR(model::CheckVisibilityChange(current, v));
+  return v;
 }
 
 }  // namespace cloudify::rest::internal

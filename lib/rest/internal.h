@@ -189,6 +189,9 @@ void ReadOnlyIncludedFields(const Context& ctx, storage::ListQuery& q,
 // known name (kBadParameters), never narrower than `current` (kIllegalAction), global only for
 // sys_admin (kForbidden).
 Result<model::Visibility> VisibilityChange(const Context& ctx, model::Visibility current);
+// A visibility named in a request: kBadParameters when unknown, kForbidden for global unless
+// sys_admin.
+Result<model::Visibility> VisibilityFromText(const Context& ctx, const std::string& text);
 
 // A resource made global needs an id that no other tenant uses (kConflict otherwise); `list`
 // is the store's list call for its type.

@@ -29,14 +29,8 @@ Result<std::optional<model::Visibility>> VisibilityField(const Context& ctx, con
   if (text.empty()) {
     return std::optional<model::Visibility>();
   }
-  std::optional<model::Visibility> v = model::ParseVisibility(text);
-  if (!v) {
-    return BadParametersError("Invalid visibility `" + text + "`");
-  }
-  if (*v == model::Visibility::kGlobal && !ctx.is_sys_admin) {
-    return Status(ErrorCode::kForbidden, "only sys_admin may create global secrets");
-  }
-  return v;
+  CLOUDIFY_ASSIGN_OR_RETURN(model::Visibility v, VisibilityFromText(ctx, text));
+  return std::optional<model::Visibility>(v);
 }
 
 Result<HttpResponse> List(Context& ctx) {
