@@ -96,7 +96,7 @@ struct ManagerUnderTest {
   storage::CallerContext caller = storage::CallerContext::System();
 
   ManagerUnderTest(const std::string& bus_url, std::string agent, milliseconds ping_timeout,
-                   int task_retries = 0)
+                   int task_retries = 0, const std::string& start_script = kStartScript)
       : agent_name(std::move(agent)) {
     ManagerOptions options;
     options.data_dir = tmp.path() / "data";
@@ -133,7 +133,7 @@ struct ManagerUnderTest {
     fs::create_directories(folder / "scripts");
     std::ofstream(folder / "blueprint.yaml") << kBlueprint;
     std::ofstream(folder / "scripts" / "create.sh") << kCreateScript;
-    std::ofstream(folder / "scripts" / "start.sh") << kStartScript;
+    std::ofstream(folder / "scripts" / "start.sh") << start_script;
     auto bp = manager->UploadBlueprint(caller, "agent-bp", folder / "blueprint.yaml");
     REQUIRE_MESSAGE(bp.ok(), bp.status().ToString());
     auto dep = manager->CreateDeployment(caller, "agent-bp", "agent-dep");
@@ -234,6 +234,60 @@ TEST_CASE("worker: a host without cloudify_agent fails host_agent operations wit
   CHECK_MESSAGE(ended.error.find("missing cloudify_agent") != std::string::npos, ended.error);
   CHECK_MESSAGE(ended.error.find("Compute node was never started") != std::string::npos,
                 ended.error);
+}
+
+TEST_CASE("worker: abort_operation is not retried but a failing script is, as on the manager") {
+  const std::string bus = "inproc://agent-test-" + NewUuid();
+  SUBCASE("abort_operation: a non-recoverable error, no retry") {
+    ManagerUnderTest m(bus, UniqueAgentName(), seconds(10), /*task_retries=*/3,
+                       "#!/bin/sh\nctx abort_operation 'stop here'\n");
+    auto worker = Worker::Start(m.AgentOptions(bus));
+    REQUIRE(worker.ok());
+    model::Execution ended = m.Install();
+    CHECK(ended.status == model::ExecutionStatus::kFailed);
+    CHECK_MESSAGE(ended.error.find("stop here") != std::string::npos, ended.error);
+    CHECK((*worker)->stats().operations == 2);  // create, and start once
+    CHECK((*worker)->stats().operations_failed == 1);
+  }
+  SUBCASE("a non-zero exit: recoverable, retried task_retries times") {
+    ManagerUnderTest m(bus, UniqueAgentName(), seconds(10), /*task_retries=*/2,
+                       "#!/bin/sh\necho broken >&2\nexit 3\n");
+    auto worker = Worker::Start(m.AgentOptions(bus));
+    REQUIRE(worker.ok());
+    model::Execution ended = m.Install();
+    CHECK(ended.status == model::ExecutionStatus::kFailed);
+    CHECK((*worker)->stats().operations == 4);  // create, and start three times
+    CHECK((*worker)->stats().operations_failed == 3);
+  }
+}
+
+TEST_CASE("worker: answers ping on its service queue and refuses a worker without a name") {
+  const std::string bus_url = "inproc://agent-test-" + NewUuid();
+  testing::TempDir tmp;
+  WorkerOptions options;
+  options.name = UniqueAgentName();
+  options.bus_url = bus_url;
+  options.work_dir = tmp.path();
+  auto worker = Worker::Start(options);
+  REQUIRE(worker.ok());
+  auto bus = messaging::OpenBus(bus_url);
+  REQUIRE(bus.ok());
+  messaging::Message ping;
+  ping.body =
+      json{{"id", "p1"},
+           {"cloudify_task",
+            {{"kwargs", {{"__cloudify_context", {{"type", "service"}, {"task_name", "ping"}}}}}}}}
+          .dump();
+  auto pong = (*bus)->Request(options.name, "service", ping, seconds(5));
+  REQUIRE_MESSAGE(pong.ok(), pong.status().ToString());
+  json reply = json::parse(pong->body);
+  CHECK(reply["ok"] == true);
+  CHECK(reply["result"]["time"].is_number());
+  CHECK((*worker)->stats().pings == 1);
+  (*worker)->Stop();
+
+  options.name.clear();
+  CHECK(Worker::Start(options).status().code() == ErrorCode::kBadParameters);
 }
 
 TEST_CASE("worker: install runs host_agent operations on the agent over RabbitMQ") {
