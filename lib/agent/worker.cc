@@ -3,6 +3,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -364,7 +365,12 @@ class Worker::Impl {
     cv_.notify_one();
   }
 
+  // REST clients of one worker thread, by tenant and credentials: each keeps its keep-alive
+  // connection across operations.
+  using ClientCache = std::map<std::string, std::unique_ptr<client::RestClient>>;
+
   void WorkLoop() {
+    ClientCache clients;
     while (true) {
       messaging::Delivery delivery;
       {
@@ -377,20 +383,20 @@ class Worker::Impl {
         pending_.pop_front();
         ++running_;
       }
-      RunTask(delivery);
+      RunTask(delivery, clients);
       --running_;
     }
   }
 
   // Runs one operation task and answers it; acks only once the answer is confirmed.
-  void RunTask(const messaging::Delivery& delivery) {
+  void RunTask(const messaging::Delivery& delivery, ClientCache& clients) {
     json body = json::parse(delivery.message().body, nullptr, /*allow_exceptions=*/false);
     json reply;
     if (!body.is_object()) {
       reply = ErrorReply("NonRecoverableError", "malformed task: not a JSON object");
     } else {
       json kwargs = body.value("cloudify_task", json::object()).value("kwargs", json::object());
-      reply = RunOperation(kwargs.is_object() ? std::move(kwargs) : json::object());
+      reply = RunOperation(kwargs.is_object() ? std::move(kwargs) : json::object(), clients);
     }
     if (!reply.value("ok", false)) {
       ++failed_;
@@ -413,7 +419,7 @@ class Worker::Impl {
     (void)delivery.Ack();
   }
 
-  json RunOperation(json kwargs) {
+  json RunOperation(json kwargs, ClientCache& clients) {
     const json context = kwargs.value(kContextKey, json::object());
     kwargs.erase(kContextKey);
     if (!context.is_object()) {
@@ -423,10 +429,18 @@ class Worker::Impl {
     if (!rest_options.ok()) {
       return ErrorReply("NonRecoverableError", rest_options.status().ToString());
     }
-    auto rest = client::RestClient::Create(*rest_options);
-    if (!rest.ok()) {
-      return ErrorReply("NonRecoverableError", rest.status().ToString());
+    const std::string client_key = rest_options->tenant + "\n" + rest_options->token + "\n" +
+                                   rest_options->username + "\n" + rest_options->password;
+    std::unique_ptr<client::RestClient>& cached = clients[client_key];
+    if (cached == nullptr) {
+      auto created = client::RestClient::Create(*rest_options);
+      if (!created.ok()) {
+        clients.erase(client_key);
+        return ErrorReply("NonRecoverableError", created.status().ToString());
+      }
+      cached = std::move(*created);
     }
+    client::RestClient* rest = cached.get();
 
     model::Event base;
     base.kind = model::EventKind::kLog;
@@ -445,7 +459,7 @@ class Worker::Impl {
 
     AgentContext ctx(context, std::move(kwargs), logger);
     // REST failures here are the manager's or the network's: retried by the manager.
-    auto self = FetchInstance(**rest, context.value("node_id", ""));
+    auto self = FetchInstance(*rest, context.value("node_id", ""));
     if (!self.ok()) {
       return ErrorReply("RecoverableError",
                         "reading the node instance: " + self.status().ToString());
@@ -453,7 +467,7 @@ class Worker::Impl {
     ctx.self = std::move(*self);
     const json related = context.value("related", json());
     if (related.is_object() && !related.value("node_id", "").empty()) {
-      auto other = FetchInstance(**rest, related.value("node_id", ""));
+      auto other = FetchInstance(*rest, related.value("node_id", ""));
       if (!other.ok()) {
         return ErrorReply("RecoverableError",
                           "reading the related node instance: " + other.status().ToString());
@@ -473,7 +487,7 @@ class Worker::Impl {
       if (handler != nullptr) {
         (*handler)(ctx);
       } else if (workflow::IsScriptOperation(spec)) {
-        RunScript(**rest, ctx);
+        RunScript(*rest, ctx);
       } else {
         ctx.Fail("agent " + options_.name + " has no handler for '" + handler_name + "'", false);
       }
@@ -490,7 +504,7 @@ class Worker::Impl {
       }
       json patch = {{"version", view->instance().version},
                     {"runtime_properties", view->instance().runtime_properties}};
-      auto stored = (*rest)->Patch("/node-instances/" + view->id(), patch);
+      auto stored = rest->Patch("/node-instances/" + view->id(), patch);
       if (!stored.ok()) {
         return ErrorReply("RecoverableError", "storing runtime properties of " + view->id() + ": " +
                                                   stored.status().ToString());
