@@ -17,6 +17,8 @@
 #include <iostream>
 #include <string>
 
+#include <sys/resource.h>
+
 #include "cloudify/agent/worker.h"
 #include "cloudify/ids.h"
 #include "cloudify/manager.h"
@@ -60,15 +62,27 @@ node_templates:
 )";
 }
 
-// One install of N instances; returns operations per second of the app operations, or -1.
-double Run(const std::string& bus_url, int instances, int workers, bool on_agent) {
-  char pattern[] = "/tmp/agent-bench-XXXXXX";
-  if (mkdtemp(pattern) == nullptr) {
-    return -1;
+double CpuSeconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+         static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+}
+
+struct Figures {
+  double ops_per_second = -1;
+  double cpu_ms_per_op = -1;  // the whole process: manager, REST server and agent
+};
+
+// One install of N instances: the app operations per second and their CPU cost.
+Figures Run(const std::string& bus_url, int instances, int workers, bool on_agent) {
+  Figures figures;
+  std::string pattern = (fs::temp_directory_path() / "agent-bench-XXXXXX").string();
+  if (mkdtemp(pattern.data()) == nullptr) {
+    return figures;
   }
   const fs::path tmp = pattern;
   const std::string agent_name = "bench-agent-" + NewUuid().substr(0, 8);
-  double rate = -1;
   {
     cloudify::ManagerOptions options;
     options.data_dir = tmp / "data";
@@ -79,7 +93,7 @@ double Run(const std::string& bus_url, int instances, int workers, bool on_agent
     auto manager = cloudify::Manager::Open(options);
     if (!manager.ok()) {
       std::cerr << manager.status().ToString() << "\n";
-      return -1;
+      return figures;
     }
     auto& m = **manager;
     m.operations().Add("iaas.tasks.create_vm", [&](cloudify::workflow::OperationContext& ctx) {
@@ -101,7 +115,7 @@ double Run(const std::string& bus_url, int instances, int workers, bool on_agent
     auto http = cloudify::server::HttpServer::Start(server_options, **router);
     if (!router.ok() || !http.ok()) {
       std::cerr << "cannot serve the REST API\n";
-      return -1;
+      return figures;
     }
 
     fs::create_directories(tmp / "bp");
@@ -111,7 +125,7 @@ double Run(const std::string& bus_url, int instances, int workers, bool on_agent
     if (!m.UploadBlueprint(caller, "bp", tmp / "bp" / "blueprint.yaml").ok() ||
         !m.CreateDeployment(caller, "bp", "dep").ok()) {
       std::cerr << "cannot create the deployment\n";
-      return -1;
+      return figures;
     }
 
     std::unique_ptr<cloudify::agent::Worker> worker;
@@ -128,22 +142,25 @@ double Run(const std::string& bus_url, int instances, int workers, bool on_agent
       auto started = cloudify::agent::Worker::Start(agent);
       if (!started.ok()) {
         std::cerr << started.status().ToString() << "\n";
-        return -1;
+        return figures;
       }
       worker = std::move(*started);
     }
 
     const auto begin = Clock::now();
+    const double cpu_begin = CpuSeconds();
     auto execution = m.StartExecution(caller, "dep", "install");
     auto ended = execution.ok()
                      ? m.WaitForExecution(caller, execution->id, std::chrono::minutes(30))
                      : cloudify::Result<cloudify::model::Execution>(execution.status());
     const double seconds = std::chrono::duration<double>(Clock::now() - begin).count();
+    const double cpu = CpuSeconds() - cpu_begin;
     if (!ended.ok() || ended->status != cloudify::model::ExecutionStatus::kTerminated) {
       std::cerr << "install did not end well: "
                 << (ended.ok() ? ended->error : ended.status().ToString()) << "\n";
     } else {
-      rate = 2.0 * instances / seconds;
+      figures.ops_per_second = 2.0 * instances / seconds;
+      figures.cpu_ms_per_op = cpu * 1000.0 / (2.0 * instances);
     }
     if (worker != nullptr) {
       worker->Stop();
@@ -151,7 +168,12 @@ double Run(const std::string& bus_url, int instances, int workers, bool on_agent
   }
   std::error_code ec;
   fs::remove_all(tmp, ec);
-  return rate;
+  return figures;
+}
+
+void Print(const char* label, const Figures& f) {
+  std::cout << label << f.ops_per_second << " ops/s, " << f.cpu_ms_per_op
+            << " ms CPU per operation\n";
 }
 
 }  // namespace
@@ -173,13 +195,11 @@ int main(int argc, char** argv) {
   std::cout << "instances " << instances << " (" << 2 * instances
             << " operations), engine parallelism and agent workers " << workers << "\n";
   const std::string inproc = "inproc://agent-bench-" + NewUuid();
-  std::cout << "inproc central (baseline): " << Run(inproc, instances, workers, false)
-            << " ops/s\n";
-  std::cout << "inproc agent:              " << Run(inproc, instances, workers, true) << " ops/s\n";
+  Print("inproc central (baseline): ", Run(inproc, instances, workers, false));
+  Print("inproc agent:              ", Run(inproc, instances, workers, true));
   if (!amqp.empty()) {
-    std::cout << "amqp central (baseline):   " << Run(amqp, instances, workers, false)
-              << " ops/s\n";
-    std::cout << "amqp agent:                " << Run(amqp, instances, workers, true) << " ops/s\n";
+    Print("amqp central (baseline):   ", Run(amqp, instances, workers, false));
+    Print("amqp agent:                ", Run(amqp, instances, workers, true));
   }
   return 0;
 }

@@ -1,6 +1,7 @@
 #include "cloudify/agent/worker.h"
 
 #include <atomic>
+#include <cctype>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -537,11 +538,20 @@ class Worker::Impl {
   Result<fs::path> BlueprintDir(client::RestClient& rest, const std::string& tenant,
                                 const std::string& blueprint_id) {
     if (blueprint_id.empty() || blueprint_id.find('/') != std::string::npos ||
-        blueprint_id == "." || blueprint_id == ".." || tenant.find('/') != std::string::npos) {
+        blueprint_id == "." || blueprint_id == ".." || tenant.find('/') != std::string::npos ||
+        tenant == "." || tenant == "..") {
       return Status(ErrorCode::kBadParameters, "bad blueprint id '" + blueprint_id + "'");
     }
+    // Keyed by the upload time too: a blueprint deleted and uploaded again under its id is
+    // another blueprint, whose files the cache must not stand in for.
+    CLOUDIFY_ASSIGN_OR_RETURN(
+        json blueprint, rest.Get("/blueprints/" + blueprint_id, {{"_include", "id,created_at"}}));
+    std::string uploaded = blueprint.is_object() ? blueprint.value("created_at", "") : "";
+    for (char& c : uploaded) {
+      c = std::isalnum(static_cast<unsigned char>(c)) != 0 ? c : '-';
+    }
     const fs::path root = options_.work_dir / "blueprints" / (tenant.empty() ? "_" : tenant);
-    const fs::path dir = root / blueprint_id;
+    const fs::path dir = root / (blueprint_id + "@" + uploaded);
     std::lock_guard lock(blueprints_mu_);
     std::error_code ec;
     if (fs::is_directory(dir, ec)) {

@@ -14,14 +14,14 @@
 //    the node instance (and the related one of a relationship operation) is read from the
 //    manager's REST API, the operation runs (a C++ handler of WorkerOptions::operations named
 //    "<plugin>.<task>", else the script executor for script operations, with the blueprint's
-//    files downloaded from GET /blueprints/<id>/archive and cached under the work dir), its
-//    runtime-property changes are written back with PATCH /node-instances/<id> and the
-//    instance's version (a concurrent change is a recoverable failure, retried by the
-//    manager), and the reply {"ok": true, "result"} or {"ok": false, "error": {"type",
-//    "message"[, "retry_after"]}} is published to exchange "<name>" with the task's reply_to as
-//    routing key and its correlation id. The task is acked only after its reply is confirmed,
-//    so the operation of an agent that dies meanwhile is redelivered (to the next agent of that
-//    name).
+//    files downloaded from GET /blueprints/<id>/archive and cached under the work dir per
+//    blueprint upload), its runtime-property changes are written back with PATCH
+//    /node-instances/<id> and the instance's version (a concurrent change is a recoverable
+//    failure, retried by the manager), and the reply {"ok": true, "result"} or {"ok": false,
+//    "error": {"type", "message"[, "retry_after"]}} is published to exchange "<name>" with the
+//    task's reply_to as routing key and its correlation id. The task is acked only after its reply
+//    is confirmed, so the operation of an agent that dies meanwhile is redelivered (to the next
+//    agent of that name).
 // Script logs go to the manager's logs exchange as the execution's log events, as the engine's
 // own operations do.
 //
