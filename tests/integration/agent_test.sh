@@ -104,6 +104,11 @@ cfy install "$work/bp" -b agent-bp -d agent-dep -i "agent_name=$agent" >"$work/i
 instances=$(cfy node-instances list -d agent-dep --json)
 started=$(echo "$instances" | grep -o '"state":"started"' | wc -l)
 [[ $started -eq 2 ]] || fail "expected 2 started instances, got $started"
-echo "$instances" | grep -q "\"ran_in\":\"$work/agent/" || fail "the app script did not run on the agent"
-echo "$instances" | grep -q '"host":"8080"' || fail "the app script's ctx calls did not reach the manager"
+app=$(echo "$instances" | grep -oE '\{[^{}]*"node_id":"app"[^{}]*\}' | grep -oE '"id":"[^"]*"' |
+  cut -d'"' -f4 | head -n 1)
+[[ -n $app ]] || fail "no app instance in: $instances"
+properties=$(cfy node-instances get "$app")
+echo "$properties" | grep -q "$work/agent/" || fail "the app script did not run on the agent: $properties"
+echo "$properties" | grep -q 'Value: 8080' ||
+  fail "the app script's ctx calls did not reach the manager: $properties"
 echo "agent test passed: install ran the host_agent script on agent $agent"
