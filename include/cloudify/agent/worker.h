@@ -21,7 +21,9 @@
 //    "error": {"type", "message"[, "retry_after"]}} is published to exchange "<name>" with the
 //    task's reply_to as routing key and its correlation id. The task is acked only after its reply
 //    is confirmed, so the operation of an agent that dies meanwhile is redelivered (to the next
-//    agent of that name).
+//    agent of that name); one that dies between the reply and the ack runs the operation twice
+//    (the original acks on receipt instead, and loses the operation), so operations should be
+//    idempotent, as the original's install resume already asks of them.
 // Script logs go to the manager's logs exchange as the execution's log events, as the engine's
 // own operations do.
 //
