@@ -329,13 +329,17 @@ class Worker::Impl {
 
   void OnService(messaging::Delivery delivery) {
     json body = json::parse(delivery.message().body, nullptr, /*allow_exceptions=*/false);
-    json context;
-    if (body.is_object()) {
-      context = body.value("cloudify_task", json::object())
-                    .value("kwargs", json::object())
-                    .value(kContextKey, json::object());
+    std::string task;
+    try {
+      if (body.is_object()) {
+        const json context = body.value("cloudify_task", json::object())
+                                 .value("kwargs", json::object())
+                                 .value(kContextKey, json::object());
+        task = context.is_object() ? context.value("task_name", "") : "";
+      }
+    } catch (const json::exception&) {
+      task.clear();  // malformed: answered as an unknown task
     }
-    const std::string task = context.is_object() ? context.value("task_name", "") : "";
     json reply;
     if (task == "ping") {
       const auto now = std::chrono::system_clock::now().time_since_epoch();
@@ -396,8 +400,14 @@ class Worker::Impl {
     if (!body.is_object()) {
       reply = ErrorReply("NonRecoverableError", "malformed task: not a JSON object");
     } else {
-      json kwargs = body.value("cloudify_task", json::object()).value("kwargs", json::object());
-      reply = RunOperation(kwargs.is_object() ? std::move(kwargs) : json::object(), clients);
+      // The task comes from the broker: a field of the wrong type is a malformed task, not a
+      // crash of the agent.
+      try {
+        json kwargs = body.value("cloudify_task", json::object()).value("kwargs", json::object());
+        reply = RunOperation(kwargs.is_object() ? std::move(kwargs) : json::object(), clients);
+      } catch (const json::exception& e) {
+        reply = ErrorReply("NonRecoverableError", std::string("malformed task: ") + e.what());
+      }
     }
     if (!reply.value("ok", false)) {
       ++failed_;

@@ -16,28 +16,34 @@ constexpr std::chrono::milliseconds kCancelPoll{50};
 
 std::string ErrorText(const json& error) {
   if (error.is_object()) {
-    const std::string message = error.value("message", "");
-    if (!message.empty()) {
-      return message;
+    auto message = error.find("message");
+    if (message != error.end() && message->is_string() && !message->get<std::string>().empty()) {
+      return message->get<std::string>();
     }
   }
   if (error.is_string()) {
     return error.get<std::string>();
   }
-  return error.is_null() ? std::string("the agent reported an error") : error.dump();
+  return error.is_null() ? std::string("the agent reported an error")
+                         : error.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 }  // namespace
 
 TaskOutcome OutcomeFromAgentReply(const json& reply) {
   if (!reply.is_object()) {
-    return TaskOutcome::Failure("malformed reply from the agent: " + reply.dump());
+    return TaskOutcome::Failure("malformed reply from the agent: " +
+                                reply.dump(-1, ' ', false, json::error_handler_t::replace));
   }
-  if (reply.value("ok", false)) {
+  auto ok = reply.find("ok");
+  if (ok != reply.end() && ok->is_boolean() && ok->get<bool>()) {
     return TaskOutcome::Success();
   }
   const json error = reply.value("error", json());
-  const std::string type = error.is_object() ? error.value("type", "") : "";
+  const auto type_it = error.is_object() ? error.find("type") : error.end();
+  const std::string type = error.is_object() && type_it != error.end() && type_it->is_string()
+                               ? type_it->get<std::string>()
+                               : "";
   const std::string message = ErrorText(error);
   if (type == "OperationRetry") {
     std::optional<std::chrono::milliseconds> after;

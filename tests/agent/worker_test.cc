@@ -6,8 +6,11 @@
 #include "cloudify/agent/worker.h"
 
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <optional>
 #include <thread>
 
 #include <doctest/doctest.h>
@@ -284,6 +287,36 @@ TEST_CASE("worker: answers ping on its service queue and refuses a worker withou
   CHECK(reply["ok"] == true);
   CHECK(reply["result"]["time"].is_number());
   CHECK((*worker)->stats().pings == 1);
+
+  // A malformed operation task is answered with a non-recoverable error; the agent lives on.
+  const std::string replies = "replies-" + NewUuid();
+  REQUIRE((*bus)
+              ->Declare({.queues = {{.name = replies, .durable = false}},
+                         .bindings = {{replies, options.name, replies}}})
+              .ok());
+  std::mutex mu;
+  std::condition_variable cv;
+  std::optional<json> answer;
+  auto subscription = (*bus)->Consume(replies, {}, [&](messaging::Delivery d) {
+    std::lock_guard lock(mu);
+    answer = json::parse(d.message().body);
+    (void)d.Ack();
+    cv.notify_all();
+  });
+  REQUIRE(subscription.ok());
+  messaging::Message task;
+  task.body = json{{"id", "t1"}, {"cloudify_task", "not an object"}}.dump();
+  task.reply_to = replies;
+  task.correlation_id = "t1";
+  REQUIRE((*bus)->Publish(options.name, "operation", task).ok());
+  {
+    std::unique_lock lock(mu);
+    REQUIRE(cv.wait_for(lock, seconds(10), [&] { return answer.has_value(); }));
+  }
+  CHECK((*answer)["ok"] == false);
+  CHECK((*answer)["error"]["type"] == "NonRecoverableError");
+  CHECK((*bus)->Request(options.name, "service", ping, seconds(5)).ok());
+  subscription->reset();
   (*worker)->Stop();
 
   options.name.clear();

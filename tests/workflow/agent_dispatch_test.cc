@@ -38,6 +38,11 @@ TEST_CASE("OutcomeFromAgentReply: ok, retry, non-recoverable, and anything else 
     CHECK(t.error == "flaky");
   }
   CHECK(OutcomeFromAgentReply(json("junk")).kind == TaskOutcome::Kind::kRecoverableError);
+  // Fields of the wrong type are malformed, never a crash.
+  CHECK(OutcomeFromAgentReply({{"ok", "yes"}}).kind == TaskOutcome::Kind::kRecoverableError);
+  CHECK(OutcomeFromAgentReply({{"ok", false}, {"error", {{"type", 3}, {"message", 4}}}}).kind ==
+        TaskOutcome::Kind::kRecoverableError);
+  CHECK(OutcomeFromAgentReply({{"ok", false}, {"error", "boom"}}).error == "boom");
 }
 
 // Answers pings, and operations with `reply`.
