@@ -7,7 +7,7 @@ cmake_minimum_required(VERSION 3.25)
 # An included header's layer comes from its path the same way ("cloudify/<layer>/..." public,
 # "<layer>/..." private).
 
-set(layers common model dsl storage messaging workflow core rest server client cli)
+set(layers common model dsl storage messaging workflow core rest server client cli agent)
 set(allowed_common common)
 set(allowed_model model common)
 set(allowed_dsl dsl model common)
@@ -19,6 +19,7 @@ set(allowed_rest rest core workflow storage messaging dsl model common)
 set(allowed_server server rest core workflow storage messaging dsl model common)
 set(allowed_client client model common)
 set(allowed_cli cli client dsl model common)
+set(allowed_agent agent workflow messaging client model common)
 
 # Heavy third-party headers and the one folder each may appear in.
 set(confined_soci "lib/storage/soci/")

@@ -54,6 +54,9 @@ struct ManagerOptions {
   std::filesystem::path ctx_dir;
   // Where script operations make their private work dirs. Default: empty (the system temp dir).
   std::filesystem::path script_work_dir;
+  // host_agent operations: how long an agent has to answer the ping sent before each of them.
+  // Default: 30 s, as the original.
+  std::chrono::milliseconds agent_ping_timeout = std::chrono::seconds(30);
 };
 
 }  // namespace cloudify

@@ -131,6 +131,7 @@ class Manager::Impl {
     engine_options.clock = options_.clock;
     engine_options.scripts.ctx_dir = options_.ctx_dir;
     engine_options.scripts.work_root = options_.script_work_dir;
+    engine_options.agent_ping_timeout = options_.agent_ping_timeout;
     engine_options.scripts.blueprint_dir = [this](const std::string& tenant,
                                                   const std::string& blueprint_id) {
       return BlueprintRoot(tenant, blueprint_id);

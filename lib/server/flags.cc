@@ -110,6 +110,11 @@ Result<ParsedFlags> ParseFlags(const std::vector<std::string>& args) {
       ->envname("CLOUDIFY_EXECUTION_LEASE_SECONDS")
       ->check(CLI::Range(1, 3600))
       ->capture_default_str();
+  app.add_option("--agent-ping-timeout-seconds", o.agent_ping_timeout_seconds,
+                 "Seconds an agent has to answer the ping before each host_agent operation")
+      ->envname("CLOUDIFY_AGENT_PING_TIMEOUT_SECONDS")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
   app.add_option("--admin-password", o.admin_password,
                  "Password of the bootstrap admin (default: random on first start, logged)")
       ->envname("CLOUDIFY_ADMIN_PASSWORD");

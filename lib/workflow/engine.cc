@@ -12,6 +12,7 @@
 #include "cloudify/workflow/graph_runner.h"
 #include "cloudify/workflow/lifecycle.h"
 
+#include "workflow/agent_dispatch.h"
 #include "workflow/relationships.h"
 #include "workflow/scale_heal.h"
 
@@ -116,6 +117,7 @@ struct RunData {
   std::unordered_map<std::string, size_t> instance_index;
   std::mutex mu;                                    // guards `instances` once the graph runs
   const std::atomic<bool>* force_cancel = nullptr;  // force-cancel / kill requested
+  AgentDispatcher* agents = nullptr;                // host_agent operations go through it
 
   const model::Node* NodeOf(const std::string& node_id) const {
     auto it = node_by_id.find(node_id);
@@ -717,6 +719,10 @@ class RunExecutor final : public TaskExecutor, public GraphObserver {
         (*inputs)[key] = value;
       }
     }
+    if (std::optional<TaskOutcome> sent =
+            RunOnAgent(task, retry, **self, other.get(), *spec, *inputs)) {
+      return *sent;
+    }
     const std::string handler_name =
         spec->plugin.empty() ? spec->implementation : spec->plugin + "." + spec->operation;
     const OperationHandler* handler = operations_.Find(handler_name);
@@ -771,6 +777,134 @@ class RunExecutor final : public TaskExecutor, public GraphObserver {
       Remember(*stored);
     }
     return ctx.outcome_;
+  }
+
+  // The operation's executor: its own, else its plugin's (from the nodes involved), else
+  // central.
+  static model::Executor ExecutorOf(const model::OperationSpec& spec, const model::Node& node,
+                                    const model::Node* other) {
+    if (spec.executor) {
+      return *spec.executor;
+    }
+    for (const model::Node* n : {&node, other}) {
+      if (n == nullptr) {
+        continue;
+      }
+      for (const auto& plugin : n->spec.plugins) {
+        if (plugin.name == spec.plugin) {
+          return plugin.executor;
+        }
+      }
+    }
+    return model::Executor::kCentralDeploymentAgent;
+  }
+
+  // The original's __cloudify_context of an operation task (WORKFLOWS.md §3.2).
+  json AgentTaskContext(const GraphTask& task, int retry, const InstanceView& self,
+                        const InstanceView* other, const model::OperationSpec& spec,
+                        const std::string& agent, model::Executor executor) const {
+    json operation = {{"name", task.name},
+                      {"retry_number", retry},
+                      {"max_retries", task.max_retries.value_or(default_retries_)}};
+    if (task.side != RelationshipSide::kNone) {
+      operation["relationship"] = std::string(SideName(task.side));
+    }
+    json context = {
+        {"__cloudify_context", "0.3"},
+        {"type", "operation"},
+        {"task_id", task.id},
+        {"task_name", spec.operation},
+        {"task_queue", agent},
+        {"task_target", agent},
+        {"implementation", spec.implementation},
+        {"plugin", {{"name", spec.plugin}}},
+        {"execution_id", data_.execution.id},
+        {"workflow_id", data_.execution.workflow_id},
+        {"tenant", {{"name", data_.caller.tenant}}},
+        {"blueprint_id", data_.execution.blueprint_id},
+        {"deployment_id", data_.execution.deployment_id},
+        {"deployment_display_name", data_.deployment.display_name},
+        {"node_id", self.id()},
+        {"node_name", self.node().id()},
+        {"host_id", self.instance().host_id ? json(*self.instance().host_id) : json(nullptr)},
+        {"executor", std::string(model::ExecutorName(executor))},
+        {"operation", std::move(operation)},
+        {"timeout", spec.timeout ? json(*spec.timeout) : json(nullptr)},
+        {"timeout_recoverable", spec.timeout_recoverable},
+        {"local", false},
+    };
+    if (other != nullptr) {
+      context["related"] = {{"node_id", other->id()},
+                            {"node_name", other->node().id()},
+                            {"is_target", task.side == RelationshipSide::kSource}};
+    }
+    return context;
+  }
+
+  // host_agent operations (and auto ones whose host runs an agent) go to the agent of the
+  // instance's host; nullopt means the operation runs here.
+  std::optional<TaskOutcome> RunOnAgent(const GraphTask& task, int retry, const InstanceView& self,
+                                        const InstanceView* other, const model::OperationSpec& spec,
+                                        const json& inputs) {
+    const model::Executor executor =
+        ExecutorOf(spec, self.node(), other != nullptr ? &other->node() : nullptr);
+    if (executor == model::Executor::kCentralDeploymentAgent) {
+      return std::nullopt;
+    }
+    const bool required = executor == model::Executor::kHostAgent;
+    const std::optional<std::string>& host_id = self.instance().host_id;
+    if (!host_id) {
+      if (!required) {
+        return std::nullopt;
+      }
+      return TaskOutcome::Failure("operation " + task.name + " of " + self.id() +
+                                      " runs on host_agent, but the node instance has no host",
+                                  false);
+    }
+    // Read afresh: the host's agent may have been recorded by another execution.
+    auto host = store_.GetNodeInstance(data_.caller, *host_id);
+    if (!host.ok()) {
+      return TaskOutcome::Failure(host.status().ToString());
+    }
+    std::string agent;
+    auto found = host->runtime_properties.find("cloudify_agent");
+    if (found != host->runtime_properties.end() && found->is_object()) {
+      for (const char* key : {"queue", "name"}) {
+        auto it = found->find(key);
+        if (agent.empty() && it != found->end() && it->is_string()) {
+          agent = it->get<std::string>();
+        }
+      }
+    }
+    if (agent.empty()) {
+      // auto: a host without an agent (install_method none) runs its scripts centrally.
+      if (!required) {
+        return std::nullopt;
+      }
+      return TaskOutcome::Failure(
+          "missing cloudify_agent runtime property (name, queue) on host "
+          "node instance " +
+              *host_id + " of " + self.id() +
+              ": the Compute node was never started, or has no agent",
+          false);
+    }
+    if (data_.agents == nullptr) {
+      return TaskOutcome::Failure("no agent dispatcher in this run", false);
+    }
+    json kwargs = inputs.is_object() ? inputs : json::object();
+    kwargs["__cloudify_context"] =
+        AgentTaskContext(task, retry, self, other, spec, agent, executor);
+    TaskOutcome outcome = data_.agents->Run(agent, task.id, kwargs, data_.force_cancel);
+    // The agent wrote runtime properties through the REST API: the cached copies are stale.
+    for (const InstanceView* view : {&self, other}) {
+      if (view == nullptr) {
+        continue;
+      }
+      if (auto fresh = store_.GetNodeInstance(data_.caller, view->id()); fresh.ok()) {
+        Remember(*fresh);
+      }
+    }
+    return outcome;
   }
 
   // Install states (uninitialized..started) and uninstall states (stopping..deleted) each
@@ -961,6 +1095,7 @@ class Engine::Impl {
   Impl(storage::Store& store, messaging::Bus& bus, const OperationRegistry& operations,
        EngineOptions options)
       : store_(store),
+        bus_(bus),
         publisher_(bus),
         operations_(operations),
         options_(std::move(options)),
@@ -969,9 +1104,21 @@ class Engine::Impl {
   Result<model::Execution> Run(const storage::CallerContext& caller,
                                const std::string& execution_id, const std::atomic<bool>* cancel,
                                const std::atomic<bool>* force_cancel) {
+    AgentDispatcher agents(bus_, execution_id, options_.agent_ping_timeout);
+    auto ended = RunWith(agents, caller, execution_id, cancel, force_cancel);
+    // A cancelled execution keeps its reply queue: a resume still collects the replies.
+    agents.Finish(/*keep=*/!ended.ok() || ended->status == ExecutionStatus::kCancelled);
+    return ended;
+  }
+
+ private:
+  Result<model::Execution> RunWith(AgentDispatcher& agents, const storage::CallerContext& caller,
+                                   const std::string& execution_id, const std::atomic<bool>* cancel,
+                                   const std::atomic<bool>* force_cancel) {
     RunData data;
     data.caller = caller;
     data.force_cancel = force_cancel;
+    data.agents = &agents;
     CLOUDIFY_ASSIGN_OR_RETURN(data.execution, store_.GetExecution(caller, execution_id));
     CLOUDIFY_RETURN_IF_ERROR(Load(data));
     Emitter emitter(publisher_, data, clock_, options_.manager_name);
@@ -1009,7 +1156,6 @@ class Engine::Impl {
     return End(data, emitter, end.status, end.error);
   }
 
- private:
   Status Load(RunData& data) {
     CLOUDIFY_ASSIGN_OR_RETURN(data.deployment,
                               store_.GetDeployment(data.caller, data.execution.deployment_id));
@@ -1613,6 +1759,7 @@ class Engine::Impl {
   }
 
   storage::Store& store_;
+  messaging::Bus& bus_;
   EventPublisher publisher_;
   const OperationRegistry& operations_;
   const EngineOptions options_;

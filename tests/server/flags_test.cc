@@ -30,6 +30,15 @@ TEST_CASE("flags set the listen address and data dir") {
   CHECK(v6->options.port == 9000);
 }
 
+TEST_CASE("--agent-ping-timeout-seconds: 30 by default, 1 to 3600") {
+  CHECK(ParseFlags({})->options.agent_ping_timeout_seconds == 30);
+  auto parsed = ParseFlags({"--agent-ping-timeout-seconds", "5"});
+  REQUIRE(parsed.ok());
+  CHECK(parsed->options.agent_ping_timeout_seconds == 5);
+  CHECK(ParseFlags({"--agent-ping-timeout-seconds=0"}).status().code() ==
+        ErrorCode::kBadParameters);
+}
+
 TEST_CASE("--help returns the help text instead of options") {
   auto parsed = ParseFlags({"--help"});
   REQUIRE(parsed.ok());

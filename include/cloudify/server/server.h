@@ -48,6 +48,9 @@ struct ServerOptions {
   // How long an execution this manager claimed stays its own without renewal; when the
   // manager dies, another takes the execution over after this. Default: 30 s.
   int execution_lease_seconds = 30;
+  // How long a cloudify-agent has to answer the ping sent before each host_agent operation.
+  // Default: 30 s, as the original.
+  int agent_ping_timeout_seconds = 30;
   // The bootstrap admin's password (see RouterOptions::admin_password). Default: "".
   std::string admin_password;
   // PEM certificate and private key; when both are set the server speaks HTTPS only.

@@ -18,7 +18,10 @@
 // each.
 //
 // Operations run by the C++ handler registered under "<plugin>.<task>"; script operations
-// with none run by the script executor (cloudify/workflow/script_executor.h).
+// with none run by the script executor (cloudify/workflow/script_executor.h). Operations whose
+// executor is host_agent (or auto, when the instance's host records an agent in its
+// `cloudify_agent` runtime property) are sent over the bus to that agent (cloudify/agent/
+// worker.h), pinged first, and their replies awaited on "execution_responses_<execution id>".
 //
 // Thread-safety: Run may be called from several threads at once for different executions.
 #pragma once
@@ -63,6 +66,10 @@ struct EngineOptions {
   // registered under that name) are run: where `ctx` is, work dirs, the blueprint folders.
   // Default: ScriptOptions{} (no blueprint folders: script operations fail).
   ScriptOptions scripts;
+  // host_agent operations: how long the agent has to answer the ping sent before each of
+  // them; no answer is the recoverable error "Timed out waiting for agent <name>".
+  // Default: 30 s, as the original.
+  std::chrono::milliseconds agent_ping_timeout = std::chrono::seconds(30);
 };
 
 // Evaluates the functions in `values` (deployment outputs or capabilities: a map of name ->

@@ -1,0 +1,205 @@
+// agent_bench: host_agent operations per second through one cloudify-agent Worker, over the
+// in-process broker and over RabbitMQ, against the same install run by the manager's own
+// workers (central_deployment_agent) as the baseline.
+//
+// The blueprint: one Compute host (its create records the agent) and N app instances contained
+// in it, each with create and start implemented by a C++ handler that does nothing, so the
+// figure is the dispatch cost: per operation a ping round trip, the task and its reply over the
+// broker, and the agent's two REST reads (the node instance and its node) over HTTP.
+//
+//   agent_bench [--instances N] [--amqp URL] [--workers N]
+//   (--amqp defaults to $CLOUDIFY_TEST_AMQP_URL; without one only inproc runs)
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <string>
+
+#include <sys/resource.h>
+
+#include "cloudify/agent/worker.h"
+#include "cloudify/ids.h"
+#include "cloudify/manager.h"
+#include "cloudify/rest/router.h"
+#include "cloudify/server/server.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using cloudify::NewUuid;
+using Clock = std::chrono::steady_clock;
+
+constexpr const char* kPassword = "bench-password";
+
+std::string Blueprint(int instances, const char* executor) {
+  return std::string(R"(tosca_definitions_version: cloudify_dsl_1_4
+imports:
+  - http://cloudify.co/spec/cloudify/6.4.0/types.yaml
+plugins:
+  iaas: {executor: central_deployment_agent, install: false}
+  app: {executor: )") +
+         executor + R"(, install: false}
+node_templates:
+  vm:
+    type: cloudify.nodes.Compute
+    properties: {agent_config: {install_method: provided}}
+    interfaces:
+      cloudify.interfaces.lifecycle:
+        create: iaas.tasks.create_vm
+  app:
+    type: cloudify.nodes.ApplicationModule
+    capabilities:
+      scalable: {properties: {default_instances: )" +
+         std::to_string(instances) + R"(}}
+    interfaces:
+      cloudify.interfaces.lifecycle:
+        create: app.tasks.op
+        start: app.tasks.op
+    relationships:
+      - {type: cloudify.relationships.contained_in, target: vm}
+)";
+}
+
+double CpuSeconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+         static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+}
+
+struct Figures {
+  double ops_per_second = -1;
+  double cpu_ms_per_op = -1;  // the whole process: manager, REST server and agent
+};
+
+// One install of N instances: the app operations per second and their CPU cost.
+Figures Run(const std::string& bus_url, int instances, int workers, bool on_agent) {
+  Figures figures;
+  std::string pattern = (fs::temp_directory_path() / "agent-bench-XXXXXX").string();
+  if (mkdtemp(pattern.data()) == nullptr) {
+    return figures;
+  }
+  const fs::path tmp = pattern;
+  const std::string agent_name = "bench-agent-" + NewUuid().substr(0, 8);
+  {
+    cloudify::ManagerOptions options;
+    options.data_dir = tmp / "data";
+    options.bus_url = bus_url;
+    options.manager_name = "bench-" + NewUuid().substr(0, 8);
+    options.operation_parallelism = workers;
+    options.task_retries = 0;
+    auto manager = cloudify::Manager::Open(options);
+    if (!manager.ok()) {
+      std::cerr << manager.status().ToString() << "\n";
+      return figures;
+    }
+    auto& m = **manager;
+    m.operations().Add("iaas.tasks.create_vm", [&](cloudify::workflow::OperationContext& ctx) {
+      ctx.instance().runtime_properties()["cloudify_agent"] = {{"name", agent_name},
+                                                               {"queue", agent_name}};
+    });
+    cloudify::workflow::OperationRegistry handlers;
+    handlers.Add("app.tasks.op", [](cloudify::workflow::OperationContext&) {});
+    m.operations().Add("app.tasks.op", [](cloudify::workflow::OperationContext&) {});
+
+    cloudify::rest::RouterOptions router_options;
+    router_options.admin_password = kPassword;
+    router_options.password_iterations = 1000;
+    router_options.data_dir = options.data_dir.string();
+    auto router = cloudify::rest::Router::Create(m, router_options);
+    cloudify::server::ServerOptions server_options;
+    server_options.port = 0;
+    server_options.threads = 16;
+    auto http = cloudify::server::HttpServer::Start(server_options, **router);
+    if (!router.ok() || !http.ok()) {
+      std::cerr << "cannot serve the REST API\n";
+      return figures;
+    }
+
+    fs::create_directories(tmp / "bp");
+    std::ofstream(tmp / "bp" / "blueprint.yaml")
+        << Blueprint(instances, on_agent ? "host_agent" : "central_deployment_agent");
+    const auto caller = cloudify::storage::CallerContext::System();
+    if (!m.UploadBlueprint(caller, "bp", tmp / "bp" / "blueprint.yaml").ok() ||
+        !m.CreateDeployment(caller, "bp", "dep").ok()) {
+      std::cerr << "cannot create the deployment\n";
+      return figures;
+    }
+
+    std::unique_ptr<cloudify::agent::Worker> worker;
+    if (on_agent) {
+      cloudify::agent::WorkerOptions agent;
+      agent.name = agent_name;
+      agent.bus_url = bus_url;
+      agent.rest_url = "http://127.0.0.1:" + std::to_string((*http)->port());
+      agent.username = "admin";
+      agent.password = kPassword;
+      agent.work_dir = tmp / "agent";
+      agent.max_workers = workers;
+      agent.operations = &handlers;
+      auto started = cloudify::agent::Worker::Start(agent);
+      if (!started.ok()) {
+        std::cerr << started.status().ToString() << "\n";
+        return figures;
+      }
+      worker = std::move(*started);
+    }
+
+    const auto begin = Clock::now();
+    const double cpu_begin = CpuSeconds();
+    auto execution = m.StartExecution(caller, "dep", "install");
+    auto ended = execution.ok()
+                     ? m.WaitForExecution(caller, execution->id, std::chrono::minutes(30))
+                     : cloudify::Result<cloudify::model::Execution>(execution.status());
+    const double seconds = std::chrono::duration<double>(Clock::now() - begin).count();
+    const double cpu = CpuSeconds() - cpu_begin;
+    if (!ended.ok() || ended->status != cloudify::model::ExecutionStatus::kTerminated) {
+      std::cerr << "install did not end well: "
+                << (ended.ok() ? ended->error : ended.status().ToString()) << "\n";
+    } else {
+      figures.ops_per_second = 2.0 * instances / seconds;
+      figures.cpu_ms_per_op = cpu * 1000.0 / (2.0 * instances);
+    }
+    if (worker != nullptr) {
+      worker->Stop();
+    }
+  }
+  std::error_code ec;
+  fs::remove_all(tmp, ec);
+  return figures;
+}
+
+void Print(const char* label, const Figures& f) {
+  std::cout << label << f.ops_per_second << " ops/s, " << f.cpu_ms_per_op
+            << " ms CPU per operation\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int instances = 500;
+  int workers = 8;
+  const char* env_amqp = std::getenv("CLOUDIFY_TEST_AMQP_URL");  // NOLINT(concurrency-mt-unsafe)
+  std::string amqp = env_amqp != nullptr ? env_amqp : "";
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (std::strcmp(argv[i], "--instances") == 0) {
+      instances = std::atoi(argv[i + 1]);
+    } else if (std::strcmp(argv[i], "--workers") == 0) {
+      workers = std::atoi(argv[i + 1]);
+    } else if (std::strcmp(argv[i], "--amqp") == 0) {
+      amqp = argv[i + 1];
+    }
+  }
+  std::cout << "instances " << instances << " (" << 2 * instances
+            << " operations), engine parallelism and agent workers " << workers << "\n";
+  const std::string inproc = "inproc://agent-bench-" + NewUuid();
+  Print("inproc central (baseline): ", Run(inproc, instances, workers, false));
+  Print("inproc agent:              ", Run(inproc, instances, workers, true));
+  if (!amqp.empty()) {
+    Print("amqp central (baseline):   ", Run(amqp, instances, workers, false));
+    Print("amqp agent:                ", Run(amqp, instances, workers, true));
+  }
+  return 0;
+}

@@ -1,0 +1,170 @@
+#include "workflow/agent_dispatch.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "cloudify/ids.h"
+#include "cloudify/messaging/topology.h"
+
+namespace cloudify::workflow {
+namespace {
+
+using nlohmann::json;
+
+// How often a wait for a reply looks at the cancel flag.
+constexpr std::chrono::milliseconds kCancelPoll{50};
+
+std::string ErrorText(const json& error) {
+  if (error.is_object()) {
+    auto message = error.find("message");
+    if (message != error.end() && message->is_string() && !message->get<std::string>().empty()) {
+      return message->get<std::string>();
+    }
+  }
+  if (error.is_string()) {
+    return error.get<std::string>();
+  }
+  return error.is_null() ? std::string("the agent reported an error")
+                         : error.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+}  // namespace
+
+TaskOutcome OutcomeFromAgentReply(const json& reply) {
+  if (!reply.is_object()) {
+    return TaskOutcome::Failure("malformed reply from the agent: " +
+                                reply.dump(-1, ' ', false, json::error_handler_t::replace));
+  }
+  auto ok = reply.find("ok");
+  if (ok != reply.end() && ok->is_boolean() && ok->get<bool>()) {
+    return TaskOutcome::Success();
+  }
+  const json error = reply.value("error", json());
+  const auto type_it = error.is_object() ? error.find("type") : error.end();
+  const std::string type = error.is_object() && type_it != error.end() && type_it->is_string()
+                               ? type_it->get<std::string>()
+                               : "";
+  const std::string message = ErrorText(error);
+  if (type == "OperationRetry") {
+    std::optional<std::chrono::milliseconds> after;
+    auto it = error.find("retry_after");
+    if (it != error.end() && it->is_number() && it->get<double>() >= 0) {
+      after = std::chrono::milliseconds(static_cast<int64_t>(it->get<double>() * 1000));
+    }
+    return TaskOutcome::Retry(message, after);
+  }
+  // Unknown errors are retried, as the original treats exceptions that are not
+  // NonRecoverableError.
+  return TaskOutcome::Failure(message, type != "NonRecoverableError");
+}
+
+AgentDispatcher::AgentDispatcher(messaging::Bus& bus, std::string execution_id,
+                                 std::chrono::milliseconds ping_timeout)
+    : bus_(bus),
+      execution_id_(std::move(execution_id)),
+      reply_queue_(messaging::ExecutionReplyQueue(execution_id_)),
+      ping_timeout_(ping_timeout) {}
+
+AgentDispatcher::~AgentDispatcher() {
+  std::lock_guard lock(setup_mu_);
+  subscription_.reset();
+}
+
+bool AgentDispatcher::used() const { return used_.load(); }
+
+void AgentDispatcher::Finish(bool keep) {
+  std::lock_guard lock(setup_mu_);
+  subscription_.reset();
+  if (used_.load() && !keep) {
+    (void)bus_.DeleteQueue(reply_queue_, /*if_empty=*/true);
+  }
+}
+
+Status AgentDispatcher::Prepare(const std::string& agent) {
+  std::lock_guard lock(setup_mu_);
+  if (declared_.count(agent) == 0) {
+    // The agent's exchange and queues are declared here too (idempotent), so the reply
+    // queue's binding never names a missing exchange and a task sent before the agent first
+    // connects waits in its queue.
+    messaging::Topology topology = messaging::AgentTopology(agent);
+    topology.Merge(messaging::ExecutionReplyTopology(execution_id_, {agent}));
+    CLOUDIFY_RETURN_IF_ERROR(bus_.Declare(topology));
+    declared_.insert(agent);
+  }
+  if (subscription_ == nullptr) {
+    CLOUDIFY_ASSIGN_OR_RETURN(
+        subscription_,
+        bus_.Consume(reply_queue_, {}, [this](messaging::Delivery d) { OnReply(std::move(d)); }));
+  }
+  used_ = true;
+  return Status::Ok();
+}
+
+void AgentDispatcher::OnReply(messaging::Delivery delivery) {
+  json body = json::parse(delivery.message().body, nullptr, /*allow_exceptions=*/false);
+  const std::string& id = delivery.message().correlation_id;
+  {
+    std::lock_guard lock(mu_);
+    if (!id.empty() && !body.is_discarded()) {
+      replies_[id] = std::move(body);
+    }
+  }
+  cv_.notify_all();
+  (void)delivery.Ack();
+}
+
+TaskOutcome AgentDispatcher::Run(const std::string& agent, const std::string& task_id,
+                                 const json& kwargs, const std::atomic<bool>* cancel) {
+  const std::string timed_out = "Timed out waiting for agent " + agent;
+  if (Status s = Prepare(agent); !s.ok()) {
+    return TaskOutcome::Failure("sending to agent " + agent + ": " + s.ToString());
+  }
+
+  json ping_context = {{"type", "service"}, {"task_name", "ping"}};
+  messaging::Message ping;
+  ping.body = json{{"id", NewUuid()},
+                   {"cloudify_task", {{"kwargs", {{"__cloudify_context", ping_context}}}}}}
+                  .dump();
+  ping.persistent = false;
+  // Dropped unanswered, as the original's ping expires just before its timeout.
+  ping.expiration_ms = std::max<int64_t>(1, ping_timeout_.count() - ping_timeout_.count() / 150);
+  auto pong = bus_.Request(agent, messaging::kServiceRoutingKey, std::move(ping), ping_timeout_);
+  if (!pong.ok()) {
+    return TaskOutcome::Failure(timed_out);
+  }
+
+  {
+    std::lock_guard lock(mu_);
+    replies_.erase(task_id);  // a stale reply of an earlier attempt
+    waiting_.insert(task_id);
+  }
+  messaging::Message task;
+  task.body = json{{"id", task_id}, {"cloudify_task", {{"kwargs", kwargs}}}}.dump();
+  task.correlation_id = task_id;
+  task.reply_to = reply_queue_;
+  task.persistent = true;
+  if (Status s = bus_.Publish(agent, messaging::kOperationRoutingKey, std::move(task)); !s.ok()) {
+    std::lock_guard lock(mu_);
+    waiting_.erase(task_id);
+    return TaskOutcome::Failure("sending to agent " + agent + ": " + s.ToString());
+  }
+
+  std::unique_lock lock(mu_);
+  while (true) {
+    auto it = replies_.find(task_id);
+    if (it != replies_.end()) {
+      json reply = std::move(it->second);
+      replies_.erase(it);
+      waiting_.erase(task_id);
+      lock.unlock();
+      return OutcomeFromAgentReply(reply);
+    }
+    if (cancel != nullptr && cancel->load()) {
+      waiting_.erase(task_id);
+      return TaskOutcome::Failure("operation cancelled (force-cancel or kill)", false);
+    }
+    cv_.wait_for(lock, kCancelPoll);
+  }
+}
+
+}  // namespace cloudify::workflow

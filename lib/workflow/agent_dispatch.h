@@ -1,0 +1,83 @@
+// AgentDispatcher: sends host_agent operations of one execution to the agents that run them
+// and waits for their replies, as the original's amqp dispatcher does (WORKFLOWS.md §3.2):
+//
+//  - before each send it pings the agent (service task `ping` on exchange "<agent>", routing
+//    "service"); no answer within the ping timeout is RecoverableError "Timed out waiting for
+//    agent <name>";
+//  - the task goes to exchange "<agent>" with routing "operation", persistent, reply_to
+//    "execution_responses_<execution id>" and correlation id = the task id; that durable queue
+//    is bound to every agent exchange the execution sends to, so replies outlive a manager;
+//  - the reply {"ok": true, "result": ...} is success; {"ok": false, "error": {"type",
+//    "message", "retry_after"}} maps OperationRetry to a retry, NonRecoverableError to a
+//    failure without retry and any other error to a recoverable failure.
+//
+// Replies that arrive for a task nobody waits for (a duplicate after a redelivery) are kept
+// until that task is sent again, which discards them, so a stale reply never answers a new
+// attempt.
+//
+// Thread-safety: Run may be called from many worker threads at once.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "cloudify/messaging/bus.h"
+#include "cloudify/workflow/graph_runner.h"
+
+namespace cloudify::workflow {
+
+class AgentDispatcher {
+ public:
+  // The bus must outlive the dispatcher.
+  AgentDispatcher(messaging::Bus& bus, std::string execution_id,
+                  std::chrono::milliseconds ping_timeout);
+  // Stops consuming replies (unacked ones go back to the queue).
+  ~AgentDispatcher();
+  AgentDispatcher(const AgentDispatcher&) = delete;
+  AgentDispatcher& operator=(const AgentDispatcher&) = delete;
+
+  // Pings `agent`, sends task `task_id` with `kwargs` (the operation's inputs and
+  // "__cloudify_context") and waits for its reply. `cancel` (may be null) set to true stops the
+  // wait: the outcome is then a failure without retry.
+  TaskOutcome Run(const std::string& agent, const std::string& task_id,
+                  const nlohmann::json& kwargs, const std::atomic<bool>* cancel);
+
+  // True once a task was sent (the reply queue exists).
+  bool used() const;
+  // The execution ended for good: deletes its reply queue when empty. Kept when `keep` (a
+  // cancelled execution may be resumed and still collect replies).
+  void Finish(bool keep);
+
+ private:
+  Status Prepare(const std::string& agent);
+  void OnReply(messaging::Delivery delivery);
+
+  messaging::Bus& bus_;
+  const std::string execution_id_;
+  const std::string reply_queue_;
+  const std::chrono::milliseconds ping_timeout_;
+
+  std::mutex setup_mu_;  // guards declared_ and subscription_
+  std::set<std::string> declared_;
+  std::unique_ptr<messaging::Subscription> subscription_;
+  std::atomic<bool> used_{false};
+
+  std::mutex mu_;  // guards waiting_ and replies_
+  std::condition_variable cv_;
+  std::set<std::string> waiting_;
+  std::map<std::string, nlohmann::json> replies_;
+};
+
+// The outcome a reply body stands for.
+TaskOutcome OutcomeFromAgentReply(const nlohmann::json& reply);
+
+}  // namespace cloudify::workflow

@@ -1,0 +1,424 @@
+// host_agent operations end to end: a real Manager (SQLite) serving its REST API on
+// 127.0.0.1 port 0, the engine sending host_agent operations over the bus, and a real agent
+// Worker running them with the script executor and the real `ctx` program, its ctx calls and
+// blueprint download going through the REST API. The bus is the in-process broker shared by
+// name, or RabbitMQ when CLOUDIFY_TEST_AMQP_URL is set.
+#include "cloudify/agent/worker.h"
+
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cloudify/ids.h"
+#include "cloudify/manager.h"
+#include "cloudify/process.h"
+#include "cloudify/rest/router.h"
+#include "cloudify/server/server.h"
+
+#include "support/env.h"
+#include "support/temp_dir.h"
+
+namespace cloudify::agent {
+namespace {
+
+using nlohmann::json;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+namespace fs = std::filesystem;
+
+constexpr const char* kAdminPassword = "agent-test-password";
+
+// vm is made by a central C++ handler that records the host's agent; app's lifecycle scripts
+// run on that agent.
+constexpr const char* kBlueprint = R"(
+tosca_definitions_version: cloudify_dsl_1_4
+imports:
+  - http://cloudify.co/spec/cloudify/6.4.0/types.yaml
+plugins:
+  iaas:
+    executor: central_deployment_agent
+    install: false
+node_templates:
+  vm:
+    type: cloudify.nodes.Compute
+    properties: {agent_config: {install_method: provided}}
+    interfaces:
+      cloudify.interfaces.lifecycle:
+        create: iaas.tasks.create_vm
+  app:
+    type: cloudify.nodes.ApplicationModule
+    interfaces:
+      cloudify.interfaces.lifecycle:
+        create:
+          implementation: scripts/create.sh
+          executor: host_agent
+          inputs: {greeting: hello}
+        start:
+          implementation: scripts/start.sh
+          executor: host_agent
+    relationships:
+      - {type: cloudify.relationships.contained_in, target: vm}
+)";
+
+constexpr const char* kCreateScript = R"(#!/bin/sh
+set -e
+ctx instance runtime-properties greeting "$greeting"
+ctx instance runtime-properties ran_in "$PWD"
+ctx logger info "created by the agent"
+)";
+
+constexpr const char* kStartScript = R"(#!/bin/sh
+set -e
+if [ -n "$HOLD_FILE" ]; then
+  touch "$HOLD_FILE.started"
+  while [ -e "$HOLD_FILE" ]; do sleep 0.05; done
+fi
+g=$(ctx instance runtime-properties greeting)
+ctx instance runtime-properties started "$g started"
+)";
+
+// A manager with its REST API, on `bus_url`; its vm's create records agent `agent_name`
+// (none when empty).
+struct ManagerUnderTest {
+  testing::TempDir tmp;
+  std::string agent_name;
+  std::unique_ptr<Manager> manager;
+  std::unique_ptr<rest::Router> router;
+  std::unique_ptr<server::HttpServer> http;
+  storage::CallerContext caller = storage::CallerContext::System();
+
+  ManagerUnderTest(const std::string& bus_url, std::string agent, milliseconds ping_timeout,
+                   int task_retries = 0, const std::string& start_script = kStartScript)
+      : agent_name(std::move(agent)) {
+    ManagerOptions options;
+    options.data_dir = tmp.path() / "data";
+    options.bus_url = bus_url;
+    options.manager_name = "agent-test-" + NewUuid().substr(0, 8);
+    options.task_retries = task_retries;
+    options.task_retry_interval = milliseconds(10);
+    options.agent_ping_timeout = ping_timeout;
+    options.ctx_dir = CLOUDIFY_CTX_DIR;
+    auto m = Manager::Open(options);
+    REQUIRE_MESSAGE(m.ok(), m.status().ToString());
+    manager = std::move(*m);
+    manager->operations().Add("iaas.tasks.create_vm", [this](workflow::OperationContext& ctx) {
+      if (!agent_name.empty()) {
+        ctx.instance().runtime_properties()["cloudify_agent"] = {{"name", agent_name},
+                                                                 {"queue", agent_name}};
+      }
+    });
+    rest::RouterOptions router_options;
+    router_options.admin_password = kAdminPassword;
+    router_options.password_iterations = 1000;
+    router_options.data_dir = options.data_dir.string();
+    auto r = rest::Router::Create(*manager, router_options);
+    REQUIRE_MESSAGE(r.ok(), r.status().ToString());
+    router = std::move(*r);
+    server::ServerOptions server_options;
+    server_options.port = 0;
+    server_options.threads = 8;
+    auto h = server::HttpServer::Start(server_options, *router);
+    REQUIRE_MESSAGE(h.ok(), h.status().ToString());
+    http = std::move(*h);
+
+    const fs::path folder = tmp.path() / "bp";
+    fs::create_directories(folder / "scripts");
+    std::ofstream(folder / "blueprint.yaml") << kBlueprint;
+    std::ofstream(folder / "scripts" / "create.sh") << kCreateScript;
+    std::ofstream(folder / "scripts" / "start.sh") << start_script;
+    auto bp = manager->UploadBlueprint(caller, "agent-bp", folder / "blueprint.yaml");
+    REQUIRE_MESSAGE(bp.ok(), bp.status().ToString());
+    auto dep = manager->CreateDeployment(caller, "agent-bp", "agent-dep");
+    REQUIRE_MESSAGE(dep.ok(), dep.status().ToString());
+  }
+
+  std::string RestUrl() const { return "http://127.0.0.1:" + std::to_string(http->port()); }
+
+  WorkerOptions AgentOptions(const std::string& bus_url) const {
+    WorkerOptions o;
+    o.name = agent_name;
+    o.bus_url = bus_url;
+    o.rest_url = RestUrl();
+    o.username = "admin";
+    o.password = kAdminPassword;
+    o.work_dir = tmp.path() / "agent-work";
+    o.ctx_dir = CLOUDIFY_CTX_DIR;
+    return o;
+  }
+
+  model::Execution Install(seconds timeout = seconds(60)) {
+    auto started = manager->StartExecution(caller, "agent-dep", "install");
+    REQUIRE_MESSAGE(started.ok(), started.status().ToString());
+    auto ended = manager->WaitForExecution(caller, started->id, timeout);
+    REQUIRE_MESSAGE(ended.ok(), ended.status().ToString());
+    return *ended;
+  }
+
+  model::NodeInstance InstanceOf(const std::string& node) {
+    storage::ListQuery query;
+    query.filters = {{"deployment_id", {"agent-dep"}}, {"node_id", {node}}};
+    auto page = manager->store().ListNodeInstances(caller, query);
+    REQUIRE(page.ok());
+    REQUIRE(page->items.size() == 1);
+    return page->items[0];
+  }
+
+  // What a successful install on the agent leaves behind.
+  void CheckInstalledByAgent() {
+    model::NodeInstance vm = InstanceOf("vm");
+    model::NodeInstance app = InstanceOf("app");
+    CHECK(vm.state == model::NodeInstanceState::kStarted);
+    CHECK(app.state == model::NodeInstanceState::kStarted);
+    CHECK(app.runtime_properties.value("greeting", "") == "hello");
+    CHECK(app.runtime_properties.value("started", "") == "hello started");
+    // The script ran in a work dir of the agent's, not the manager's.
+    const std::string ran_in = app.runtime_properties.value("ran_in", "");
+    CHECK_MESSAGE(ran_in.find("agent-work") != std::string::npos, ran_in);
+  }
+};
+
+std::string UniqueAgentName() { return "agent-" + NewUuid().substr(0, 12); }
+
+TEST_CASE("worker: install runs host_agent operations on the agent (inproc bus)") {
+  const std::string bus = "inproc://agent-test-" + NewUuid();
+  ManagerUnderTest m(bus, UniqueAgentName(), seconds(10));
+  auto worker = Worker::Start(m.AgentOptions(bus));
+  REQUIRE_MESSAGE(worker.ok(), worker.status().ToString());
+
+  model::Execution ended = m.Install();
+  CHECK_MESSAGE(ended.status == model::ExecutionStatus::kTerminated, ended.error);
+  m.CheckInstalledByAgent();
+  WorkerStats stats = (*worker)->stats();
+  CHECK(stats.operations == 2);  // app's create and start
+  CHECK(stats.operations_failed == 0);
+  CHECK(stats.pings >= 2);  // one before each operation
+
+  // The script's ctx logger line reached the execution's logs.
+  REQUIRE(m.manager->SyncEvents(seconds(10)).ok());
+  storage::ListQuery query;
+  query.filters = {{"execution_id", {ended.id}}};
+  query.get_all_results = true;
+  auto events = m.manager->store().ListEvents(m.caller, query);
+  REQUIRE(events.ok());
+  bool logged = false;
+  for (const auto& e : events->items) {
+    logged = logged || e.message.find("created by the agent") != std::string::npos;
+  }
+  CHECK(logged);
+}
+
+TEST_CASE("worker: an agent that does not answer the ping fails the operation with a timeout") {
+  const std::string bus = "inproc://agent-test-" + NewUuid();
+  const std::string name = UniqueAgentName();
+  ManagerUnderTest m(bus, name, milliseconds(200));
+  model::Execution ended = m.Install();
+  CHECK(ended.status == model::ExecutionStatus::kFailed);
+  CHECK_MESSAGE(ended.error.find("Timed out waiting for agent " + name) != std::string::npos,
+                ended.error);
+  CHECK(m.InstanceOf("app").state != model::NodeInstanceState::kStarted);
+}
+
+TEST_CASE("worker: a host without cloudify_agent fails host_agent operations without retry") {
+  const std::string bus = "inproc://agent-test-" + NewUuid();
+  ManagerUnderTest m(bus, "", milliseconds(200), /*task_retries=*/5);
+  model::Execution ended = m.Install();
+  CHECK(ended.status == model::ExecutionStatus::kFailed);
+  CHECK_MESSAGE(ended.error.find("missing cloudify_agent") != std::string::npos, ended.error);
+  CHECK_MESSAGE(ended.error.find("Compute node was never started") != std::string::npos,
+                ended.error);
+}
+
+TEST_CASE("worker: abort_operation is not retried but a failing script is, as on the manager") {
+  const std::string bus = "inproc://agent-test-" + NewUuid();
+  SUBCASE("abort_operation: a non-recoverable error, no retry") {
+    ManagerUnderTest m(bus, UniqueAgentName(), seconds(10), /*task_retries=*/3,
+                       "#!/bin/sh\nctx abort_operation 'stop here'\n");
+    auto worker = Worker::Start(m.AgentOptions(bus));
+    REQUIRE(worker.ok());
+    model::Execution ended = m.Install();
+    CHECK(ended.status == model::ExecutionStatus::kFailed);
+    CHECK_MESSAGE(ended.error.find("stop here") != std::string::npos, ended.error);
+    CHECK((*worker)->stats().operations == 2);  // create, and start once
+    CHECK((*worker)->stats().operations_failed == 1);
+  }
+  SUBCASE("a non-zero exit: recoverable, retried task_retries times") {
+    ManagerUnderTest m(bus, UniqueAgentName(), seconds(10), /*task_retries=*/2,
+                       "#!/bin/sh\necho broken >&2\nexit 3\n");
+    auto worker = Worker::Start(m.AgentOptions(bus));
+    REQUIRE(worker.ok());
+    model::Execution ended = m.Install();
+    CHECK(ended.status == model::ExecutionStatus::kFailed);
+    CHECK((*worker)->stats().operations == 4);  // create, and start three times
+    CHECK((*worker)->stats().operations_failed == 3);
+  }
+}
+
+TEST_CASE("worker: answers ping on its service queue and refuses a worker without a name") {
+  const std::string bus_url = "inproc://agent-test-" + NewUuid();
+  testing::TempDir tmp;
+  WorkerOptions options;
+  options.name = UniqueAgentName();
+  options.bus_url = bus_url;
+  options.work_dir = tmp.path();
+  auto worker = Worker::Start(options);
+  REQUIRE(worker.ok());
+  auto bus = messaging::OpenBus(bus_url);
+  REQUIRE(bus.ok());
+  messaging::Message ping;
+  ping.body =
+      json{{"id", "p1"},
+           {"cloudify_task",
+            {{"kwargs", {{"__cloudify_context", {{"type", "service"}, {"task_name", "ping"}}}}}}}}
+          .dump();
+  auto pong = (*bus)->Request(options.name, "service", ping, seconds(5));
+  REQUIRE_MESSAGE(pong.ok(), pong.status().ToString());
+  json reply = json::parse(pong->body);
+  CHECK(reply["ok"] == true);
+  CHECK(reply["result"]["time"].is_number());
+  CHECK((*worker)->stats().pings == 1);
+
+  // A malformed operation task is answered with a non-recoverable error; the agent lives on.
+  const std::string replies = "replies-" + NewUuid();
+  REQUIRE((*bus)
+              ->Declare({.queues = {{.name = replies, .durable = false}},
+                         .bindings = {{replies, options.name, replies}}})
+              .ok());
+  std::mutex mu;
+  std::condition_variable cv;
+  std::optional<json> answer;
+  auto subscription = (*bus)->Consume(replies, {}, [&](messaging::Delivery d) {
+    std::lock_guard lock(mu);
+    answer = json::parse(d.message().body);
+    (void)d.Ack();
+    cv.notify_all();
+  });
+  REQUIRE(subscription.ok());
+  messaging::Message task;
+  task.body = json{{"id", "t1"}, {"cloudify_task", "not an object"}}.dump();
+  task.reply_to = replies;
+  task.correlation_id = "t1";
+  REQUIRE((*bus)->Publish(options.name, "operation", task).ok());
+  {
+    std::unique_lock lock(mu);
+    REQUIRE(cv.wait_for(lock, seconds(10), [&] { return answer.has_value(); }));
+  }
+  CHECK((*answer)["ok"] == false);
+  CHECK((*answer)["error"]["type"] == "NonRecoverableError");
+  CHECK((*bus)->Request(options.name, "service", ping, seconds(5)).ok());
+  subscription->reset();
+  (*worker)->Stop();
+
+  options.name.clear();
+  CHECK(Worker::Start(options).status().code() == ErrorCode::kBadParameters);
+}
+
+TEST_CASE("worker: install runs host_agent operations on the agent over RabbitMQ") {
+  const std::string amqp = testing::AmqpTestUrl();
+  if (!testing::HaveServer(amqp, "CLOUDIFY_TEST_AMQP_URL")) {
+    return;
+  }
+  ManagerUnderTest m(amqp, UniqueAgentName(), seconds(10));
+  auto worker = Worker::Start(m.AgentOptions(amqp));
+  REQUIRE_MESSAGE(worker.ok(), worker.status().ToString());
+  model::Execution ended = m.Install();
+  CHECK_MESSAGE(ended.status == model::ExecutionStatus::kTerminated, ended.error);
+  m.CheckInstalledByAgent();
+  CHECK((*worker)->stats().operations == 2);
+}
+
+// The cloudify-agent program as a child process, killed with SIGKILL on request or at the end.
+class AgentProcess {
+ public:
+  AgentProcess(const WorkerOptions& o, const std::string& hold_file) {
+    std::vector<std::string> args = {CLOUDIFY_AGENT_PROGRAM,
+                                     "--name=" + o.name,
+                                     "--bus-url=" + o.bus_url,
+                                     "--rest-url=" + o.rest_url,
+                                     "--rest-username=" + o.username,
+                                     "--rest-password=" + o.password,
+                                     "--work-dir=" + o.work_dir.string(),
+                                     "--ctx-dir=" + o.ctx_dir.string()};
+    std::vector<std::string> env_strings = {"HOLD_FILE=" + hold_file};
+    for (char** e = environ; *e != nullptr; ++e) {
+      env_strings.emplace_back(*e);
+    }
+    std::vector<char*> argv;
+    for (auto& a : args) {
+      argv.push_back(a.data());
+    }
+    argv.push_back(nullptr);
+    std::vector<char*> envp;
+    for (auto& e : env_strings) {
+      envp.push_back(e.data());
+    }
+    envp.push_back(nullptr);
+    REQUIRE(posix_spawn(&pid_, argv[0], nullptr, nullptr, argv.data(), envp.data()) == 0);
+  }
+  ~AgentProcess() { Kill(); }
+  void Kill() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      int status = 0;
+      waitpid(pid_, &status, 0);
+      pid_ = 0;
+    }
+  }
+
+ private:
+  pid_t pid_ = 0;
+};
+
+bool WaitForFile(const fs::path& path, seconds timeout) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  std::error_code ec;
+  while (!fs::exists(path, ec)) {
+    if (std::chrono::steady_clock::now() > until) {
+      return false;
+    }
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  return true;
+}
+
+TEST_CASE("worker: an agent killed mid-operation: the operation is redelivered to its successor") {
+  const std::string amqp = testing::AmqpTestUrl();
+  if (!testing::HaveServer(amqp, "CLOUDIFY_TEST_AMQP_URL")) {
+    return;
+  }
+  ManagerUnderTest m(amqp, UniqueAgentName(), seconds(10));
+  const WorkerOptions options = m.AgentOptions(amqp);
+  // The first agent's start script waits while the hold file exists.
+  const fs::path hold = m.tmp.path() / "hold";
+  std::ofstream(hold) << "hold";
+  AgentProcess first(options, hold.string());
+
+  auto started = m.manager->StartExecution(m.caller, "agent-dep", "install");
+  REQUIRE(started.ok());
+  REQUIRE_MESSAGE(WaitForFile(fs::path(hold.string() + ".started"), seconds(60)),
+                  "the first agent never started the start operation");
+  first.Kill();
+  std::error_code ec;
+  fs::remove(hold, ec);  // lets the orphaned script end
+
+  auto second = Worker::Start(options);  // same name, no hold file in its environment
+  REQUIRE_MESSAGE(second.ok(), second.status().ToString());
+  auto ended = m.manager->WaitForExecution(m.caller, started->id, seconds(60));
+  REQUIRE(ended.ok());
+  CHECK_MESSAGE(ended->status == model::ExecutionStatus::kTerminated, ended->error);
+  m.CheckInstalledByAgent();
+  CHECK((*second)->stats().operations == 1);  // the redelivered start
+}
+
+}  // namespace
+}  // namespace cloudify::agent

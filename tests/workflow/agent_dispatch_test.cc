@@ -1,0 +1,134 @@
+// The engine's side of host_agent operations: ping, send, the reply mapped to an outcome. The
+// agent here is a small responder on the in-process bus (tests/agent runs the real Worker).
+#include "workflow/agent_dispatch.h"
+
+#include <atomic>
+#include <mutex>
+
+#include <doctest/doctest.h>
+
+#include "cloudify/ids.h"
+#include "cloudify/messaging/topology.h"
+
+namespace cloudify::workflow {
+namespace {
+
+using nlohmann::json;
+using std::chrono::milliseconds;
+
+TEST_CASE("OutcomeFromAgentReply: ok, retry, non-recoverable, and anything else recoverable") {
+  CHECK(OutcomeFromAgentReply({{"ok", true}, {"result", 7}}).kind == TaskOutcome::Kind::kSucceeded);
+
+  TaskOutcome retry = OutcomeFromAgentReply(
+      {{"ok", false},
+       {"error", {{"type", "OperationRetry"}, {"message", "later"}, {"retry_after", 1.5}}}});
+  CHECK(retry.kind == TaskOutcome::Kind::kRetryRequested);
+  CHECK(retry.error == "later");
+  CHECK(retry.retry_after == milliseconds(1500));
+
+  TaskOutcome fatal = OutcomeFromAgentReply(
+      {{"ok", false}, {"error", {{"type", "NonRecoverableError"}, {"message", "no"}}}});
+  CHECK(fatal.kind == TaskOutcome::Kind::kNonRecoverableError);
+  CHECK(fatal.error == "no");
+
+  for (const char* type : {"RecoverableError", "KeyError", ""}) {
+    TaskOutcome t =
+        OutcomeFromAgentReply({{"ok", false}, {"error", {{"type", type}, {"message", "flaky"}}}});
+    CHECK(t.kind == TaskOutcome::Kind::kRecoverableError);
+    CHECK(t.error == "flaky");
+  }
+  CHECK(OutcomeFromAgentReply(json("junk")).kind == TaskOutcome::Kind::kRecoverableError);
+  // Fields of the wrong type are malformed, never a crash.
+  CHECK(OutcomeFromAgentReply({{"ok", "yes"}}).kind == TaskOutcome::Kind::kRecoverableError);
+  CHECK(OutcomeFromAgentReply({{"ok", false}, {"error", {{"type", 3}, {"message", 4}}}}).kind ==
+        TaskOutcome::Kind::kRecoverableError);
+  CHECK(OutcomeFromAgentReply({{"ok", false}, {"error", "boom"}}).error == "boom");
+}
+
+// Answers pings, and operations with `reply`.
+struct Responder {
+  std::string name = "agent-" + NewUuid().substr(0, 8);
+  std::unique_ptr<messaging::Bus> bus;
+  std::unique_ptr<messaging::Subscription> service, operations;
+  std::mutex mu;  // guards tasks and reply
+  std::vector<json> tasks;
+  json reply = {{"ok", true}, {"result", nullptr}};
+
+  explicit Responder(const std::string& url, bool answer_pings = true) {
+    bus = messaging::OpenBus(url).value();
+    REQUIRE(bus->Declare(messaging::AgentTopology(name)).ok());
+    if (answer_pings) {
+      service = bus->Consume(name + "_service", {},
+                             [this](messaging::Delivery d) {
+                               messaging::Message m;
+                               m.body = json{{"ok", true}, {"result", {{"time", 1}}}}.dump();
+                               CHECK(bus->Reply(d, m).ok());
+                               (void)d.Ack();
+                             })
+                    .value();
+    }
+    operations = bus->Consume(name + "_operation", {},
+                              [this](messaging::Delivery d) {
+                                messaging::Message m;
+                                {
+                                  std::lock_guard lock(mu);
+                                  tasks.push_back(json::parse(d.message().body));
+                                  m.body = reply.dump();
+                                }
+                                CHECK(bus->Reply(d, m, name).ok());
+                                (void)d.Ack();
+                              })
+                     .value();
+  }
+};
+
+TEST_CASE("AgentDispatcher: pings, sends the task with its reply queue and maps the reply") {
+  const std::string url = "inproc://dispatch-" + NewUuid();
+  auto manager_bus = messaging::OpenBus(url).value();
+  Responder agent(url);
+  AgentDispatcher dispatcher(*manager_bus, "exec-1", milliseconds(2000));
+  json kwargs = {{"x", 1}, {"__cloudify_context", {{"task_id", "t1"}}}};
+
+  TaskOutcome ok = dispatcher.Run(agent.name, "t1", kwargs, nullptr);
+  CHECK(ok.kind == TaskOutcome::Kind::kSucceeded);
+  REQUIRE(agent.tasks.size() == 1);
+  CHECK(agent.tasks[0]["id"] == "t1");
+  CHECK(agent.tasks[0]["cloudify_task"]["kwargs"] == kwargs);
+  CHECK(dispatcher.used());
+
+  SUBCASE("an error reply") {
+    {
+      std::lock_guard lock(agent.mu);
+      agent.reply = {{"ok", false}, {"error", {{"type", "NonRecoverableError"}, {"message", "x"}}}};
+    }
+    CHECK(dispatcher.Run(agent.name, "t2", kwargs, nullptr).kind ==
+          TaskOutcome::Kind::kNonRecoverableError);
+  }
+  dispatcher.Finish(/*keep=*/false);
+}
+
+TEST_CASE("AgentDispatcher: no ping answer is the recoverable 'Timed out waiting for agent'") {
+  const std::string url = "inproc://dispatch-" + NewUuid();
+  auto manager_bus = messaging::OpenBus(url).value();
+  Responder silent(url, /*answer_pings=*/false);
+  AgentDispatcher dispatcher(*manager_bus, "exec-2", milliseconds(100));
+  TaskOutcome t = dispatcher.Run(silent.name, "t1", json::object(), nullptr);
+  CHECK(t.kind == TaskOutcome::Kind::kRecoverableError);
+  CHECK(t.error == "Timed out waiting for agent " + silent.name);
+  CHECK(silent.tasks.empty());  // nothing was sent
+}
+
+TEST_CASE("AgentDispatcher: a force-cancel stops waiting for the reply") {
+  const std::string url = "inproc://dispatch-" + NewUuid();
+  auto manager_bus = messaging::OpenBus(url).value();
+  Responder agent(url);
+  agent.operations.reset();  // takes the task and never answers
+  std::atomic<bool> cancel{true};
+  AgentDispatcher dispatcher(*manager_bus, "exec-3", milliseconds(2000));
+  TaskOutcome t = dispatcher.Run(agent.name, "t1", json::object(), &cancel);
+  CHECK(t.kind == TaskOutcome::Kind::kNonRecoverableError);
+  dispatcher.Finish(/*keep=*/true);
+}
+
+}  // namespace
+}  // namespace cloudify::workflow
