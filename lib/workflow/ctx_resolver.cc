@@ -384,7 +384,16 @@ class Walk {
       return DictAccess(instance.runtime_properties(), args, at + 1, true, "runtime properties");
     }
     if (what == "host-ip" && args.size() == at + 1) {
-      // The instance's own ip (a Compute), else its node's ip property.
+      // The host instance's ip runtime property (the original's host_ip), else the instance's
+      // own ip (a Compute), else its node's ip property.
+      const std::optional<std::string>& host_id = instance.instance().host_id;
+      if (host_id && *host_id != instance.id()) {
+        Result<model::NodeInstance> host = ctx_.ReadInstance(*host_id);
+        if (host.ok() && host->runtime_properties.is_object() &&
+            host->runtime_properties.contains("ip")) {
+          return host->runtime_properties["ip"];
+        }
+      }
       const json& rp = instance.runtime_properties();
       if (rp.is_object() && rp.contains("ip")) {
         return rp["ip"];

@@ -115,7 +115,7 @@ struct RunData {
   std::unordered_map<std::string, const model::Node*> node_by_id;
   std::vector<model::NodeInstance> instances;
   std::unordered_map<std::string, size_t> instance_index;
-  std::mutex mu;                                    // guards `instances` once the graph runs
+  mutable std::mutex mu;                            // guards `instances` once the graph runs
   const std::atomic<bool>* force_cancel = nullptr;  // force-cancel / kill requested
   AgentDispatcher* agents = nullptr;                // host_agent operations go through it
 
@@ -437,6 +437,14 @@ class ContextImpl final : public OperationContext {
   const std::string& execution_id() const override { return data_.execution.id; }
   const std::string& workflow_id() const override { return data_.execution.workflow_id; }
   const std::string& operation_name() const override { return task_.name; }
+  Result<model::NodeInstance> ReadInstance(const std::string& id) const override {
+    std::lock_guard lock(data_.mu);
+    auto it = data_.instance_index.find(id);
+    if (it == data_.instance_index.end()) {
+      return Status(ErrorCode::kNotFound, "node instance " + id + " is not in the deployment");
+    }
+    return data_.instances[it->second];
+  }
   int retry_number() const override { return retry_; }
   int max_retries() const override { return max_retries_; }
   const json& inputs() const override { return inputs_; }

@@ -124,6 +124,49 @@ TEST_CASE("scripts: the webapp sample installs and uninstalls end to end") {
   CHECK(fs::is_empty(f.tmp.path() / "work"));
 }
 
+TEST_CASE("scripts: ctx instance host-ip is the ip of the host the instance is contained in") {
+  ScriptFixture f;
+  const fs::path dir = f.tmp.path() / "hosted";
+  fs::create_directories(dir / "scripts");
+  std::ofstream(dir / "blueprint.yaml") << R"(tosca_definitions_version: cloudify_dsl_1_4
+imports:
+  - http://cloudify.co/spec/cloudify/6.4.0/types.yaml
+node_templates:
+  vm:
+    type: cloudify.nodes.Compute
+    properties:
+      agent_config:
+        install_method: none
+    interfaces:
+      cloudify.interfaces.lifecycle:
+        create: scripts/vm.sh
+  app:
+    type: cloudify.nodes.Root
+    interfaces:
+      cloudify.interfaces.lifecycle:
+        create: scripts/app.sh
+    relationships:
+      - type: cloudify.relationships.contained_in
+        target: vm
+)";
+  std::ofstream(dir / "scripts" / "vm.sh")
+      << "#!/bin/sh\nset -e\nctx instance runtime-properties ip 10.1.2.3\n";
+  std::ofstream(dir / "scripts" / "app.sh")
+      << "#!/bin/sh\nset -e\nctx instance runtime-properties seen \"$(ctx instance host-ip)\"\n";
+  REQUIRE(f.manager->UploadBlueprint(f.caller, "hosted", dir / "blueprint.yaml").ok());
+  REQUIRE(f.manager->CreateDeployment(f.caller, "hosted", "h").ok());
+  auto install = f.Run("h", "install");
+  REQUIRE_MESSAGE(install.status == model::ExecutionStatus::kTerminated, install.error);
+  bool checked = false;
+  for (const auto& ni : f.Instances("h")) {
+    if (ni.node_id == "app") {
+      CHECK(ni.runtime_properties.value("seen", "") == "10.1.2.3");
+      checked = true;
+    }
+  }
+  CHECK(checked);
+}
+
 TEST_CASE("scripts: a blueprint uploaded as an archive finds its scripts in its top folder") {
   ScriptFixture f;
   const fs::path tgz = f.tmp.path() / "webapp.tar.gz";

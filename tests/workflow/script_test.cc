@@ -41,6 +41,7 @@ class FakeInstance final : public InstanceContext {
   const model::Node& node() const override { return node_; }
   const model::NodeInstance& instance() const override { return instance_; }
   json& runtime_properties() override { return instance_.runtime_properties; }
+  void set_host_id(std::string id) { instance_.host_id = std::move(id); }
 
  private:
   model::Node node_;
@@ -109,7 +110,16 @@ class FakeContext final : public OperationContext {
     retry_after = after;
   }
   void Return(json value) override { returned = std::move(value); }
+  Result<model::NodeInstance> ReadInstance(const std::string& id) const override {
+    for (const auto& other : others) {
+      if (other.id == id) {
+        return other;
+      }
+    }
+    return OperationContext::ReadInstance(id);
+  }
 
+  std::vector<model::NodeInstance> others;  // what ReadInstance finds
   bool failed = false;
   bool recoverable = false;
   bool retried = false;
@@ -480,6 +490,18 @@ TEST_CASE("ctx resolver: forms and paths and relationship sides") {
   CHECK(result(r, {"blueprint", "id"}) == "bp");
   result(r, {"logger", "warning", "careful", "now"});
   CHECK(node_ctx.logger_.Has("careful now"));
+
+  // host-ip: the host instance's ip first, else the instance's own.
+  node_ctx.self_.runtime_properties()["ip"] = "10.0.0.1";
+  CHECK(result(r, {"instance", "host-ip"}) == "10.0.0.1");  // no host: its own
+  model::NodeInstance host;
+  host.id = "vm_1";
+  host.runtime_properties = {{"ip", "10.0.0.9"}};
+  node_ctx.others.push_back(host);
+  node_ctx.self_.set_host_id("vm_1");
+  CHECK(result(r, {"instance", "host-ip"}) == "10.0.0.9");
+  node_ctx.others.clear();  // a host this context cannot read: its own again
+  CHECK(result(r, {"instance", "host-ip"}) == "10.0.0.1");
 
   FakeContext rel_ctx(json::object(), /*relationship=*/true);
   CtxResolver rr(rel_ctx, {});

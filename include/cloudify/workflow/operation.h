@@ -73,6 +73,12 @@ class OperationContext {
   virtual InstanceContext& source() = 0;
   virtual InstanceContext& target() = 0;
 
+  // Another node instance of the deployment as this run knows it now (ctx `host-ip` reads the
+  // host's `ip`). Default: kNotFound, for a context that cannot look one up.
+  virtual Result<model::NodeInstance> ReadInstance(const std::string& id) const {
+    return Status(ErrorCode::kNotFound, "node instance " + id + " cannot be read here");
+  }
+
   // Logs into the execution's logs (the events list with include_logs).
   virtual Logger& logger() = 0;
 
