@@ -14,6 +14,7 @@
 
 #include "workflow/agent_dispatch.h"
 #include "workflow/relationships.h"
+#include "workflow/run_writer.h"
 #include "workflow/scale_heal.h"
 
 namespace cloudify::workflow {
@@ -47,19 +48,38 @@ model::Operation ToOperation(const GraphTask& t, const std::string& graph_id,
   op.dependencies = t.dependencies;
   op.tasks_graph_id = graph_id;
   op.execution_id = execution_id;
-  json kwargs = {{"node_instance_id", t.node_instance_id},
-                 {"relationship", std::string(SideName(t.side))},
-                 {"related_instance_id", t.related_instance_id},
-                 {"state", std::string(model::NodeInstanceStateName(t.state))},
-                 {"message", t.message},
-                 {"kwargs", t.kwargs},
-                 {"allow_kwargs_override", t.allow_kwargs_override}};
-  op.parameters = {{"task_kwargs", std::move(kwargs)},
-                   {"containing_subgraph",
-                    t.containing_subgraph.empty() ? json(nullptr) : json(t.containing_subgraph)},
-                   {"current_retries", 0},
-                   {"total_retries", t.max_retries ? json(*t.max_retries) : json(nullptr)},
-                   {"retry_interval", t.retry_interval ? json(*t.retry_interval) : json(nullptr)}};
+  // Only what differs from FromOperation's defaults: a graph stores a row per task, and this
+  // is most of each row.
+  json kwargs = json::object();
+  if (!t.node_instance_id.empty()) {
+    kwargs["node_instance_id"] = t.node_instance_id;
+  }
+  if (t.side != RelationshipSide::kNone) {
+    kwargs["relationship"] = std::string(SideName(t.side));
+    kwargs["related_instance_id"] = t.related_instance_id;
+  }
+  if (t.kind == TaskKind::kSetNodeState || t.state != model::NodeInstanceState::kUninitialized) {
+    kwargs["state"] = std::string(model::NodeInstanceStateName(t.state));
+  }
+  if (!t.message.empty()) {
+    kwargs["message"] = t.message;
+  }
+  if (!t.kwargs.is_null()) {
+    kwargs["kwargs"] = t.kwargs;
+  }
+  if (t.allow_kwargs_override) {
+    kwargs["allow_kwargs_override"] = true;
+  }
+  op.parameters = {{"task_kwargs", std::move(kwargs)}, {"current_retries", 0}};
+  if (!t.containing_subgraph.empty()) {
+    op.parameters["containing_subgraph"] = t.containing_subgraph;
+  }
+  if (t.max_retries) {
+    op.parameters["total_retries"] = *t.max_retries;
+  }
+  if (t.retry_interval) {
+    op.parameters["retry_interval"] = *t.retry_interval;
+  }
   return op;
 }
 
@@ -501,7 +521,9 @@ class RunExecutor final : public TaskExecutor, public GraphObserver {
         scripts_(scripts),
         emitter_(emitter),
         default_retries_(default_retries),
-        functions_(data, store) {
+        functions_(data, store),
+        writer_(store, data.caller,
+                [this](const std::vector<std::string>& ids) { RestoreStates(ids); }) {
     for (auto& op : stored) {
       resumed_ = resumed_ || op.state != model::TaskState::kPending;
       ops_.emplace(op.id, std::move(op));
@@ -511,13 +533,18 @@ class RunExecutor final : public TaskExecutor, public GraphObserver {
 
   TaskOutcome Execute(const GraphTask& task, int retry) override {
     // A dry run walks the graph in order and changes nothing.
-    if (data_.execution.is_dry_run &&
-        (task.kind == TaskKind::kSetNodeState || task.kind == TaskKind::kOperation)) {
+    const bool dry_run = data_.execution.is_dry_run;
+    if (dry_run && task.kind == TaskKind::kOperation) {
       return TaskOutcome::Success();
     }
     switch (task.kind) {
-      case TaskKind::kSetNodeState:
-        return SetState(task);
+      case TaskKind::kSetNodeState: {
+        TaskOutcome outcome = dry_run ? TaskOutcome::Success() : SetState(task);
+        if (outcome.kind == TaskOutcome::Kind::kSucceeded && !task.message.empty()) {
+          emitter_.ForTask(event_types::kWorkflowNodeEvent, task, task.message);
+        }
+        return outcome;
+      }
       case TaskKind::kNodeEvent:
         emitter_.ForTask(event_types::kWorkflowNodeEvent, task, task.message);
         return TaskOutcome::Success();
@@ -589,26 +616,34 @@ class RunExecutor final : public TaskExecutor, public GraphObserver {
     if (!error.empty()) {
       it->second.parameters["error"] = std::string(error);
     }
-    (void)store_.UpdateOperation(data_.caller, it->second);
+    writer_.SetOperationState(it->second.id, state, it->second.parameters);
   }
 
   int64_t finished_operations() const { return finished_operations_; }
 
+  // Stores what the run queued; the first write that failed, if any.
+  Status Finish() { return writer_.Flush(); }
+
  private:
   TaskOutcome SetState(const GraphTask& task) {
-    // The cached version is right unless someone else wrote the instance; then re-read.
-    std::optional<int64_t> version;
     {
       std::lock_guard lock(data_.mu);
-      if (const model::NodeInstance* cached = data_.Instance(task.node_instance_id)) {
-        version = cached->version;
+      if (model::NodeInstance* cached = data_.Instance(task.node_instance_id)) {
         // A resumed run replays the state steps of operations that already succeeded; they
         // must not move an instance back along its lifecycle.
         if (resumed_ && SamePhaseNotBehind(cached->state, task.state)) {
           return TaskOutcome::Success();
         }
+        // The cache is the run's truth; the store follows in the writer's next batch (queued
+        // under the lock, so an instance's writes queue in version order).
+        writer_.SetInstanceState(cached->id, task.state, cached->version);
+        cached->state = task.state;
+        ++cached->version;
+        return TaskOutcome::Success();
       }
     }
+    // Not one of the run's instances: written at once, re-read on a conflict.
+    std::optional<int64_t> version;
     for (int attempt = 0; attempt < kStateWriteAttempts; ++attempt) {
       if (!version) {
         auto current = store_.GetNodeInstance(data_.caller, task.node_instance_id);
@@ -638,11 +673,45 @@ class RunExecutor final : public TaskExecutor, public GraphObserver {
   // (event context) and never change.
   void Remember(const model::NodeInstance& fresh) {
     std::lock_guard lock(data_.mu);
+    RememberLocked(fresh);
+  }
+  void RememberLocked(const model::NodeInstance& fresh) {
     if (model::NodeInstance* cached = data_.Instance(fresh.id)) {
       cached->state = fresh.state;
       cached->version = fresh.version;
       cached->runtime_properties = fresh.runtime_properties;
       cached->system_properties = fresh.system_properties;
+    }
+  }
+
+  // The writer found these instances written by someone else since the run read them: store
+  // the run's state over the fresh version and take the rest (runtime properties) from the
+  // store. Under the lock, so no state step of the run slips in between.
+  void RestoreStates(const std::vector<std::string>& ids) {
+    std::lock_guard lock(data_.mu);
+    for (const std::string& id : ids) {
+      const model::NodeInstance* cached = data_.Instance(id);
+      if (cached == nullptr) {
+        continue;
+      }
+      const model::NodeInstanceState state = cached->state;
+      for (int attempt = 0; attempt < kStateWriteAttempts; ++attempt) {
+        auto current = store_.GetNodeInstance(data_.caller, id);
+        if (!current.ok()) {
+          break;
+        }
+        storage::NodeInstanceUpdate update;
+        update.version = current->version;
+        update.state = state;
+        auto updated = store_.UpdateNodeInstance(data_.caller, id, update);
+        if (updated.ok()) {
+          RememberLocked(*updated);
+          break;
+        }
+        if (updated.status().code() != ErrorCode::kConflict) {
+          break;
+        }
+      }
     }
   }
 
@@ -774,6 +843,10 @@ class RunExecutor final : public TaskExecutor, public GraphObserver {
       if (view == nullptr || !view->changed()) {
         continue;
       }
+      // The view's version counts the queued state writes: store them first.
+      if (Status queued = writer_.Flush(); !queued.ok()) {
+        return TaskOutcome::Failure("storing node instance states: " + queued.ToString());
+      }
       storage::NodeInstanceUpdate update;
       update.version = view->instance().version;
       update.runtime_properties = view->instance().runtime_properties;
@@ -899,6 +972,11 @@ class RunExecutor final : public TaskExecutor, public GraphObserver {
     if (data_.agents == nullptr) {
       return TaskOutcome::Failure("no agent dispatcher in this run", false);
     }
+    // The agent reads and writes the instances through the REST API: it must find the run's
+    // states stored, and its writes must not race queued ones.
+    if (Status queued = writer_.Flush(); !queued.ok()) {
+      return TaskOutcome::Failure("storing node instance states: " + queued.ToString());
+    }
     json kwargs = inputs.is_object() ? inputs : json::object();
     kwargs["__cloudify_context"] =
         AgentTaskContext(task, retry, self, other, spec, agent, executor);
@@ -935,6 +1013,7 @@ class RunExecutor final : public TaskExecutor, public GraphObserver {
   bool resumed_ = false;  // the graph was stored by an earlier run
   bool ignore_failures_ = false;
   std::atomic<int64_t> finished_operations_{0};
+  RunWriter writer_;  // last: its thread calls RestoreStates until it is destroyed
 };
 
 // --- Building the workflow's graph ---------------------------------------------------------
@@ -1214,6 +1293,9 @@ class Engine::Impl {
     run.previous_states = std::move(previous);
     auto result = RunGraph(graph, executor, &executor, run);
     data.execution.finished_operations += executor.finished_operations();
+    if (Status written = executor.Finish(); !written.ok()) {
+      return {ExecutionStatus::kFailed, "storing the run's progress: " + written.ToString()};
+    }
     if (!result.ok()) {
       return {ExecutionStatus::kFailed, result.status().message()};
     }

@@ -112,9 +112,12 @@ class Sequence {
     return task;
   }
 
-  // A step with the state change and its event.
+  // A step with the state change and its event: one task that sets the state, then sends the
+  // event (the original's two tasks of one step, in one row of the stored graph).
   void StateWithEvent(NodeInstanceState state, std::string message) {
-    Step({State(state), Event(std::move(message))});
+    GraphTask task = State(state);
+    task.message = std::move(message);
+    Step({std::move(task)});
   }
 
   // The node's operation `name`, as its own step, when it has an implementation.

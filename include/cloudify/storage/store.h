@@ -125,6 +125,24 @@ struct NodeInstanceUpdate {
   std::optional<std::vector<model::RelationshipInstance>> relationships;  // Default: unchanged.
 };
 
+// What a workflow run changed since its last write: the engine queues node-instance states and
+// operation outcomes and stores them in batches (Store::WriteRunProgress).
+struct RunProgress {
+  struct InstanceState {
+    std::string id;
+    model::NodeInstanceState state = model::NodeInstanceState::kUninitialized;
+    // The version the instance has before this write; the write stores version + 1.
+    int64_t version = 0;
+  };
+  struct OperationState {
+    std::string id;
+    model::TaskState state = model::TaskState::kPending;
+    nlohmann::json parameters;  // replaces the stored parameters
+  };
+  std::vector<InstanceState> instance_states;    // applied in order
+  std::vector<OperationState> operation_states;  // applied in order
+};
+
 struct StoreOptions {
   // Connections in the pool. Default: 0, meaning 4 (1 for sqlite://:memory:, which is one
   // database per connection).
@@ -267,6 +285,12 @@ class Store {
   virtual Result<model::Operation> GetOperation(const CallerContext& caller,
                                                 const std::string& id) = 0;
   virtual Status UpdateOperation(const CallerContext& caller, const model::Operation& op) = 0;
+  // Writes a run's progress in one transaction. An instance state whose stored version is not
+  // `version` (someone else wrote the instance) is skipped, as are later states of that instance
+  // in the batch, and its id is returned (once) so the caller can re-read it; the rest is
+  // written. An operation that is not stored fails the whole batch with kNotFound.
+  virtual Result<std::vector<std::string>> WriteRunProgress(const CallerContext& caller,
+                                                            const RunProgress& progress) = 0;
   virtual Result<Page<model::Operation>> ListOperations(const CallerContext& caller,
                                                         const ListQuery& query) = 0;
   virtual Status DeleteOperation(const CallerContext& caller, const std::string& id) = 0;

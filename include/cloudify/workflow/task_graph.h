@@ -45,7 +45,8 @@ struct GraphTask {
   std::string related_instance_id;
   // kSetNodeState.
   model::NodeInstanceState state = model::NodeInstanceState::kUninitialized;
-  // kNodeEvent.
+  // kNodeEvent: the event's message; kSetNodeState: when not empty, a workflow_node_event sent
+  // once the state is set.
   std::string message;
   // Ids of tasks that must finish first.
   std::vector<std::string> dependencies;

@@ -444,10 +444,13 @@ void Map(M& m, model::TasksGraph& g) {
 template <typename M>
 void Map(M& m, model::Operation& o) {
   m.Text("id", o.id, kKey | kFilter | kSort | kSearch);
-  m.Text("name", o.name, kFilter | kSort);
-  m.Enum("state", o.state, model::TaskStateName, model::ParseTaskState, kFilter | kSort);
+  // Only the engine reads operations, by graph and execution: an index on the other filters
+  // would cost every stored task (a graph stores one row per task) and serve nobody.
+  m.Text("name", o.name, kFilter | kSort | kUnindexed);
+  m.Enum("state", o.state, model::TaskStateName, model::ParseTaskState,
+         kFilter | kSort | kUnindexed);
   m.Json("dependencies", o.dependencies);
-  m.Text("type", o.type, kFilter | kSort);
+  m.Text("type", o.type, kFilter | kSort | kUnindexed);
   m.Text("tasks_graph_id", o.tasks_graph_id, kFilter | kSort);
   m.Text("execution_id", o.execution_id, kFilter | kSort);
   m.Text("manager_name", o.manager_name);

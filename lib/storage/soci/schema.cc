@@ -97,6 +97,12 @@ const std::vector<Migration>& Migrations() {
        }},
       {2, "deployment modifications",
        [](Dialect d) { return CreateTables<model::DeploymentModification>(d); }},
+      {3, "operations indexed by graph and execution only",
+       [](Dialect) {
+         return std::vector<std::string>{"DROP INDEX IF EXISTS operations_by_name",
+                                         "DROP INDEX IF EXISTS operations_by_state",
+                                         "DROP INDEX IF EXISTS operations_by_type"};
+       }},
   };
   return migrations;
 }

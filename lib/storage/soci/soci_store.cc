@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <mutex>
 #include <optional>
+#include <unordered_set>
 #include <utility>
 
 #include <soci/postgresql/soci-postgresql.h>
@@ -30,6 +32,9 @@ struct Shared {
   size_t pool_size = 1;
   std::unique_ptr<soci::connection_pool> pool;
   std::optional<SecretKey> key;
+  // SQLite has one writer at a time; its busy handler waits by sleeping (1, 2, 5 ... ms), so
+  // this process's writers queue here instead of polling the database lock.
+  std::mutex sqlite_writer;
 
   long long NowMs() const { return clock->Now().time_since_epoch().count(); }
 };
@@ -268,14 +273,20 @@ std::string KeyText(const TableDef& t, const Row& row) {
 
 // The id rules of REST.md §5: unique within the tenant and against global rows; a new global
 // row unique everywhere.
-template <typename T>
-Status CheckUnique(soci::session& s, const Row& row, const std::string& tenant, bool global) {
-  const TableDef& t = TableOf<T>();
+// The database clients take NUL-terminated text: a value holding NUL would be cut short.
+Status CheckNoNul(const TableDef& t, const Row& row) {
   for (const Value& v : row) {
     if (v.text.find('\0') != std::string::npos) {
       return BadParametersError(t.name + " `" + KeyText(t, row) + "`: text holds a NUL byte");
     }
   }
+  return Status::Ok();
+}
+
+template <typename T>
+Status CheckUnique(soci::session& s, const Row& row, const std::string& tenant, bool global) {
+  const TableDef& t = TableOf<T>();
+  CLOUDIFY_RETURN_IF_ERROR(CheckNoNul(t, row));
   Where w;
   AddKey<T>(w, row);
   if (t.tenancy == Tenancy::kFull && !global) {
@@ -904,6 +915,59 @@ class SociStore final : public Store {
         },
         "update operation " + op.id);
   }
+  Result<std::vector<std::string>> WriteRunProgress(const CallerContext& c,
+                                                    const RunProgress& progress) override {
+    return Write(
+        [&](soci::session& s) -> Result<std::vector<std::string>> {
+          std::vector<std::string> stale;
+          if (!progress.instance_states.empty()) {
+            // One prepared UPDATE per batch: no read of the row, the version guard decides.
+            Where w;
+            const std::string state = w.Bind(Value::Text({}));
+            w.And("id = " + w.Bind(Value::Text({})));
+            w.And("version = " + w.Bind(Value::Int(0)));
+            AddTenancy(w, TableOf<model::NodeInstance>(), c);
+            PreparedWrite update(
+                s,
+                "UPDATE node_instances SET state = " + state + ", version = version + 1" + w.Sql(),
+                w.binds());
+            std::unordered_set<std::string_view> skipped;
+            for (const auto& item : progress.instance_states) {
+              if (skipped.count(item.id) != 0) {
+                continue;
+              }
+              update.Set(0, Value::Text(std::string(model::NodeInstanceStateName(item.state))));
+              update.Set(1, Value::Text(item.id));
+              update.Set(2, Value::Int(item.version));
+              if (update.Execute() != 1) {
+                skipped.insert(item.id);
+                stale.push_back(item.id);
+              }
+            }
+          }
+          if (!progress.operation_states.empty()) {
+            Where w;
+            const std::string state = w.Bind(Value::Text({}));
+            const std::string parameters = w.Bind(Value::Text({}));
+            w.And("id = " + w.Bind(Value::Text({})));
+            AddTenancy(w, TableOf<model::Operation>(), c);
+            PreparedWrite update(
+                s,
+                "UPDATE operations SET state = " + state + ", parameters = " + parameters + w.Sql(),
+                w.binds());
+            for (const auto& item : progress.operation_states) {
+              update.Set(0, Value::Text(std::string(model::TaskStateName(item.state))));
+              update.Set(1, Value::Text(item.parameters.dump()));
+              update.Set(2, Value::Text(item.id));
+              if (update.Execute() != 1) {
+                return NotFoundError("Requested `operation " + item.id + "` was not found");
+              }
+            }
+          }
+          return stale;
+        },
+        "write run progress");
+  }
   Result<Page<model::Operation>> ListOperations(const CallerContext& c,
                                                 const ListQuery& query) override {
     return List<model::Operation>(&c, query);
@@ -1069,6 +1133,10 @@ class SociStore final : public Store {
       }
     }
     try {
+      std::unique_lock<std::mutex> writer(shared_->sqlite_writer, std::defer_lock);
+      if (shared_->dialect == Dialect::kSqlite) {
+        writer.lock();
+      }
       Lease lease(*shared_->pool);
       soci::session& s = lease.session();
       Exec(s, BeginWriteSql(shared_->dialect));
@@ -1152,7 +1220,9 @@ class SociStore final : public Store {
         o.created_at = shared_->clock->Now();
       }
       Row row = ToRow(o);
-      CLOUDIFY_RETURN_IF_ERROR(CheckUnique<model::Operation>(s, row, c.tenant, false));
+      // The unique index (tenant, id) refuses a duplicate as a conflict; a query per row to say
+      // so first would double the cost of storing a graph.
+      CLOUDIFY_RETURN_IF_ERROR(CheckNoNul(TableOf<model::Operation>(), row));
       row.push_back(Value::Text(c.tenant));
       rows.push_back(std::move(row));
     }

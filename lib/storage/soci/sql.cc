@@ -11,9 +11,8 @@ namespace {
 // :pK in order of appearance (or, when `anonymous`, as SQLite's '?', which spares SOCI a
 // parameter-name lookup per value that is quadratic in SQLite) and lines the values up with
 // them (repeats included).
-std::vector<Value> InTextOrder(std::string& query, const std::vector<Value>& binds,
-                               bool anonymous) {
-  std::vector<Value> ordered;
+std::vector<size_t> PlaceholderOrder(std::string& query, size_t values, bool anonymous) {
+  std::vector<size_t> ordered;
   std::string out;
   out.reserve(query.size() + 16);
   size_t copied = 0;
@@ -30,16 +29,25 @@ std::vector<Value> InTextOrder(std::string& query, const std::vector<Value>& bin
     if (end == at + 2) {
       continue;
     }
-    if (index >= binds.size()) {
+    if (index >= values) {
       throw soci::soci_error("placeholder :b" + std::to_string(index) + " has no value");
     }
     out.append(query, copied, at - copied);
     out += anonymous ? std::string("?") : ":p" + std::to_string(ordered.size());
     copied = end;
-    ordered.push_back(binds[index]);
+    ordered.push_back(index);
   }
   out.append(query, copied, std::string::npos);
   query = std::move(out);
+  return ordered;
+}
+
+std::vector<Value> InTextOrder(std::string& query, const std::vector<Value>& binds,
+                               bool anonymous) {
+  std::vector<Value> ordered;
+  for (size_t index : PlaceholderOrder(query, binds.size(), anonymous)) {
+    ordered.push_back(binds[index]);
+  }
   return ordered;
 }
 
@@ -95,6 +103,38 @@ long long Run(soci::session& session, const std::string& named_query,
     }
   }
   return count;
+}
+
+PreparedWrite::PreparedWrite(soci::session& session, std::string query, std::vector<Value> values)
+    : values_(std::move(values)), statement_(session) {
+  order_ = PlaceholderOrder(query, values_.size(), session.get_backend_name() == "sqlite3");
+  bound_.resize(order_.size());
+  indicators_.resize(order_.size(), soci::i_ok);
+  for (size_t i = 0; i < order_.size(); ++i) {
+    bound_[i] = values_[order_[i]];
+    if (bound_[i].type == ColType::kInt) {
+      statement_.exchange(soci::use(bound_[i].number, indicators_[i]));
+    } else {
+      statement_.exchange(soci::use(bound_[i].text, indicators_[i]));
+    }
+  }
+  statement_.alloc();
+  statement_.prepare(query, soci::details::st_repeatable_query);
+  statement_.define_and_bind();
+}
+
+void PreparedWrite::Set(size_t index, Value value) { values_.at(index) = std::move(value); }
+
+long long PreparedWrite::Execute() {
+  for (size_t i = 0; i < order_.size(); ++i) {
+    const Value& v = values_[order_[i]];
+    // The type of a slot is fixed when it is bound; only its contents change.
+    bound_[i].number = v.number;
+    bound_[i].text = v.text;
+    indicators_[i] = v.null ? soci::i_null : soci::i_ok;
+  }
+  statement_.execute(true);
+  return statement_.get_affected_rows();
 }
 
 void Exec(soci::session& session, const std::string& query) { session << query; }

@@ -39,6 +39,24 @@ using Row = std::vector<Value>;
 long long Run(soci::session& session, const std::string& query, std::vector<Value>& binds,
               const std::vector<ColType>& columns = {},
               const std::function<void(const Row&)>& on_row = {});
+// A statement without results prepared once and run many times: set the values (indexed as
+// the :bN placeholders of `query`; `values` gives each one's type) and Execute(). For batches
+// of the same small write.
+class PreparedWrite {
+ public:
+  PreparedWrite(soci::session& session, std::string query, std::vector<Value> values);
+  void Set(size_t index, Value value);
+  // Runs it with the values set; returns the affected row count. Throws soci::soci_error.
+  long long Execute();
+
+ private:
+  std::vector<size_t> order_;  // the :bN index of each placeholder in text order
+  std::vector<Value> bound_;   // SOCI holds pointers into it: sized once
+  std::vector<soci::indicator> indicators_;
+  std::vector<Value> values_;
+  soci::statement statement_;
+};
+
 // Runs a statement without parameters or results.
 void Exec(soci::session& session, const std::string& query);
 
