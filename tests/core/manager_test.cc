@@ -278,5 +278,65 @@ TEST_CASE("a cancelled execution can be resumed and finishes without re-running"
   CHECK(f.starts.load() == starts_before + 1);  // only the web start that never ran
 }
 
+TEST_CASE(
+    "instances written from outside during a run end in the run's state, outside write kept") {
+  testing::TempDir tmp;
+  ManagerOptions options;
+  options.data_dir = tmp.path() / "data";
+  auto opened = Manager::Open(options);
+  REQUIRE_MESSAGE(opened.ok(), opened.status().ToString());
+  Manager& m = **opened;
+  const auto caller = storage::CallerContext::System();
+  std::atomic<int> outside_writes{0};
+  // As another client's PATCH /node-instances would, while the run still has states to store.
+  m.operations().Add("p.tasks.create", [&](workflow::OperationContext& ctx) {
+    storage::NodeInstanceUpdate patch;
+    patch.force = true;
+    patch.runtime_properties = json{{"patched", ctx.instance().instance().id}};
+    if (m.store().UpdateNodeInstance(caller, ctx.instance().instance().id, patch).ok()) {
+      ++outside_writes;
+    }
+  });
+  m.operations().Add("p.tasks.start", [](workflow::OperationContext&) {});
+  fs::create_directories(tmp.path() / "bp");
+  std::ofstream(tmp.path() / "bp" / "blueprint.yaml") << R"(
+tosca_definitions_version: cloudify_dsl_1_4
+imports:
+  - http://cloudify.co/spec/cloudify/6.4.0/types.yaml
+plugins:
+  p:
+    executor: central_deployment_agent
+    install: false
+node_templates:
+  vm:
+    type: cloudify.nodes.Root
+    capabilities:
+      scalable:
+        properties:
+          default_instances: 5
+    interfaces:
+      cloudify.interfaces.lifecycle:
+        create: p.tasks.create
+        start: p.tasks.start
+)";
+  REQUIRE(m.UploadBlueprint(caller, "bp", tmp.path() / "bp" / "blueprint.yaml").ok());
+  REQUIRE(m.CreateDeployment(caller, "bp", "d").ok());
+  auto run = m.StartExecution(caller, "d", "install");
+  REQUIRE(run.ok());
+  auto done = m.WaitForExecution(caller, run->id, seconds(30));
+  REQUIRE(done.ok());
+  CHECK_MESSAGE(done->status == model::ExecutionStatus::kTerminated, done->error);
+  CHECK(outside_writes.load() == 5);
+  storage::ListQuery query;
+  query.filters = {{"deployment_id", {"d"}}};
+  auto instances = m.store().ListNodeInstances(caller, query);
+  REQUIRE(instances.ok());
+  REQUIRE(instances->items.size() == 5);
+  for (const auto& instance : instances->items) {
+    CHECK(instance.state == model::NodeInstanceState::kStarted);
+    CHECK(instance.runtime_properties == json{{"patched", instance.id}});
+  }
+}
+
 }  // namespace
 }  // namespace cloudify

@@ -755,6 +755,68 @@ CONTRACT_TEST("plugins, task graphs and operations round-trip") {
   CHECK(ts->ListOperations(c, {})->total == 2);
 }
 
+CONTRACT_TEST("a run's progress is written in one batch, skipping stale instances") {
+  CallerContext c = Caller();
+  REQUIRE(
+      ts->CreateNodeInstances(c, {MakeInstance("vm_1", "d1"), MakeInstance("vm_2", "d1")}).ok());
+  model::TasksGraph graph{"g1", "install", "e1", {}};
+  model::Operation op;
+  op.id = "op1";
+  op.name = "cloudify.interfaces.lifecycle.create";
+  op.type = "RemoteWorkflowTask";
+  op.tasks_graph_id = "g1";
+  op.execution_id = "e1";
+  REQUIRE(ts->CreateTasksGraph(c, graph, {op}).ok());
+  // Someone else wrote vm_2 since the run read it (version 1 -> 2).
+  NodeInstanceUpdate other;
+  other.version = 1;
+  other.runtime_properties = nlohmann::json{{"by", "rest"}};
+  REQUIRE(ts->UpdateNodeInstance(c, "vm_2", other).ok());
+
+  using State = model::NodeInstanceState;
+  storage::RunProgress progress;
+  progress.instance_states = {{"vm_1", State::kCreating, 1},
+                              {"vm_2", State::kCreating, 1},
+                              {"vm_1", State::kCreated, 2},
+                              {"vm_2", State::kCreated, 2}};
+  progress.operation_states = {
+      {"op1", model::TaskState::kSucceeded, {{"current_retries", 1}, {"error", "once"}}}};
+  auto stale = ts->WriteRunProgress(c, progress);
+  REQUIRE_MESSAGE(stale.ok(), stale.status().ToString());
+  // vm_2's later state is skipped too, though its version happens to match by then.
+  CHECK(*stale == std::vector<std::string>{"vm_2"});
+  auto vm1 = ts->GetNodeInstance(c, "vm_1");
+  REQUIRE(vm1.ok());
+  CHECK(vm1->state == State::kCreated);
+  CHECK(vm1->version == 3);
+  auto vm2 = ts->GetNodeInstance(c, "vm_2");
+  REQUIRE(vm2.ok());
+  CHECK(vm2->state == State::kUninitialized);
+  CHECK(vm2->version == 2);
+  CHECK(vm2->runtime_properties == nlohmann::json{{"by", "rest"}});
+  auto stored = ts->GetOperation(c, "op1");
+  REQUIRE(stored.ok());
+  CHECK(stored->state == model::TaskState::kSucceeded);
+  CHECK(stored->parameters == nlohmann::json{{"current_retries", 1}, {"error", "once"}});
+
+  // Another tenant's instances are not written (they are reported as not writable).
+  storage::RunProgress foreign;
+  foreign.instance_states = {{"vm_1", State::kStarted, 3}};
+  auto skipped = ts->WriteRunProgress(Caller("t2"), foreign);
+  REQUIRE(skipped.ok());
+  CHECK(*skipped == std::vector<std::string>{"vm_1"});
+  CHECK(ts->GetNodeInstance(c, "vm_1")->state == State::kCreated);
+
+  // An unknown operation fails the batch and nothing of it is written.
+  storage::RunProgress bad;
+  bad.instance_states = {{"vm_1", State::kConfiguring, 3}};
+  bad.operation_states = {{"op1", model::TaskState::kFailed, nlohmann::json::object()},
+                          {"nope", model::TaskState::kSucceeded, nlohmann::json::object()}};
+  CHECK(ts->WriteRunProgress(c, bad).status().code() == ErrorCode::kNotFound);
+  CHECK(ts->GetNodeInstance(c, "vm_1")->version == 3);
+  CHECK(ts->GetOperation(c, "op1")->state == model::TaskState::kSucceeded);
+}
+
 CONTRACT_TEST("executions are claimed once, leases expire and are renewed or released") {
   CallerContext c = Caller();
   model::Execution done = MakeExecution("e0", "d1", model::ExecutionStatus::kTerminated);
