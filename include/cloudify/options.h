@@ -57,6 +57,10 @@ struct ManagerOptions {
   // host_agent operations: how long an agent has to answer the ping sent before each of them.
   // Default: 30 s, as the original.
   std::chrono::milliseconds agent_ping_timeout = std::chrono::seconds(30);
+  // host_agent operations: an agent heard from this recently (a ping answered, a task replied
+  // to) is not pinged again before the next operation; zero pings before every one, as the
+  // original. Default: 2 s.
+  std::chrono::milliseconds agent_ping_interval = std::chrono::seconds(2);
 };
 
 }  // namespace cloudify

@@ -132,6 +132,7 @@ class Manager::Impl {
     engine_options.scripts.ctx_dir = options_.ctx_dir;
     engine_options.scripts.work_root = options_.script_work_dir;
     engine_options.agent_ping_timeout = options_.agent_ping_timeout;
+    engine_options.agent_ping_interval = options_.agent_ping_interval;
     engine_options.scripts.blueprint_dir = [this](const std::string& tenant,
                                                   const std::string& blueprint_id) {
       return BlueprintRoot(tenant, blueprint_id);

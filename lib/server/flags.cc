@@ -115,6 +115,12 @@ Result<ParsedFlags> ParseFlags(const std::vector<std::string>& args) {
       ->envname("CLOUDIFY_AGENT_PING_TIMEOUT_SECONDS")
       ->check(CLI::Range(1, 3600))
       ->capture_default_str();
+  app.add_option("--agent-ping-interval-seconds", o.agent_ping_interval_seconds,
+                 "An agent heard from this recently is not pinged again before an operation "
+                 "(0: ping before every one)")
+      ->envname("CLOUDIFY_AGENT_PING_INTERVAL_SECONDS")
+      ->check(CLI::Range(0, 3600))
+      ->capture_default_str();
   app.add_option("--admin-password", o.admin_password,
                  "Password of the bootstrap admin (default: random on first start, logged)")
       ->envname("CLOUDIFY_ADMIN_PASSWORD");

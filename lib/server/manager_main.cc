@@ -52,6 +52,7 @@ int ManagerMain(int argc, char** argv) {
   manager_options.manager_name = options.manager_name.empty() ? HostName() : options.manager_name;
   manager_options.execution_lease = std::chrono::seconds(options.execution_lease_seconds);
   manager_options.agent_ping_timeout = std::chrono::seconds(options.agent_ping_timeout_seconds);
+  manager_options.agent_ping_interval = std::chrono::seconds(options.agent_ping_interval_seconds);
   auto manager = Manager::Open(manager_options);
   if (!manager.ok()) {
     std::cerr << "cloudify-manager: " << manager.status().ToString() << "\n";

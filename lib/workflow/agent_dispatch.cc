@@ -59,11 +59,13 @@ TaskOutcome OutcomeFromAgentReply(const json& reply) {
 }
 
 AgentDispatcher::AgentDispatcher(messaging::Bus& bus, std::string execution_id,
-                                 std::chrono::milliseconds ping_timeout)
+                                 std::chrono::milliseconds ping_timeout,
+                                 std::chrono::milliseconds ping_interval)
     : bus_(bus),
       execution_id_(std::move(execution_id)),
       reply_queue_(messaging::ExecutionReplyQueue(execution_id_)),
-      ping_timeout_(ping_timeout) {}
+      ping_timeout_(ping_timeout),
+      ping_interval_(ping_interval) {}
 
 AgentDispatcher::~AgentDispatcher() {
   std::lock_guard lock(setup_mu_);
@@ -107,19 +109,23 @@ void AgentDispatcher::OnReply(messaging::Delivery delivery) {
     std::lock_guard lock(mu_);
     if (!id.empty() && !body.is_discarded()) {
       replies_[id] = std::move(body);
+      if (auto it = waiting_.find(id); it != waiting_.end()) {
+        heard_from_[it->second] = std::chrono::steady_clock::now();
+      }
     }
   }
   cv_.notify_all();
   (void)delivery.Ack();
 }
 
-TaskOutcome AgentDispatcher::Run(const std::string& agent, const std::string& task_id,
-                                 const json& kwargs, const std::atomic<bool>* cancel) {
-  const std::string timed_out = "Timed out waiting for agent " + agent;
-  if (Status s = Prepare(agent); !s.ok()) {
-    return TaskOutcome::Failure("sending to agent " + agent + ": " + s.ToString());
+bool AgentDispatcher::Alive(const std::string& agent) {
+  if (ping_interval_.count() > 0) {
+    std::lock_guard lock(mu_);
+    auto it = heard_from_.find(agent);
+    if (it != heard_from_.end() && std::chrono::steady_clock::now() - it->second < ping_interval_) {
+      return true;
+    }
   }
-
   json ping_context = {{"type", "service"}, {"task_name", "ping"}};
   messaging::Message ping;
   ping.body = json{{"id", NewUuid()},
@@ -130,13 +136,27 @@ TaskOutcome AgentDispatcher::Run(const std::string& agent, const std::string& ta
   ping.expiration_ms = std::max<int64_t>(1, ping_timeout_.count() - ping_timeout_.count() / 150);
   auto pong = bus_.Request(agent, messaging::kServiceRoutingKey, std::move(ping), ping_timeout_);
   if (!pong.ok()) {
+    return false;
+  }
+  std::lock_guard lock(mu_);
+  heard_from_[agent] = std::chrono::steady_clock::now();
+  return true;
+}
+
+TaskOutcome AgentDispatcher::Run(const std::string& agent, const std::string& task_id,
+                                 const json& kwargs, const std::atomic<bool>* cancel) {
+  const std::string timed_out = "Timed out waiting for agent " + agent;
+  if (Status s = Prepare(agent); !s.ok()) {
+    return TaskOutcome::Failure("sending to agent " + agent + ": " + s.ToString());
+  }
+  if (!Alive(agent)) {
     return TaskOutcome::Failure(timed_out);
   }
 
   {
     std::lock_guard lock(mu_);
     replies_.erase(task_id);  // a stale reply of an earlier attempt
-    waiting_.insert(task_id);
+    waiting_[task_id] = agent;
   }
   messaging::Message task;
   task.body = json{{"id", task_id}, {"cloudify_task", {{"kwargs", kwargs}}}}.dump();

@@ -1,9 +1,11 @@
 // AgentDispatcher: sends host_agent operations of one execution to the agents that run them
 // and waits for their replies, as the original's amqp dispatcher does (WORKFLOWS.md §3.2):
 //
-//  - before each send it pings the agent (service task `ping` on exchange "<agent>", routing
+//  - before a send it pings the agent (service task `ping` on exchange "<agent>", routing
 //    "service"); no answer within the ping timeout is RecoverableError "Timed out waiting for
-//    agent <name>";
+//    agent <name>". Beyond the original, an agent that answered a ping or replied to a task
+//    within the last `ping_interval` is taken as alive without a new ping (a round trip and two
+//    messages per operation saved); a zero interval pings before every send, as the original;
 //  - the task goes to exchange "<agent>" with routing "operation", persistent, reply_to
 //    "execution_responses_<execution id>" and correlation id = the task id; that durable queue
 //    is bound to every agent exchange the execution sends to, so replies outlive a manager;
@@ -39,7 +41,8 @@ class AgentDispatcher {
  public:
   // The bus must outlive the dispatcher.
   AgentDispatcher(messaging::Bus& bus, std::string execution_id,
-                  std::chrono::milliseconds ping_timeout);
+                  std::chrono::milliseconds ping_timeout,
+                  std::chrono::milliseconds ping_interval = std::chrono::milliseconds(0));
   // Stops consuming replies (unacked ones go back to the queue).
   ~AgentDispatcher();
   AgentDispatcher(const AgentDispatcher&) = delete;
@@ -60,21 +63,25 @@ class AgentDispatcher {
  private:
   Status Prepare(const std::string& agent);
   void OnReply(messaging::Delivery delivery);
+  // Pings the agent unless it was heard from within the ping interval.
+  bool Alive(const std::string& agent);
 
   messaging::Bus& bus_;
   const std::string execution_id_;
   const std::string reply_queue_;
   const std::chrono::milliseconds ping_timeout_;
+  const std::chrono::milliseconds ping_interval_;
 
   std::mutex setup_mu_;  // guards declared_ and subscription_
   std::set<std::string> declared_;
   std::unique_ptr<messaging::Subscription> subscription_;
   std::atomic<bool> used_{false};
 
-  std::mutex mu_;  // guards waiting_ and replies_
+  std::mutex mu_;  // guards waiting_, replies_ and heard_from_
   std::condition_variable cv_;
-  std::set<std::string> waiting_;
+  std::map<std::string, std::string> waiting_;  // task id -> agent
   std::map<std::string, nlohmann::json> replies_;
+  std::map<std::string, std::chrono::steady_clock::time_point> heard_from_;  // agent -> last
 };
 
 // The outcome a reply body stands for.

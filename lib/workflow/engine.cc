@@ -1191,7 +1191,8 @@ class Engine::Impl {
   Result<model::Execution> Run(const storage::CallerContext& caller,
                                const std::string& execution_id, const std::atomic<bool>* cancel,
                                const std::atomic<bool>* force_cancel) {
-    AgentDispatcher agents(bus_, execution_id, options_.agent_ping_timeout);
+    AgentDispatcher agents(bus_, execution_id, options_.agent_ping_timeout,
+                           options_.agent_ping_interval);
     auto ended = RunWith(agents, caller, execution_id, cancel, force_cancel);
     // A cancelled execution keeps its reply queue: a resume still collects the replies.
     agents.Finish(/*keep=*/!ended.ok() || ended->status == ExecutionStatus::kCancelled);

@@ -202,7 +202,8 @@ TEST_CASE("worker: install runs host_agent operations on the agent (inproc bus)"
   WorkerStats stats = (*worker)->stats();
   CHECK(stats.operations == 2);  // app's create and start
   CHECK(stats.operations_failed == 0);
-  CHECK(stats.pings >= 2);  // one before each operation
+  // Pinged before the first operation; its reply vouches for the agent within the ping interval.
+  CHECK(stats.pings >= 1);
 
   // The script's ctx logger line reached the execution's logs.
   REQUIRE(m.manager->SyncEvents(seconds(10)).ok());

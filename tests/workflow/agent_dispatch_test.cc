@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <mutex>
+#include <thread>
 
 #include <doctest/doctest.h>
 
@@ -52,6 +53,7 @@ struct Responder {
   std::unique_ptr<messaging::Subscription> service, operations;
   std::mutex mu;  // guards tasks and reply
   std::vector<json> tasks;
+  std::atomic<int> pings{0};
   json reply = {{"ok", true}, {"result", nullptr}};
 
   explicit Responder(const std::string& url, bool answer_pings = true) {
@@ -60,6 +62,7 @@ struct Responder {
     if (answer_pings) {
       service = bus->Consume(name + "_service", {},
                              [this](messaging::Delivery d) {
+                               ++pings;
                                messaging::Message m;
                                m.body = json{{"ok", true}, {"result", {{"time", 1}}}}.dump();
                                CHECK(bus->Reply(d, m).ok());
@@ -128,6 +131,38 @@ TEST_CASE("AgentDispatcher: a force-cancel stops waiting for the reply") {
   TaskOutcome t = dispatcher.Run(agent.name, "t1", json::object(), &cancel);
   CHECK(t.kind == TaskOutcome::Kind::kNonRecoverableError);
   dispatcher.Finish(/*keep=*/true);
+}
+
+TEST_CASE("AgentDispatcher: an agent heard from within the ping interval is not pinged again") {
+  const std::string url = "inproc://dispatch-" + NewUuid();
+  auto manager_bus = messaging::OpenBus(url).value();
+  Responder agent(url);
+  {
+    // Zero: a ping before every task, as the original.
+    AgentDispatcher every(*manager_bus, "exec-4", milliseconds(2000), milliseconds(0));
+    for (const char* id : {"t1", "t2", "t3"}) {
+      CHECK(every.Run(agent.name, id, json::object(), nullptr).kind ==
+            TaskOutcome::Kind::kSucceeded);
+    }
+    CHECK(agent.pings.load() == 3);
+    every.Finish(/*keep=*/false);
+  }
+  agent.pings = 0;
+  {
+    AgentDispatcher recent(*manager_bus, "exec-5", milliseconds(2000), milliseconds(300));
+    for (const char* id : {"t1", "t2", "t3"}) {
+      CHECK(recent.Run(agent.name, id, json::object(), nullptr).kind ==
+            TaskOutcome::Kind::kSucceeded);
+    }
+    CHECK(agent.pings.load() == 1);  // the first task's ping; each reply vouches for the next
+    // Silent for longer than the interval: pinged again, and a dead agent is found out.
+    std::this_thread::sleep_for(milliseconds(400));
+    agent.service.reset();
+    TaskOutcome t = recent.Run(agent.name, "t4", json::object(), nullptr);
+    CHECK(t.kind == TaskOutcome::Kind::kRecoverableError);
+    CHECK(t.error == "Timed out waiting for agent " + agent.name);
+    recent.Finish(/*keep=*/false);
+  }
 }
 
 }  // namespace

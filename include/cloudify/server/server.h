@@ -51,6 +51,9 @@ struct ServerOptions {
   // How long a cloudify-agent has to answer the ping sent before each host_agent operation.
   // Default: 30 s, as the original.
   int agent_ping_timeout_seconds = 30;
+  // An agent heard from this recently is not pinged before the next host_agent operation; 0
+  // pings before every one, as the original. Default: 2.
+  int agent_ping_interval_seconds = 2;
   // The bootstrap admin's password (see RouterOptions::admin_password). Default: "".
   std::string admin_password;
   // PEM certificate and private key; when both are set the server speaks HTTPS only.

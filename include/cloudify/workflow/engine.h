@@ -70,6 +70,10 @@ struct EngineOptions {
   // them; no answer is the recoverable error "Timed out waiting for agent <name>".
   // Default: 30 s, as the original.
   std::chrono::milliseconds agent_ping_timeout = std::chrono::seconds(30);
+  // host_agent operations: an agent that answered a ping or replied to a task this recently
+  // is not pinged again before the next one (beyond the original, which pings before each).
+  // Zero pings before every operation. Default: 2 s.
+  std::chrono::milliseconds agent_ping_interval = std::chrono::seconds(2);
 };
 
 // Evaluates the functions in `values` (deployment outputs or capabilities: a map of name ->
