@@ -116,6 +116,19 @@ class RemoteInstance final : public workflow::InstanceContext {
   const json original_;
 };
 
+// The instance and node the manager put in the task beside `node_id` (null when it did not).
+Result<std::unique_ptr<RemoteInstance>> CarriedInstance(const json& holder) {
+  auto instance = holder.find("node_instance");
+  auto node = holder.find("node");
+  if (instance == holder.end() || node == holder.end() || !instance->is_object() ||
+      !node->is_object()) {
+    return std::unique_ptr<RemoteInstance>();
+  }
+  CLOUDIFY_ASSIGN_OR_RETURN(model::NodeInstance carried_instance, InstanceFromWire(*instance));
+  CLOUDIFY_ASSIGN_OR_RETURN(model::Node carried_node, NodeFromWire(*node));
+  return std::make_unique<RemoteInstance>(std::move(carried_node), std::move(carried_instance));
+}
+
 Result<std::unique_ptr<RemoteInstance>> FetchInstance(client::RestClient& rest,
                                                       const std::string& instance_id) {
   CLOUDIFY_ASSIGN_OR_RETURN(json wire, rest.Get("/node-instances/" + instance_id));
@@ -317,6 +330,7 @@ class Worker::Impl {
     s.operations = answered_.load();
     s.operations_failed = failed_.load();
     s.operations_running = running_.load();
+    s.instance_reads = instance_reads_.load();
     return s;
   }
 
@@ -470,7 +484,7 @@ class Worker::Impl {
 
     AgentContext ctx(context, std::move(kwargs), logger);
     // REST failures here are the manager's or the network's: retried by the manager.
-    auto self = FetchInstance(*rest, context.value("node_id", ""));
+    auto self = InstanceOf(*rest, context);
     if (!self.ok()) {
       return ErrorReply("RecoverableError",
                         "reading the node instance: " + self.status().ToString());
@@ -478,7 +492,7 @@ class Worker::Impl {
     ctx.self = std::move(*self);
     const json related = context.value("related", json());
     if (related.is_object() && !related.value("node_id", "").empty()) {
-      auto other = FetchInstance(*rest, related.value("node_id", ""));
+      auto other = InstanceOf(*rest, related);
       if (!other.ok()) {
         return ErrorReply("RecoverableError",
                           "reading the related node instance: " + other.status().ToString());
@@ -525,6 +539,16 @@ class Worker::Impl {
       return {{"ok", false}, {"error", ctx.error}};
     }
     return {{"ok", true}, {"result", ctx.result}};
+  }
+
+  // The instance named by holder's node_id: as the task carries it, else read from the manager.
+  Result<std::unique_ptr<RemoteInstance>> InstanceOf(client::RestClient& rest, const json& holder) {
+    CLOUDIFY_ASSIGN_OR_RETURN(std::unique_ptr<RemoteInstance> carried, CarriedInstance(holder));
+    if (carried != nullptr) {
+      return carried;
+    }
+    ++instance_reads_;
+    return FetchInstance(rest, holder.value("node_id", ""));
   }
 
   void RunScript(client::RestClient& rest, AgentContext& ctx) {
@@ -599,7 +623,7 @@ class Worker::Impl {
   std::vector<std::thread> threads_;
 
   std::mutex blueprints_mu_;  // one download at a time; the cache is then read
-  std::atomic<uint64_t> pings_{0}, answered_{0}, failed_{0}, running_{0};
+  std::atomic<uint64_t> pings_{0}, answered_{0}, failed_{0}, running_{0}, instance_reads_{0};
 };
 
 Result<std::unique_ptr<Worker>> Worker::Start(WorkerOptions options) {

@@ -8,6 +8,8 @@
 
 #include "cloudify/dsl/functions.h"
 #include "cloudify/ids.h"
+#include "cloudify/model/deployment_modification.h"
+#include "cloudify/model/json.h"
 #include "cloudify/workflow/events.h"
 #include "cloudify/workflow/graph_runner.h"
 #include "cloudify/workflow/lifecycle.h"
@@ -880,6 +882,15 @@ class RunExecutor final : public TaskExecutor, public GraphObserver {
     return model::Executor::kCentralDeploymentAgent;
   }
 
+  // The fields of a REST node that an agent reads.
+  static json NodeForAgent(const model::Node& node) {
+    json out = model::ToJson(node.spec);
+    out["deployment_id"] = node.deployment_id;
+    out["blueprint_id"] = node.blueprint_id;
+    out["number_of_instances"] = node.number_of_instances;
+    return out;
+  }
+
   // The original's __cloudify_context of an operation task (WORKFLOWS.md §3.2).
   json AgentTaskContext(const GraphTask& task, int retry, const InstanceView& self,
                         const InstanceView* other, const model::OperationSpec& spec,
@@ -914,10 +925,16 @@ class RunExecutor final : public TaskExecutor, public GraphObserver {
         {"timeout_recoverable", spec.timeout_recoverable},
         {"local", false},
     };
+    // Beyond the original: the instances and their nodes as the REST API would return them
+    // (the queued states are stored before a send), which spares the agent two reads each.
+    context["node_instance"] = model::NodeInstanceToJson(self.instance());
+    context["node"] = NodeForAgent(self.node());
     if (other != nullptr) {
       context["related"] = {{"node_id", other->id()},
                             {"node_name", other->node().id()},
-                            {"is_target", task.side == RelationshipSide::kSource}};
+                            {"is_target", task.side == RelationshipSide::kSource},
+                            {"node_instance", model::NodeInstanceToJson(other->instance())},
+                            {"node", NodeForAgent(other->node())}};
     }
     return context;
   }

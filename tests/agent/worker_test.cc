@@ -204,6 +204,7 @@ TEST_CASE("worker: install runs host_agent operations on the agent (inproc bus)"
   CHECK(stats.operations_failed == 0);
   // Pinged before the first operation; its reply vouches for the agent within the ping interval.
   CHECK(stats.pings >= 1);
+  CHECK(stats.instance_reads == 0);  // the tasks carry their instances
 
   // The script's ctx logger line reached the execution's logs.
   REQUIRE(m.manager->SyncEvents(seconds(10)).ok());

@@ -91,6 +91,7 @@ struct WorkerStats {
   uint64_t operations = 0;          // operation tasks answered (whatever their outcome)
   uint64_t operations_failed = 0;   // ... of which answered with an error
   uint64_t operations_running = 0;  // taken and not answered yet
+  uint64_t instance_reads = 0;      // node instances read from the manager (not in the task)
 };
 
 class Worker {
