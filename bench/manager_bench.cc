@@ -36,7 +36,10 @@ long PeakRssKb() {
   return usage.ru_maxrss;
 }
 
-[[noreturn]] void Die(const std::string& what, const cloudify::Status& s) { std::exit(1); }
+[[noreturn]] void Die(const std::string& what, const cloudify::Status& s) {
+  std::fprintf(stderr, "%s: %s\n", what.c_str(), s.ToString().c_str());
+  std::exit(1);
+}
 
 std::string Blueprint(int instances, bool two_nodes) {
   std::string text =
