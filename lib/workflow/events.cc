@@ -45,11 +45,12 @@ json EventToMessage(const model::Event& e) {
       {"manager_name", StringOrNull(e.manager_name)},
       {"agent_name", StringOrNull(e.agent_name)},
   };
+  std::string reported = FormatTimestamp(e.reported_timestamp);
   json out = {{"type", std::string(model::EventKindName(e.kind))},
               {"message", {{"text", e.message}, {"arguments", nullptr}}},
               {"context", std::move(context)},
-              {"timestamp", FormatTimestamp(e.reported_timestamp)},
-              {"reported_timestamp", FormatTimestamp(e.reported_timestamp)}};
+              {"timestamp", reported},
+              {"reported_timestamp", std::move(reported)}};
   if (e.kind == model::EventKind::kEvent) {
     out["event_type"] = e.event_type;
   } else {
@@ -90,7 +91,9 @@ Result<model::Event> EventFromMessage(const json& m) {
       break;
     }
   }
-  const json context = m.value("context", json::object());
+  static const json kNoContext = json::object();
+  auto found = m.find("context");
+  const json& context = found != m.end() ? *found : kNoContext;
   if (context.is_object()) {
     e.blueprint_id = StringField(context, "blueprint_id");
     e.deployment_id = StringField(context, "deployment_id");

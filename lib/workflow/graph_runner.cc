@@ -201,21 +201,27 @@ class Run {
       lock.unlock();
       Notify(task, TaskState::kStarted, retry, {});
       TaskOutcome outcome = executor_.Execute(task, retry);
+      const bool succeeded = outcome.kind == Kind::kSucceeded;
+      if (succeeded) {
+        // Heard before the dependents are released (Complete), but without holding up the
+        // scheduler and the other workers while the observer stores and reports it.
+        Notify(task, TaskState::kSucceeded, retry, {});
+      }
       lock.lock();
-      Finish(i, outcome);
+      if (succeeded) {
+        Complete(i);
+      } else {
+        Finish(i, outcome);
+      }
       --in_flight_;
       scheduler_cv_.notify_one();
     }
   }
 
+  // A failed attempt: retried, or the task fails (a success is completed by the worker).
   void Finish(size_t i, const TaskOutcome& outcome) {
     const GraphTask& task = graph_.tasks[i];
     const int retry = retries_[i];
-    if (outcome.kind == Kind::kSucceeded) {
-      Notify(task, TaskState::kSucceeded, retry, {});
-      Complete(i);
-      return;
-    }
     const int max_retries = task.max_retries.value_or(options_.task_retries);
     if (Cancelled()) {
       // A cancel is not a failure: the task just does not finish (the run ends cancelled).

@@ -1212,21 +1212,23 @@ class SociStore final : public Store {
 
   Status InsertOperations(soci::session& s, const CallerContext& c,
                           const std::vector<model::Operation>& operations) {
+    const TableDef& t = TableOf<model::Operation>();
+    const auto created_at = static_cast<size_t>(t.Find("created_at"));
+    const long long now = shared_->NowMs();
     std::vector<Row> rows;
     rows.reserve(operations.size());
     for (const model::Operation& op : operations) {
-      model::Operation o = op;
-      if (o.created_at.time_since_epoch().count() == 0) {
-        o.created_at = shared_->clock->Now();
+      Row row = ToRow(op);
+      if (op.created_at.time_since_epoch().count() == 0) {
+        row[created_at] = Value::Int(now);
       }
-      Row row = ToRow(o);
       // The unique index (tenant, id) refuses a duplicate as a conflict; a query per row to say
       // so first would double the cost of storing a graph.
-      CLOUDIFY_RETURN_IF_ERROR(CheckNoNul(TableOf<model::Operation>(), row));
+      CLOUDIFY_RETURN_IF_ERROR(CheckNoNul(t, row));
       row.push_back(Value::Text(c.tenant));
       rows.push_back(std::move(row));
     }
-    InsertRows(s, TableOf<model::Operation>(), rows);
+    InsertRows(s, t, rows);
     return Status::Ok();
   }
 
