@@ -2,6 +2,7 @@
 #include <fstream>
 
 #include <doctest/doctest.h>
+#include <soci/postgresql/soci-postgresql.h>
 #include <soci/soci.h>
 #include <soci/sqlite3/soci-sqlite3.h>
 
@@ -25,6 +26,40 @@ TEST_CASE("an unreachable PostgreSQL is kUnavailable, and the password is not ec
   REQUIRE_FALSE(store.ok());
   CHECK(store.status().code() == ErrorCode::kUnavailable);
   CHECK(store.status().message().find("sekrit") == std::string::npos);
+}
+
+TEST_CASE("PostgreSQL connections the server closed are reopened by the next calls") {
+  if (!HaveServer(PostgresTestUrl(), "CLOUDIFY_TEST_POSTGRES_URL")) {
+    return;
+  }
+  TempDir dir;
+  ScratchPgSchema schema("cfy_reconnect");
+  const std::string application = "cfy_reconnect_" + schema.name().substr(14);
+  storage::StoreOptions options;
+  options.secret_key_file = dir.path() / "k";
+  auto store = storage::OpenStore(schema.url() + "&application_name=" + application, options);
+  REQUIRE_MESSAGE(store.ok(), store.status().ToString());
+  auto& ts = **store;
+  REQUIRE(ts.CreateTenant({"before", {}, "", ""}).ok());
+
+  // As a server restart does: every connection of this store is closed under it.
+  soci::session admin(soci::postgresql, PostgresConnInfo());
+  long long closed = 0;
+  admin << "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE "
+           "application_name = :a",
+      soci::use(application), soci::into(closed);
+  CHECK(closed == 4);  // the whole pool
+
+  // Each pooled connection is found closed by its next call and reopened, with its schema.
+  for (int i = 0; i < 8; ++i) {
+    auto read = ts.GetTenant("before");
+    CHECK_MESSAGE(read.ok(), read.status().ToString());
+    Status write = ts.CreateTenant({"after_" + std::to_string(i), {}, "", ""});
+    CHECK_MESSAGE(write.ok(), write.ToString());
+  }
+  auto tenants = ts.ListTenants({});
+  REQUIRE(tenants.ok());
+  CHECK(tenants->total == 9);  // before and the 8 written after
 }
 
 TEST_CASE("an SQLite file store runs in WAL mode and creates its key file beside it") {

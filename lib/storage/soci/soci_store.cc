@@ -25,6 +25,8 @@ namespace {
 using nlohmann::json;
 
 // What every view of one store shares: the pool and the settings.
+std::string QuoteIdentifier(const std::string& name);
+
 struct Shared {
   Dialect dialect = Dialect::kSqlite;
   StoreOptions options;
@@ -35,6 +37,33 @@ struct Shared {
   // SQLite has one writer at a time; its busy handler waits by sleeping (1, 2, 5 ... ms), so
   // this process's writers queue here instead of polling the database lock.
   std::mutex sqlite_writer;
+  std::string schema;  // PostgreSQL: the search_path every connection sets
+
+  // What every PostgreSQL connection sets when it is opened (or opened again).
+  void SetUpPostgresSession(soci::session& s, bool create_schema) const {
+    Exec(s, "SET client_min_messages TO WARNING");
+    if (!schema.empty()) {
+      if (create_schema) {
+        Exec(s, "CREATE SCHEMA IF NOT EXISTS " + QuoteIdentifier(schema));
+      }
+      Exec(s, "SET search_path TO " + QuoteIdentifier(schema));
+    }
+  }
+
+  // A PostgreSQL connection the server closed (restart, failover, idle kill) is opened again,
+  // so the pool heals instead of failing every later call. True when it was reopened.
+  bool Reconnect(soci::session& s) const {
+    if (dialect != Dialect::kPostgres || s.is_connected()) {
+      return false;
+    }
+    try {
+      s.reconnect();
+      SetUpPostgresSession(s, false);
+      return true;
+    } catch (const std::exception&) {  // NOLINT(bugprone-empty-catch): the server is still away
+      return false;
+    }
+  }
 
   long long NowMs() const { return clock->Now().time_since_epoch().count(); }
 };
@@ -1116,7 +1145,14 @@ class SociStore final : public Store {
         return f(*tx_);
       }
       Lease lease(*shared_->pool);
-      return f(lease.session());
+      try {
+        return f(lease.session());
+      } catch (const std::exception& e) {
+        if (!shared_->Reconnect(lease.session())) {
+          return StatusFromException(e, what);
+        }
+        return f(lease.session());  // a read is safe to run again
+      }
     } catch (const std::exception& e) {
       return StatusFromException(e, what);
     }
@@ -1139,7 +1175,16 @@ class SociStore final : public Store {
       }
       Lease lease(*shared_->pool);
       soci::session& s = lease.session();
-      Exec(s, BeginWriteSql(shared_->dialect));
+      try {
+        Exec(s, BeginWriteSql(shared_->dialect));
+      } catch (const std::exception&) {
+        // Nothing was written yet: a connection found closed is reopened and the write begun
+        // again; any other failure stands.
+        if (!shared_->Reconnect(s)) {
+          throw;
+        }
+        Exec(s, BeginWriteSql(shared_->dialect));
+      }
       try {
         auto result = f(s);
         if (result.ok()) {
@@ -1153,6 +1198,9 @@ class SociStore final : public Store {
           Exec(s, "ROLLBACK");
         } catch (const std::exception&) {  // NOLINT(bugprone-empty-catch): report the first
         }
+        // A write cut off mid-way is not run again (it may have committed); the next call
+        // finds the connection reopened.
+        shared_->Reconnect(s);
         return StatusFromException(e, what);
       }
     } catch (const std::exception& e) {
@@ -1350,7 +1398,8 @@ Result<std::unique_ptr<Store>> OpenSociStore(const Url& url, const StoreOptions&
     }
     sqlite_path = url.path;
   }
-  std::string schema = options.schema;
+  std::string& schema = shared->schema;
+  schema = options.schema;
   std::string conninfo;
   if (!sqlite) {
     conninfo = PostgresConnInfo(url, schema);
@@ -1395,13 +1444,7 @@ Result<std::unique_ptr<Store>> OpenSociStore(const Url& url, const StoreOptions&
         }
       } else {
         s.open(soci::postgresql, conninfo);
-        Exec(s, "SET client_min_messages TO WARNING");
-        if (!schema.empty()) {
-          if (i == 0) {
-            Exec(s, "CREATE SCHEMA IF NOT EXISTS " + QuoteIdentifier(schema));
-          }
-          Exec(s, "SET search_path TO " + QuoteIdentifier(schema));
-        }
+        shared->SetUpPostgresSession(s, /*create_schema=*/i == 0);
       }
     }
   } catch (const std::exception& e) {
