@@ -61,15 +61,22 @@ Result<std::string> TokenUser(Services& services, const std::string& value) {
   }
   std::string id = value.substr(kTokenPrefix.size(), kTokenIdLength);
   std::string secret = value.substr(kTokenPrefix.size() + kTokenIdLength + 1);
-  std::optional<TokenRecord> record = services.tokens.Find(id);
-  if (!record || record->secret_hash != Sha256Hex(secret)) {
+  Result<model::Token> record = services.manager->store().GetToken(id);
+  if (!record.ok() && record.status().code() != ErrorCode::kNotFound) {
+    return record.status();  // the store, not the token, failed
+  }
+  if (!record.ok() || record->secret_hash != Sha256Hex(secret)) {
     return Unauthorized("Authentication failed: invalid token");
   }
   Timestamp now = SystemClock().Now();
   if (record->expires_at <= now) {
     return Unauthorized("Token is expired");
   }
-  services.tokens.Touch(id, now);
+  // last_used to the minute: a write per minute per token, not one per request.
+  if (!record->last_used || now - *record->last_used >= std::chrono::minutes(1)) {
+    record->last_used = now;
+    (void)services.manager->store().UpdateToken(*record);
+  }
   return record->username;
 }
 
@@ -276,49 +283,21 @@ Status EnsureAdmin(Services& services) {
   return created;
 }
 
-// --- TokenTable and CredentialCache ---
+// --- Tokens and CredentialCache ---
 
-void TokenTable::Put(TokenRecord record) {
-  std::lock_guard lock(mutex_);
-  std::string id = record.id;
-  tokens_[id] = std::move(record);
-}
-
-std::optional<TokenRecord> TokenTable::Find(const std::string& id) {
-  std::lock_guard lock(mutex_);
-  auto it = tokens_.find(id);
-  if (it == tokens_.end()) {
-    return std::nullopt;
-  }
-  return it->second;
-}
-
-void TokenTable::Touch(const std::string& id, Timestamp when) {
-  std::lock_guard lock(mutex_);
-  if (auto it = tokens_.find(id); it != tokens_.end()) {
-    it->second.last_used = when;
-  }
-}
-
-std::vector<TokenRecord> TokenTable::List(const std::string& username) {
-  std::lock_guard lock(mutex_);
-  std::vector<TokenRecord> out;
-  for (const auto& [id, record] : tokens_) {
-    if (username.empty() || record.username == username) {
-      out.push_back(record);
+Status RevokeTokens(storage::Store& store, const std::string& username) {
+  storage::ListQuery query;
+  query.get_all_results = true;
+  query.filters = {{"username", {username}}};
+  query.include = {"id"};
+  CLOUDIFY_ASSIGN_OR_RETURN(auto tokens, store.ListTokens(query));
+  for (const auto& token : tokens.items) {
+    Status deleted = store.DeleteToken(token.id);
+    if (!deleted.ok() && deleted.code() != ErrorCode::kNotFound) {
+      return deleted;
     }
   }
-  return out;
-}
-
-bool TokenTable::Remove(const std::string& id) {
-  std::lock_guard lock(mutex_);
-  return tokens_.erase(id) > 0;
-}
-
-void TokenTable::RemoveUser(const std::string& username) {
-  std::lock_guard lock(mutex_);
-  std::erase_if(tokens_, [&](const auto& entry) { return entry.second.username == username; });
+  return Status::Ok();
 }
 
 bool CredentialCache::Fresh(const std::string& key, const std::string& username, Timestamp now) {
@@ -384,7 +363,7 @@ void PrincipalCache::Invalidate() {
 
 namespace {
 
-json TokenToWire(const TokenRecord& t, const std::string& value) {
+json TokenToWire(const model::Token& t, const std::string& value) {
   return {{"id", t.id},
           {"value", value},
           {"username", t.username},
@@ -433,7 +412,7 @@ Result<HttpResponse> CreateToken(Context& ctx) {
   CLOUDIFY_ASSIGN_OR_RETURN(std::string description, StringField(body, "description"));
   CLOUDIFY_ASSIGN_OR_RETURN(std::string expiration, StringField(body, "expiration_date"));
   Timestamp now = SystemClock().Now();
-  TokenRecord t;
+  model::Token t;
   CLOUDIFY_ASSIGN_OR_RETURN(t.id, RandomAlphanumeric(kTokenIdLength));
   CLOUDIFY_ASSIGN_OR_RETURN(std::string secret, RandomAlphanumeric(kTokenSecretLength));
   t.secret_hash = Sha256Hex(secret);
@@ -447,27 +426,36 @@ Result<HttpResponse> CreateToken(Context& ctx) {
     CLOUDIFY_ASSIGN_OR_RETURN(t.expires_at, ParseExpiration(expiration, now));
   }
   std::string value = std::string(kTokenPrefix) + t.id + "-" + secret;
-  ctx.services.tokens.Put(t);
+  CLOUDIFY_RETURN_IF_ERROR(ctx.store().CreateToken(t));
   json out = TokenToWire(t, value);
   out["role"] = ctx.is_sys_admin ? "sys_admin" : "default";
   return Json(200, out);
 }
 
 Result<HttpResponse> ListTokens(Context& ctx) {
+  storage::ListQuery query;
+  query.get_all_results = true;
+  if (!ctx.is_sys_admin) {
+    query.filters = {{"username", {ctx.user.username}}};
+  }
+  CLOUDIFY_ASSIGN_OR_RETURN(auto tokens, ctx.store().ListTokens(query));
   json items = json::array();
-  for (const auto& t : ctx.services.tokens.List(ctx.is_sys_admin ? "" : ctx.user.username)) {
+  for (const auto& t : tokens.items) {
     items.push_back(TokenToWire(t, "********"));
   }
   int64_t total = static_cast<int64_t>(items.size());
   return ListResponse(std::move(items), total, std::max<int64_t>(total, 1000), 0);
 }
 
-Result<TokenRecord> VisibleToken(Context& ctx) {
-  std::optional<TokenRecord> t = ctx.services.tokens.Find(ctx.params[0]);
-  if (!t || (!ctx.is_sys_admin && t->username != ctx.user.username)) {
+Result<model::Token> VisibleToken(Context& ctx) {
+  Result<model::Token> t = ctx.store().GetToken(ctx.params[0]);
+  if (!t.ok() && t.status().code() != ErrorCode::kNotFound) {
+    return t.status();
+  }
+  if (!t.ok() || (!ctx.is_sys_admin && t->username != ctx.user.username)) {
     return NotFoundError("Requested `Token` with ID `" + ctx.params[0] + "` was not found");
   }
-  return *t;
+  return t;
 }
 
 }  // namespace
@@ -477,13 +465,13 @@ void AddAuthRoutes(std::vector<Route>& routes) {
   routes.push_back({"GET", "/tokens", Access::kAuthenticated, ListTokens});
   routes.push_back(
       {"GET", "/tokens/<>", Access::kAuthenticated, [](Context& ctx) -> Result<HttpResponse> {
-         CLOUDIFY_ASSIGN_OR_RETURN(TokenRecord t, VisibleToken(ctx));
+         CLOUDIFY_ASSIGN_OR_RETURN(model::Token t, VisibleToken(ctx));
          return Json(200, TokenToWire(t, "********"));
        }});
   routes.push_back(
       {"DELETE", "/tokens/<>", Access::kAuthenticated, [](Context& ctx) -> Result<HttpResponse> {
-         CLOUDIFY_ASSIGN_OR_RETURN(TokenRecord t, VisibleToken(ctx));
-         ctx.services.tokens.Remove(t.id);
+         CLOUDIFY_ASSIGN_OR_RETURN(model::Token t, VisibleToken(ctx));
+         CLOUDIFY_RETURN_IF_ERROR(ctx.store().DeleteToken(t.id));
          return NoContent();
        }});
 }

@@ -34,31 +34,9 @@ enum class Access {
   kSysAdmin,       // users, tenants, groups
 };
 
-// An API token of POST /tokens. Only the SHA-256 of its secret is kept.
-struct TokenRecord {
-  std::string id;
-  std::string secret_hash;
-  std::string username;
-  std::string description;
-  Timestamp created_at{};
-  Timestamp expires_at{};
-  std::optional<Timestamp> last_used;
-};
-
-// The live tokens. Kept in memory: a restart revokes them all.
-class TokenTable {
- public:
-  void Put(TokenRecord record);
-  std::optional<TokenRecord> Find(const std::string& id);
-  void Touch(const std::string& id, Timestamp when);
-  std::vector<TokenRecord> List(const std::string& username_or_empty);
-  bool Remove(const std::string& id);
-  void RemoveUser(const std::string& username);
-
- private:
-  std::mutex mutex_;
-  std::map<std::string, TokenRecord> tokens_;
-};
+// API tokens live in the store (model::Token), so every manager sharing it accepts them.
+// Revokes every token of `username` (deactivated or deleted users).
+Status RevokeTokens(storage::Store& store, const std::string& username);
 
 // Basic credentials already verified, keyed by SHA-256 of "user:password".
 class CredentialCache {
@@ -97,7 +75,6 @@ class PrincipalCache {
 struct Services {
   Manager* manager = nullptr;
   RouterOptions options;
-  TokenTable tokens;
   CredentialCache credentials;
   PrincipalCache principals;
 };

@@ -43,9 +43,9 @@ Result<model::TenantRole> TenantRoleField(const json& body) {
   return *role;
 }
 
-void Revoke(Context& ctx, const std::string& username) {
-  ctx.services.tokens.RemoveUser(username);
+Status Revoke(Context& ctx, const std::string& username) {
   ctx.services.credentials.ForgetUser(username);
+  return RevokeTokens(ctx.store(), username);
 }
 
 // --- users ---
@@ -98,7 +98,7 @@ Result<HttpResponse> UpdateUser(Context& ctx) {
     CLOUDIFY_ASSIGN_OR_RETURN(
         u.password_hash,
         HashPassword(password, {.iterations = ctx.services.options.password_iterations}));
-    Revoke(ctx, u.username);
+    CLOUDIFY_RETURN_IF_ERROR(Revoke(ctx, u.username));
   }
   if (!role.empty()) {
     if (u.username == model::kBootstrapAdmin) {
@@ -122,7 +122,7 @@ Result<HttpResponse> DeleteUser(Context& ctx) {
     }
   }
   CLOUDIFY_RETURN_IF_ERROR(ctx.store().DeleteUser(u.username));
-  Revoke(ctx, u.username);
+  CLOUDIFY_RETURN_IF_ERROR(Revoke(ctx, u.username));
   return NoContent();
 }
 
@@ -139,7 +139,7 @@ Result<HttpResponse> SetActive(Context& ctx) {
   u.active = action == "activate";
   CLOUDIFY_RETURN_IF_ERROR(ctx.store().UpdateUser(u));
   if (!u.active) {
-    Revoke(ctx, u.username);
+    CLOUDIFY_RETURN_IF_ERROR(Revoke(ctx, u.username));
   }
   return Json(200, ToWire(u));
 }

@@ -158,6 +158,26 @@ TEST_CASE("tokens: POST /tokens, Authentication-Token, expiry and revocation") {
   REQUIRE(tokens["items"].size() == 1);
   CHECK(tokens["items"][0]["value"] == "********");
 
+  // Tokens live in the store: another router over it (another manager process sharing the
+  // store, or this one restarted) accepts them.
+  {
+    rest::RouterOptions options;
+    options.admin_password = kAdminPassword;
+    options.password_iterations = 1000;
+    options.data_dir = (t.s.tmp.path() / "data").string();
+    auto router = rest::Router::Create(*t.s.manager, options);
+    REQUIRE_MESSAGE(router.ok(), router.status().ToString());
+    server::ServerOptions server_options;
+    server_options.port = 0;
+    server_options.threads = 2;
+    auto other = server::HttpServer::Start(server_options, **router);
+    REQUIRE_MESSAGE(other.ok(), other.status().ToString());
+    httplib::Client other_http("127.0.0.1", (*other)->port());
+    auto there = other_http.Get("/api/v3.1/blueprints", with_token);
+    REQUIRE(there);
+    CHECK(there->status == 200);
+  }
+
   // Revoked: 401 afterwards.
   auto revoked = alice.Delete("/tokens/" + token["id"].get<std::string>());
   REQUIRE(revoked);

@@ -755,6 +755,39 @@ CONTRACT_TEST("plugins, task graphs and operations round-trip") {
   CHECK(ts->ListOperations(c, {})->total == 2);
 }
 
+CONTRACT_TEST("API tokens are stored, found by id, listed per user, updated and deleted") {
+  model::Token token;
+  token.id = "abcDEF1234";
+  token.secret_hash = std::string(64, 'f');
+  token.username = "alice";
+  token.description = "ci";
+  token.created_at = Timestamp(std::chrono::milliseconds(1000));
+  token.expires_at = Timestamp(std::chrono::milliseconds(5000));
+  REQUIRE(ts->CreateToken(token).ok());
+  CHECK(ts->CreateToken(token).code() == ErrorCode::kConflict);
+  model::Token other = token;
+  other.id = "zzzZZZ9999";
+  other.username = "bob";
+  REQUIRE(ts->CreateToken(other).ok());
+
+  auto found = ts->GetToken("abcDEF1234");
+  REQUIRE(found.ok());
+  CHECK(*found == token);
+  CHECK_FALSE(found->last_used.has_value());
+  CHECK(ts->GetToken("ABCdef1234").status().code() == ErrorCode::kNotFound);  // ids are exact
+
+  found->last_used = Timestamp(std::chrono::milliseconds(3000));
+  REQUIRE(ts->UpdateToken(*found).ok());
+  CHECK(ts->GetToken("abcDEF1234")->last_used == found->last_used);
+  CHECK(ts->ListTokens(Filter("username", {"alice"}))->total == 1);
+  CHECK(ts->ListTokens({})->total == 2);
+
+  REQUIRE(ts->DeleteToken("abcDEF1234").ok());
+  CHECK(ts->GetToken("abcDEF1234").status().code() == ErrorCode::kNotFound);
+  CHECK(ts->DeleteToken("abcDEF1234").code() == ErrorCode::kNotFound);
+  CHECK(ts->ListTokens({})->total == 1);
+}
+
 CONTRACT_TEST("a run's progress is written in one batch, skipping stale instances") {
   CallerContext c = Caller();
   REQUIRE(

@@ -42,6 +42,20 @@ struct User {
   bool operator==(const User&) const = default;
 };
 
+// An API token (POST /tokens): the caller sends "ctok-<id>-<secret>"; only the secret's SHA-256
+// is kept. Stored, so every manager sharing the store accepts it and a restart keeps it.
+struct Token {
+  std::string id;
+  std::string secret_hash;  // hex SHA-256 of the secret
+  std::string username;
+  std::string description;
+  Timestamp created_at{};
+  Timestamp expires_at{};
+  std::optional<Timestamp> last_used;
+
+  bool operator==(const Token&) const = default;
+};
+
 struct UserGroup {
   std::string name;
   std::string ldap_dn;

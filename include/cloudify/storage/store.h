@@ -196,6 +196,13 @@ class Store {
   virtual Result<Page<model::User>> ListUsers(const ListQuery& query) = 0;
   virtual Status DeleteUser(const std::string& username) = 0;
 
+  // --- API tokens (no tenancy: a token is its user's in every tenant) ---
+  virtual Status CreateToken(const model::Token& token) = 0;
+  virtual Result<model::Token> GetToken(const std::string& id) = 0;
+  virtual Status UpdateToken(const model::Token& token) = 0;
+  virtual Result<Page<model::Token>> ListTokens(const ListQuery& query) = 0;
+  virtual Status DeleteToken(const std::string& id) = 0;
+
   virtual Status CreateUserGroup(const model::UserGroup& group) = 0;
   virtual Result<model::UserGroup> GetUserGroup(const std::string& name) = 0;
   virtual Status UpdateUserGroup(const model::UserGroup& group) = 0;

@@ -182,6 +182,11 @@ const TableDef& TableOf<model::User>() {
   return t;
 }
 template <>
+const TableDef& TableOf<model::Token>() {
+  static const TableDef t = Describe<model::Token>("tokens", Tenancy::kNone);
+  return t;
+}
+template <>
 const TableDef& TableOf<model::UserGroup>() {
   static const TableDef t = Describe<model::UserGroup>("user_groups", Tenancy::kNone);
   return t;

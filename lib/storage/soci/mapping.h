@@ -320,6 +320,17 @@ void Map(M& m, model::User& u) {
 }
 
 template <typename M>
+void Map(M& m, model::Token& t) {
+  m.Text("id", t.id, kKey);
+  m.Text("secret_hash", t.secret_hash);
+  m.Text("username", t.username, kFilter | kSort);
+  m.Text("description", t.description);
+  m.Int("created_at", t.created_at, kSort);
+  m.Int("expires_at", t.expires_at, kSort);
+  m.Int("last_used", t.last_used, kSort);
+}
+
+template <typename M>
 void Map(M& m, model::UserGroup& g) {
   m.Text("name", g.name, kKey | kFilter | kSort | kSearch);
   m.Text("ldap_dn", g.ldap_dn, kFilter);

@@ -103,6 +103,7 @@ const std::vector<Migration>& Migrations() {
                                          "DROP INDEX IF EXISTS operations_by_state",
                                          "DROP INDEX IF EXISTS operations_by_type"};
        }},
+      {4, "API tokens", [](Dialect d) { return CreateTables<model::Token>(d); }},
   };
   return migrations;
 }

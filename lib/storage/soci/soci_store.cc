@@ -606,6 +606,22 @@ class SociStore final : public Store {
     return Delete<model::User>(nullptr, KeyWhere({{"username", username}}), "user " + username);
   }
 
+  Status CreateToken(const model::Token& token) override {
+    return Insert<model::Token>(nullptr, ToRow(token), "", false, "create token");
+  }
+  Result<model::Token> GetToken(const std::string& id) override {
+    return Get<model::Token>(nullptr, KeyWhere({{"id", id}}), "Token " + id);
+  }
+  Status UpdateToken(const model::Token& token) override {
+    return Replace<model::Token>(nullptr, token, KeyWhere({{"id", token.id}}), "Token " + token.id);
+  }
+  Result<Page<model::Token>> ListTokens(const ListQuery& query) override {
+    return List<model::Token>(nullptr, query);
+  }
+  Status DeleteToken(const std::string& id) override {
+    return Delete<model::Token>(nullptr, KeyWhere({{"id", id}}), "Token " + id);
+  }
+
   Status CreateUserGroup(const model::UserGroup& group) override {
     return Insert<model::UserGroup>(nullptr, ToRow(group), "", false, "create user group");
   }
