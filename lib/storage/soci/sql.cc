@@ -42,6 +42,20 @@ std::vector<size_t> PlaceholderOrder(std::string& query, size_t values, bool ano
   return ordered;
 }
 
+// Binds `values` as the statement's parameters, in order. SOCI keeps pointers to them and to
+// `indicators` (sized alike): neither may grow afterwards.
+void UseValues(soci::statement& st, std::vector<Value>& values,
+               std::vector<soci::indicator>& indicators) {
+  for (size_t i = 0; i < values.size(); ++i) {
+    indicators[i] = values[i].null ? soci::i_null : soci::i_ok;
+    if (values[i].type == ColType::kInt) {
+      st.exchange(soci::use(values[i].number, indicators[i]));
+    } else {
+      st.exchange(soci::use(values[i].text, indicators[i]));
+    }
+  }
+}
+
 std::vector<Value> InTextOrder(std::string& query, const std::vector<Value>& binds,
                                bool anonymous) {
   std::vector<Value> ordered;
@@ -60,16 +74,8 @@ long long Run(soci::session& session, const std::string& named_query,
   std::vector<Value> binds =
       InTextOrder(query, named_binds, session.get_backend_name() == "sqlite3");
   soci::statement st(session);
-  // SOCI keeps pointers to the bound variables: the vectors are sized once and never grow.
   std::vector<soci::indicator> bind_inds(binds.size());
-  for (size_t i = 0; i < binds.size(); ++i) {
-    bind_inds[i] = binds[i].null ? soci::i_null : soci::i_ok;
-    if (binds[i].type == ColType::kInt) {
-      st.exchange(soci::use(binds[i].number, bind_inds[i]));
-    } else {
-      st.exchange(soci::use(binds[i].text, bind_inds[i]));
-    }
-  }
+  UseValues(st, binds, bind_inds);
   Row row(columns.size());
   std::vector<soci::indicator> row_inds(columns.size(), soci::i_ok);
   for (size_t i = 0; i < columns.size(); ++i) {
@@ -108,16 +114,11 @@ long long Run(soci::session& session, const std::string& named_query,
 PreparedWrite::PreparedWrite(soci::session& session, std::string query, std::vector<Value> values)
     : values_(std::move(values)), statement_(session) {
   order_ = PlaceholderOrder(query, values_.size(), session.get_backend_name() == "sqlite3");
-  bound_.resize(order_.size());
-  indicators_.resize(order_.size(), soci::i_ok);
-  for (size_t i = 0; i < order_.size(); ++i) {
-    bound_[i] = values_[order_[i]];
-    if (bound_[i].type == ColType::kInt) {
-      statement_.exchange(soci::use(bound_[i].number, indicators_[i]));
-    } else {
-      statement_.exchange(soci::use(bound_[i].text, indicators_[i]));
-    }
+  for (size_t index : order_) {
+    bound_.push_back(values_[index]);
   }
+  indicators_.resize(bound_.size());
+  UseValues(statement_, bound_, indicators_);
   statement_.alloc();
   statement_.prepare(query, soci::details::st_repeatable_query);
   statement_.define_and_bind();
