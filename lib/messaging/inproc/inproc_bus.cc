@@ -174,6 +174,14 @@ struct AfterUnlock {
   void Run();
 };
 
+// Frees an empty vector's buffer when a backlog made it large.
+template <typename T>
+void ReleaseIfLarge(std::vector<T>& items) {
+  if (items.empty() && items.capacity() > 4096) {
+    std::vector<T>().swap(items);
+  }
+}
+
 // The CPU this thread runs on, or -1 when unknown.
 int CurrentCpu() {
 #if defined(__linux__)
@@ -445,8 +453,12 @@ void ConsumerState::RunDispatchLoop() {
       leftovers.swap(queue_->recycle);
       queue_->recycle_bytes = 0;
       queue_->ready.Trim();
+      ReleaseIfLarge(inbox_);
       lock.unlock();
       leftovers.clear();
+      ReleaseIfLarge(batch_);
+      ReleaseIfLarge(deliveries_);
+      ReleaseIfLarge(garbage_);
       {
         std::lock_guard settle_lock(settle_mu_);
         unacked_.Trim();
