@@ -37,17 +37,21 @@ Status ApplyChanges(Store& tx, const CallerContext& caller, const NodeInstanceCh
 Status StartDeploymentModification(Store& store, const CallerContext& caller,
                                    const model::DeploymentModification& modification,
                                    const NodeInstanceChanges& changes) {
-  return store.InTransaction([&](Store& tx) -> Status {
+  ListQuery started_query;
+  started_query.size = 1;
+  started_query.filters = {{"deployment_id", {modification.deployment_id}},
+                           {"status", {"started"}}};
+  auto already_started = [](const std::string& id) {
+    return Status(ErrorCode::kExistingStartedDeploymentModification,
+                  "Cannot start deployment modification while there are existing started "
+                  "deployment modifications. Currently started deployment modifications: " +
+                      id);
+  };
+  Status status = store.InTransaction([&](Store& tx) -> Status {
     CLOUDIFY_RETURN_IF_ERROR(tx.GetDeployment(caller, modification.deployment_id).status());
-    ListQuery query;
-    query.size = 1;
-    query.filters = {{"deployment_id", {modification.deployment_id}}, {"status", {"started"}}};
-    CLOUDIFY_ASSIGN_OR_RETURN(auto started, tx.ListDeploymentModifications(caller, query));
+    CLOUDIFY_ASSIGN_OR_RETURN(auto started, tx.ListDeploymentModifications(caller, started_query));
     if (!started.items.empty()) {
-      return Status(ErrorCode::kExistingStartedDeploymentModification,
-                    "Cannot start deployment modification while there are existing started "
-                    "deployment modifications. Currently started deployment modifications: " +
-                        started.items.front().id);
+      return already_started(started.items.front().id);
     }
     model::DeploymentModification m = modification;
     m.status = DeploymentModificationStatus::kStarted;
@@ -55,6 +59,14 @@ Status StartDeploymentModification(Store& store, const CallerContext& caller,
     CLOUDIFY_RETURN_IF_ERROR(tx.CreateDeploymentModification(caller, m));
     return ApplyChanges(tx, caller, changes);
   });
+  if (status.code() == ErrorCode::kConflict) {
+    // A concurrent start won the race to the one-started index.
+    auto started = store.ListDeploymentModifications(caller, started_query);
+    if (started.ok() && !started->items.empty() && started->items.front().id != modification.id) {
+      return already_started(started->items.front().id);
+    }
+  }
+  return status;
 }
 
 Status EndDeploymentModification(Store& store, const CallerContext& caller, const std::string& id,

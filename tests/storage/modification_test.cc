@@ -1,5 +1,8 @@
 // Deployment modifications on every backend: the table's CRUD and the atomic start/end calls
 // that create, rewrite and delete node instances with the modification row.
+#include <atomic>
+#include <thread>
+
 #include <doctest/doctest.h>
 
 #include "cloudify/model/deployment_modification.h"
@@ -255,6 +258,38 @@ TEST_CASE("node instance dicts round-trip and bad ones are named") {
   CHECK(model::NodeInstanceFromJson({{"id", 5}}).status().code() == ErrorCode::kBadParameters);
   CHECK(model::NodeInstanceFromJson({{"id", "x"}, {"state", "flying"}}).status().code() ==
         ErrorCode::kBadParameters);
+}
+
+CONTRACT_TEST("concurrent starts on one deployment: exactly one wins, the other is refused") {
+  CallerContext c = Tenant1();
+  Seed(ts, c);
+  for (int round = 0; round < 10; ++round) {
+    const std::string a = "ma" + std::to_string(round), b = "mb" + std::to_string(round);
+    std::atomic<int> ready{0};
+    Status results[2];
+    auto start = [&](int i, const std::string& id) {
+      ++ready;
+      while (ready.load() < 2) {
+      }
+      results[i] = storage::StartDeploymentModification(ts.store(), c, Modification(id), {});
+    };
+    std::thread first(start, 0, a), second(start, 1, b);
+    first.join();
+    second.join();
+    CAPTURE(results[0].ToString());
+    CAPTURE(results[1].ToString());
+    REQUIRE(results[0].ok() != results[1].ok());
+    const int lost = results[0].ok() ? 1 : 0;
+    CHECK(results[lost].code() == ErrorCode::kExistingStartedDeploymentModification);
+    const std::string winner = results[0].ok() ? a : b;
+    CHECK(results[lost].message().find(winner) != std::string::npos);
+    CHECK(ts->GetDeploymentModification(c, lost == 0 ? a : b).status().code() ==
+          ErrorCode::kNotFound);
+    REQUIRE(storage::EndDeploymentModification(ts.store(), c, winner,
+                                               DeploymentModificationStatus::kFinished, {},
+                                               Timestamp(std::chrono::milliseconds(1)))
+                .ok());
+  }
 }
 
 }  // namespace cloudify::testing

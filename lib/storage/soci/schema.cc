@@ -104,6 +104,14 @@ const std::vector<Migration>& Migrations() {
                                          "DROP INDEX IF EXISTS operations_by_type"};
        }},
       {4, "API tokens", [](Dialect d) { return CreateTables<model::Token>(d); }},
+      // Two transactions that both found no started modification (PostgreSQL's read committed
+      // lets both see none) cannot both insert one.
+      {5, "one started deployment modification per deployment",
+       [](Dialect) {
+         return std::vector<std::string>{
+             "CREATE UNIQUE INDEX deployment_modifications_one_started ON "
+             "deployment_modifications (tenant_name, deployment_id) WHERE status = 'started'"};
+       }},
   };
   return migrations;
 }
