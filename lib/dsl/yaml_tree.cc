@@ -222,25 +222,48 @@ class TreeBuilder : public YAML::EventHandler {
 
   void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
                 const std::string& value) override {
-    auto node = std::make_shared<YamlNode>();
-    node->mark = ToMark(mark);
+    const YamlMark at = ToMark(mark);
     for (unsigned char c : value) {
       if (c >= 0x80) {
         throw BuildError("illegal characters in '" + value.substr(0, 40) +
                              "': only valid ASCII characters are supported",
-                         node->mark);
+                         at);
       }
     }
-    bool plain = tag == "?";
-    if (plain) {
-      node->scalar = ResolvePlainScalar(value);
-    } else if (tag == "!" || tag == "tag:yaml.org,2002:str") {
+    const bool plain = tag == "?";
+    bool resolve = plain;
+    if (!plain && tag != "!" && tag != "tag:yaml.org,2002:str") {
+      if (tag != "tag:yaml.org,2002:int" && tag != "tag:yaml.org,2002:float" &&
+          tag != "tag:yaml.org,2002:bool" && tag != "tag:yaml.org,2002:null") {
+        throw BuildError("unsupported YAML tag '" + tag + "'", at);
+      }
+      resolve = true;
+    }
+    // A mapping key (without an anchor) is kept as the entry's key only: no node of its own.
+    if (anchor == 0 && !stack_.empty() && stack_.back().node->IsMap() && !stack_.back().have_key) {
+      if (resolve) {
+        if (std::optional<nlohmann::json> other = ResolvePlainNonString(value)) {
+          throw BuildError("Dict keys must be strings (found " +
+                               (other->is_null() ? std::string("a non-scalar") : other->dump()) +
+                               ")",
+                           at);
+        }
+      }
+      Frame& frame = stack_.back();
+      frame.have_key = true;
+      frame.key = value;
+      frame.key_mark = at;
+      frame.key_is_merge = plain && value == "<<";
+      return;
+    }
+    auto node = std::make_shared<YamlNode>();
+    node->mark = at;
+    if (!resolve) {
       node->scalar = value;
-    } else if (tag == "tag:yaml.org,2002:int" || tag == "tag:yaml.org,2002:float" ||
-               tag == "tag:yaml.org,2002:bool" || tag == "tag:yaml.org,2002:null") {
-      node->scalar = ResolvePlainScalar(value);
+    } else if (std::optional<nlohmann::json> other = ResolvePlainNonString(value)) {
+      node->scalar = std::move(*other);
     } else {
-      throw BuildError("unsupported YAML tag '" + tag + "'", node->mark);
+      node->scalar = value;
     }
     if (node->scalar.is_null()) {
       node->kind = YamlNode::Kind::kNull;
@@ -382,49 +405,54 @@ class TreeBuilder : public YAML::EventHandler {
 }  // namespace
 
 nlohmann::json ResolvePlainScalar(const std::string& text) {
+  std::optional<nlohmann::json> other = ResolvePlainNonString(text);
+  return other ? std::move(*other) : nlohmann::json(text);
+}
+
+std::optional<nlohmann::json> ResolvePlainNonString(std::string_view text) {
   if (text.empty()) {
-    return nullptr;
+    return nlohmann::json(nullptr);
   }
   switch (text[0]) {
     case '~':
       if (text.size() == 1) {
-        return nullptr;
+        return nlohmann::json(nullptr);
       }
       break;
     case 'n':
     case 'N':
       if (text == "null" || text == "Null" || text == "NULL") {
-        return nullptr;
+        return nlohmann::json(nullptr);
       }
       if (text == "no" || text == "No" || text == "NO") {
-        return false;
+        return nlohmann::json(false);
       }
       break;
     case 'y':
     case 'Y':
       if (text == "yes" || text == "Yes" || text == "YES") {
-        return true;
+        return nlohmann::json(true);
       }
       break;
     case 't':
     case 'T':
       if (text == "true" || text == "True" || text == "TRUE") {
-        return true;
+        return nlohmann::json(true);
       }
       break;
     case 'f':
     case 'F':
       if (text == "false" || text == "False" || text == "FALSE") {
-        return false;
+        return nlohmann::json(false);
       }
       break;
     case 'o':
     case 'O':
       if (text == "on" || text == "On" || text == "ON") {
-        return true;
+        return nlohmann::json(true);
       }
       if (text == "off" || text == "Off" || text == "OFF") {
-        return false;
+        return nlohmann::json(false);
       }
       break;
     default:
@@ -435,7 +463,7 @@ nlohmann::json ResolvePlainScalar(const std::string& text) {
       }
       break;
   }
-  return text;
+  return std::nullopt;
 }
 
 const YamlEntry* YamlNode::Find(std::string_view key) const {

@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -69,5 +70,7 @@ Result<YamlNodePtr> ParseYaml(std::string_view text, int file, const std::string
 
 // Resolves a plain scalar as YAML 1.1 / PyYAML does: null, bool, int, float or string.
 nlohmann::json ResolvePlainScalar(const std::string& text);
+// The same, or nullopt when the scalar is a string (which then needs no copy).
+std::optional<nlohmann::json> ResolvePlainNonString(std::string_view text);
 
 }  // namespace cloudify::dsl
