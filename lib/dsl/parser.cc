@@ -42,6 +42,15 @@ bool EndsWith(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
 
+// Joins message parts: error messages are built only when an error is returned, not for every
+// template that passes.
+template <typename... Parts>
+std::string Concat(const Parts&... parts) {
+  std::string out;
+  (out.append(std::string_view(parts)), ...);
+  return out;
+}
+
 std::string JoinNames(const std::vector<std::string>& names) {
   std::string out = "[";
   for (size_t i = 0; i < names.size(); ++i) {
@@ -151,7 +160,8 @@ struct OpDef {
   std::optional<double> timeout;
   std::optional<bool> timeout_recoverable;
 };
-using InterfaceDefs = std::map<std::string, std::map<std::string, OpDef>>;
+// Transparent comparators: templates look their operations up by parts of "iface.op" keys.
+using InterfaceDefs = std::map<std::string, std::map<std::string, OpDef, std::less<>>, std::less<>>;
 
 enum class TypeKind { kNode, kRelationship, kData };
 
@@ -210,8 +220,9 @@ class Parser {
                   SourceLocation{file, mark.line, mark.column});
   }
 
+  template <typename... Where>
   Status CheckKeys(const YamlNode& node, std::initializer_list<KeySpec> allowed,
-                   const std::string& where) const {
+                   const Where&... where_parts) const {
     for (const auto& entry : node.entries) {
       const KeySpec* found = nullptr;
       for (const auto& spec : allowed) {
@@ -221,6 +232,7 @@ class Parser {
         }
       }
       if (found == nullptr) {
+        const std::string where = Concat(where_parts...);
         std::vector<std::string> names;
         for (const auto& spec : allowed) {
           if (spec.min_minor <= minor_ || !options_.validate_definitions_version) {
@@ -230,8 +242,10 @@ class Parser {
         return Err(entry.key_mark, "'" + entry.key + "' is not in schema of " + where +
                                        ". Valid schema values: " + JoinNames(names));
       }
-      CLOUDIFY_RETURN_IF_ERROR(
-          RequireVersion(entry.key_mark, "'" + entry.key + "' in " + where, found->min_minor));
+      if (options_.validate_definitions_version && minor_ < found->min_minor) {
+        return RequireVersion(entry.key_mark, Concat("'", entry.key, "' in ", where_parts...),
+                              found->min_minor);
+      }
     }
     return Status::Ok();
   }
@@ -244,16 +258,18 @@ class Parser {
     return Status::Ok();
   }
 
-  Status ExpectMap(const YamlNode& node, const std::string& what) const {
+  template <typename... What>
+  Status ExpectMap(const YamlNode& node, const What&... what) const {
     if (!node.IsMap()) {
-      return Err(node.mark, what + " must be a dict");
+      return Err(node.mark, Concat(what..., " must be a dict"));
     }
     return Status::Ok();
   }
 
-  Result<std::string> GetString(const YamlEntry& entry, const std::string& what) const {
+  template <typename... What>
+  Result<std::string> GetString(const YamlEntry& entry, const What&... what) const {
     if (!entry.value->IsString()) {
-      return Err(entry.value->mark, what + " '" + entry.key + "' must be a string");
+      return Err(entry.value->mark, Concat(what..., " '", entry.key, "' must be a string"));
     }
     return entry.value->scalar.get<std::string>();
   }
@@ -869,6 +885,18 @@ class Parser {
     return out;
   }
 
+  // CheckValue for the common case, a value of a primitive type that matches, without building
+  // the message: `what` is called only when the value needs the full check.
+  template <typename What>
+  Result<json> CheckValueLazy(json value, const std::optional<std::string>& type,
+                              const YamlNode* node, const YamlMark& fallback, const What& what) {
+    if (!type || value.is_null() || IsFunctionCall(value) ||
+        (data_types_.find(*type) == data_types_.end() && MatchesPrimitiveType(value, *type))) {
+      return value;
+    }
+    return CheckValue(std::move(value), type, node, fallback, what());
+  }
+
   // Checks `value` against `type`; fills data-type defaults. `node` locates errors (may be null).
   Result<json> CheckValue(json value, const std::optional<std::string>& type, const YamlNode* node,
                           const YamlMark& fallback, const std::string& what, int depth = 0) {
@@ -1073,25 +1101,24 @@ class Parser {
     if (node.IsNull()) {
       return Status::Ok();
     }
-    CLOUDIFY_RETURN_IF_ERROR(ExpectMap(node, where + " interfaces"));
+    CLOUDIFY_RETURN_IF_ERROR(ExpectMap(node, where, " interfaces"));
     for (const auto& iface : node.entries) {
       auto& ops = out[iface.key];
       if (iface.value->IsNull()) {
         continue;
       }
-      CLOUDIFY_RETURN_IF_ERROR(ExpectMap(*iface.value, where + " interface '" + iface.key + "'"));
+      CLOUDIFY_RETURN_IF_ERROR(ExpectMap(*iface.value, where, " interface '", iface.key, "'"));
       for (const auto& op : iface.value->entries) {
-        CLOUDIFY_ASSIGN_OR_RETURN(
-            OpDef def, ParseOperation(op, where + " operation '" + iface.key + "." + op.key + "'",
-                                      in_type, ns));
-        ops[op.key] = std::move(def);
+        CLOUDIFY_ASSIGN_OR_RETURN(OpDef def, ParseOperation(op, where, iface.key, in_type, ns));
+        ops.insert_or_assign(op.key, std::move(def));
       }
     }
     return Status::Ok();
   }
 
-  Result<OpDef> ParseOperation(const YamlEntry& entry, const std::string& where, bool in_type,
-                               const std::string& ns) {
+  Result<OpDef> ParseOperation(const YamlEntry& entry, const std::string& owner_where,
+                               const std::string& iface, bool in_type, const std::string& ns) {
+    auto where = [&] { return Concat(owner_where, " operation '", iface, ".", entry.key, "'"); };
     OpDef def;
     const YamlNode& v = *entry.value;
     def.mark = v.IsNull() ? entry.key_mark : v.mark;
@@ -1105,7 +1132,7 @@ class Parser {
       return def;
     }
     if (!v.IsMap()) {
-      return Err(v.mark, where + " must be a string or a dict");
+      return Err(v.mark, where() + " must be a string or a dict");
     }
     if (v.entries.empty()) {
       def.empty = true;
@@ -1119,45 +1146,49 @@ class Parser {
                                         {"retry_interval", 1},
                                         {"timeout"},
                                         {"timeout_recoverable"}},
-                                       where));
+                                       owner_where, " operation '", iface, ".", entry.key, "'"));
     for (const auto& field : v.entries) {
       const YamlNode& fv = *field.value;
       if (field.key == "implementation") {
         if (!fv.IsNull()) {
-          CLOUDIFY_ASSIGN_OR_RETURN(def.implementation, GetString(field, where));
+          CLOUDIFY_ASSIGN_OR_RETURN(
+              def.implementation,
+              GetString(field, owner_where, " operation '", iface, ".", entry.key, "'"));
         }
       } else if (field.key == "inputs") {
         if (in_type) {
           CLOUDIFY_ASSIGN_OR_RETURN(def.input_schema,
-                                    ParseSchema(&fv, where + " input", ns, false));
+                                    ParseSchema(&fv, where() + " input", ns, false));
         } else {
           if (!fv.IsNull() && !fv.IsMap()) {
-            return Err(fv.mark, where + ": 'inputs' must be a dict");
+            return Err(fv.mark, where() + ": 'inputs' must be a dict");
           }
           def.inputs = fv.IsNull() ? json::object() : fv.ToJson();
           def.inputs_node = &fv;
         }
       } else if (field.key == "executor") {
-        CLOUDIFY_ASSIGN_OR_RETURN(std::string executor, GetString(field, where));
+        CLOUDIFY_ASSIGN_OR_RETURN(
+            std::string executor,
+            GetString(field, owner_where, " operation '", iface, ".", entry.key, "'"));
         if (executor != "central_deployment_agent" && executor != "host_agent" &&
             executor != "auto") {
-          return Err(fv.mark, where + ": illegal executor '" + executor +
+          return Err(fv.mark, where() + ": illegal executor '" + executor +
                                   "' (valid: central_deployment_agent, host_agent)");
         }
         def.executor = executor;
       } else if (field.key == "max_retries") {
         if (!fv.scalar.is_number_integer() || fv.scalar.get<long long>() < -1) {
-          return Err(fv.mark, where + ": max_retries must be an integer >= -1");
+          return Err(fv.mark, where() + ": max_retries must be an integer >= -1");
         }
         def.max_retries = fv.scalar.get<int>();
       } else if (field.key == "retry_interval" || field.key == "timeout") {
         if (!fv.scalar.is_number() || fv.scalar.get<double>() < 0) {
-          return Err(fv.mark, where + ": " + field.key + " must be a number >= 0");
+          return Err(fv.mark, where() + ": " + field.key + " must be a number >= 0");
         }
         (field.key == "timeout" ? def.timeout : def.retry_interval) = fv.scalar.get<double>();
       } else if (field.key == "timeout_recoverable") {
         if (!fv.scalar.is_boolean()) {
-          return Err(fv.mark, where + ": timeout_recoverable must be a boolean");
+          return Err(fv.mark, where() + ": timeout_recoverable must be a boolean");
         }
         def.timeout_recoverable = fv.scalar.get<bool>();
       }
@@ -1269,8 +1300,10 @@ class Parser {
   enum class OpOwner { kNode, kRelationship, kWorkflow };
 
   // Decides script vs plugin (the original's order) and fills plugin/operation/executor.
-  Status ResolveImplementation(model::OperationSpec& spec, const YamlMark& mark,
-                               const std::string& where, OpOwner owner) {
+  // `where()` names the operation in errors.
+  template <typename Where>
+  Status ResolveImplementation(model::OperationSpec& spec, const YamlMark& mark, const Where& where,
+                               OpOwner owner) {
     const std::string& impl = spec.implementation;
     bool script = LooksLikeUrl(impl) || impl.find('\n') != std::string::npos || ScriptExists(impl);
     if (script) {
@@ -1285,14 +1318,14 @@ class Parser {
           }
         }
         if (!any) {
-          return Err(mark, where + ": implementation '" + impl +
+          return Err(mark, where() + ": implementation '" + impl +
                                "' is a script but no 'script' plugin is declared (import the "
                                "built-in types)");
         }
       }
       const char* input = impl.find('\n') != std::string::npos ? "script_source" : "script_path";
       if (spec.inputs.contains("script_path") || spec.inputs.contains("script_source")) {
-        return Err(mark, where + ": the script is given as implementation and as '" +
+        return Err(mark, where() + ": the script is given as implementation and as '" +
                              std::string(input) + "' input");
       }
       spec.inputs[input] = impl;
@@ -1311,11 +1344,11 @@ class Parser {
       }
     }
     if (matches.size() > 1) {
-      return Err(mark, where + ": implementation '" + impl + "' matches several plugins " +
+      return Err(mark, where() + ": implementation '" + impl + "' matches several plugins " +
                            JoinNames(matches));
     }
     if (matches.empty()) {
-      return Err(mark, where + ": could not extract a plugin from implementation '" + impl +
+      return Err(mark, where() + ": could not extract a plugin from implementation '" + impl +
                            "', and no script of that path exists in the blueprint folder");
     }
     const model::PluginSpec& plugin = plugins_[matches[0]];
@@ -1354,8 +1387,8 @@ class Parser {
     if ((tmpl_op && tmpl_op->empty) || (!tmpl_op && (!type_op || type_op->empty))) {
       return spec;  // a no-op
     }
-    // Built here, not by the caller: most operations are no-ops and never need it.
-    const std::string where = owner_where + " operation '" + iface + "." + op_name + "'";
+    // Built only for an error message.
+    auto where = [&] { return Concat(owner_where, " operation '", iface, ".", op_name, "'"); };
     const YamlMark& mark = tmpl_op ? tmpl_op->mark : type_op->mark;
     bool from_type = type_op && !type_op->empty &&
                      (!tmpl_op || tmpl_op->implementation.empty() ||
@@ -1377,12 +1410,13 @@ class Parser {
         if (given) {
           const YamlEntry* e = tmpl_op->inputs_node ? tmpl_op->inputs_node->Find(name) : nullptr;
           CLOUDIFY_ASSIGN_OR_RETURN(
-              spec.inputs[name], CheckValue(*given, def.schema.type, e ? e->value.get() : nullptr,
-                                            mark, where + " input '" + name + "'"));
+              spec.inputs[name],
+              CheckValueLazy(*given, def.schema.type, e ? e->value.get() : nullptr, mark,
+                             [&] { return where() + " input '" + name + "'"; }));
         } else if (def.schema.default_value) {
           spec.inputs[name] = *def.schema.default_value;
         } else if (def.schema.required) {
-          return Err(mark, where + ": input '" + name + "' is missing a value");
+          return Err(mark, where() + ": input '" + name + "' is missing a value");
         }
         if (def.schema.type) {
           spec.inputs_types[name] = *def.schema.type;
@@ -1411,10 +1445,11 @@ class Parser {
     return spec;
   }
 
-  // Adds "op" next to "iface.op" when no other interface has an operation named "op".
-  // `op_names` is sorted.
-  static void AddBareNames(model::OperationMap& ops,
-                           const std::vector<std::string_view>& op_names) {
+  // Adds "op" next to "iface.op" when no other interface has an operation named "op". The
+  // operation names are `op_names` (sorted) and `extra_names` (few, any order).
+  static void AddBareNames(model::OperationMap& ops, const std::vector<std::string>& op_names,
+                           const std::vector<std::string_view>& extra_names) {
+    auto less = [](std::string_view a, std::string_view b) { return a < b; };
     std::vector<std::pair<std::string, const model::OperationSpec*>> bare;
     for (const auto& [key, spec] : ops) {
       size_t dot = key.rfind('.');
@@ -1422,8 +1457,9 @@ class Parser {
         continue;
       }
       std::string_view op = std::string_view(key).substr(dot + 1);
-      auto [first, last] = std::equal_range(op_names.begin(), op_names.end(), op);
-      if (last - first == 1 && ops.find(std::string(op)) == ops.end()) {
+      auto [first, last] = std::equal_range(op_names.begin(), op_names.end(), op, less);
+      auto count = (last - first) + std::count(extra_names.begin(), extra_names.end(), op);
+      if (count == 1 && ops.find(std::string(op)) == ops.end()) {
         bare.emplace_back(std::string(op), &spec);
       }
     }
@@ -1456,8 +1492,7 @@ class Parser {
         }
       }
       std::sort(names.begin(), names.end());
-      std::vector<std::string_view> views(names.begin(), names.end());
-      AddBareNames(out, views);
+      AddBareNames(out, names, {});
     }
     type.ops_ready = true;
     return Status::Ok();
@@ -1491,11 +1526,18 @@ class Parser {
     const model::OperationMap& defaults = side == 0 ? type.default_ops : type.default_target_ops;
     model::OperationMap out;
     for (const auto& [key, spec] : defaults) {
-      if (key.find('.') != std::string::npos) {  // full names only; bare ones are redone below
-        out.emplace_hint(out.end(), key, spec);
+      // Full names only (bare ones are redone below), and not those the template rebuilds.
+      size_t dot = key.rfind('.');
+      if (dot == std::string::npos) {
+        continue;
       }
+      auto iface = tmpl.find(std::string_view(key).substr(0, dot));
+      if (iface != tmpl.end() && iface->second.count(std::string_view(key).substr(dot + 1))) {
+        continue;
+      }
+      out.emplace_hint(out.end(), key, spec);
     }
-    std::vector<std::string_view> names(type.op_names[side].begin(), type.op_names[side].end());
+    std::vector<std::string_view> extra_names;  // operations the type does not have
     for (const auto& [iface, ops] : tmpl) {
       auto type_iface = type_ifaces.find(iface);
       for (const auto& [op, def] : ops) {
@@ -1505,7 +1547,7 @@ class Parser {
           type_op = it == type_iface->second.end() ? nullptr : &it->second;
         }
         if (type_op == nullptr) {
-          names.push_back(op);
+          extra_names.push_back(op);
         }
         CLOUDIFY_ASSIGN_OR_RETURN(model::OperationSpec spec,
                                   BuildOperation(type_op, &def, where, iface, op, owner));
@@ -1517,8 +1559,7 @@ class Parser {
         }
       }
     }
-    std::sort(names.begin(), names.end());
-    AddBareNames(out, names);
+    AddBareNames(out, type.op_names[side], extra_names);
     return out;
   }
 
@@ -1585,8 +1626,8 @@ class Parser {
           }
           CLOUDIFY_ASSIGN_OR_RETURN(
               node.properties[p.key],
-              CheckValue(p.value->ToJson(), def->second.schema.type, p.value.get(), p.key_mark,
-                         where + " property '" + p.key + "'"));
+              CheckValueLazy(p.value->ToJson(), def->second.schema.type, p.value.get(), p.key_mark,
+                             [&] { return where + " property '" + p.key + "'"; }));
         }
       }
       bool external = false;
@@ -1729,8 +1770,8 @@ class Parser {
         }
         CLOUDIFY_ASSIGN_OR_RETURN(
             spec.properties[p.key],
-            CheckValue(p.value->ToJson(), def->second.schema.type, p.value.get(), p.key_mark,
-                       where + " property '" + p.key + "'"));
+            CheckValueLazy(p.value->ToJson(), def->second.schema.type, p.value.get(), p.key_mark,
+                           [&] { return where + " property '" + p.key + "'"; }));
       }
     }
     for (const auto& [name, def] : type.props) {
@@ -2017,7 +2058,8 @@ class Parser {
       } else {
         return Err(v.mark, where + " must be a mapping string or a dict with 'mapping'");
       }
-      CLOUDIFY_RETURN_IF_ERROR(ResolveImplementation(op, mark, where, OpOwner::kWorkflow));
+      CLOUDIFY_RETURN_IF_ERROR(ResolveImplementation(
+          op, mark, [&] { return where; }, OpOwner::kWorkflow));
       workflow.plugin = op.plugin;
       workflow.operation = op.operation;
       if (auto sp = op.inputs.find("script_path"); sp != op.inputs.end()) {
