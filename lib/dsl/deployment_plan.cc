@@ -255,14 +255,34 @@ Status BindInputs(const model::Plan& plan, const json& given, const DeploymentPl
   return Status::Ok();
 }
 
+// Evaluates the calls in `value` where they stand: the parts without calls are neither copied
+// nor rebuilt (the same result as replacing `value` by EvaluateFunctions of it).
+Status EvaluateInPlace(json& value, const FunctionScope& scope, FunctionContext& context) {
+  if (value.is_object()) {
+    if (IsFunctionCall(value)) {
+      CLOUDIFY_ASSIGN_OR_RETURN(json evaluated,
+                                EvaluateFunctions(value, scope, context, EvaluationMode::kStatic));
+      value = std::move(evaluated);
+      return Status::Ok();
+    }
+    for (auto& item : value) {
+      CLOUDIFY_RETURN_IF_ERROR(EvaluateInPlace(item, scope, context));
+    }
+  } else if (value.is_array()) {
+    for (auto& item : value) {
+      CLOUDIFY_RETURN_IF_ERROR(EvaluateInPlace(item, scope, context));
+    }
+  }
+  return Status::Ok();
+}
+
 Status EvaluateOperations(model::OperationMap& ops, const FunctionScope& scope,
                           FunctionContext& context) {
   for (auto& [key, op] : ops) {
     if (!op.has_intrinsic_functions) {
       continue;
     }
-    CLOUDIFY_ASSIGN_OR_RETURN(
-        op.inputs, EvaluateFunctions(op.inputs, scope, context, EvaluationMode::kStatic));
+    CLOUDIFY_RETURN_IF_ERROR(EvaluateInPlace(op.inputs, scope, context));
     op.has_intrinsic_functions = ContainsFunctionCall(op.inputs);
   }
   return Status::Ok();
@@ -586,11 +606,7 @@ Result<DeploymentPlan> PrepareDeploymentPlan(const model::Plan& plan, const json
     for (auto& node : p.nodes) {
       FunctionScope scope;
       scope.self_node = node.id;
-      if (ContainsFunctionCall(node.properties)) {
-        CLOUDIFY_ASSIGN_OR_RETURN(
-            node.properties,
-            EvaluateFunctions(node.properties, scope, context, EvaluationMode::kStatic));
-      }
+      CLOUDIFY_RETURN_IF_ERROR(EvaluateInPlace(node.properties, scope, context));
       CLOUDIFY_RETURN_IF_ERROR(EvaluateOperations(node.operations, scope, context));
       if (!node.capabilities_functions.empty()) {
         CLOUDIFY_ASSIGN_OR_RETURN(json counts, EvaluateFunctions(node.capabilities_functions, scope,
@@ -602,11 +618,7 @@ Result<DeploymentPlan> PrepareDeploymentPlan(const model::Plan& plan, const json
         FunctionScope rscope;
         rscope.source_node = node.id;
         rscope.target_node = rel.target_id;
-        if (ContainsFunctionCall(rel.properties)) {
-          CLOUDIFY_ASSIGN_OR_RETURN(
-              rel.properties,
-              EvaluateFunctions(rel.properties, rscope, context, EvaluationMode::kStatic));
-        }
+        CLOUDIFY_RETURN_IF_ERROR(EvaluateInPlace(rel.properties, rscope, context));
         CLOUDIFY_RETURN_IF_ERROR(EvaluateOperations(rel.source_operations, rscope, context));
         CLOUDIFY_RETURN_IF_ERROR(EvaluateOperations(rel.target_operations, rscope, context));
       }

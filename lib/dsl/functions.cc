@@ -90,6 +90,30 @@ std::string Describe(const json& path) {
   return out;
 }
 
+// The value at `path` (object keys and list indexes) in `value`, or null when a step does not
+// exist: WalkJsonPath without copying the value found.
+const json* FindPath(const json& value, const json& path) {
+  const json* current = &value;
+  for (const auto& step : path) {
+    if (current->is_object() && step.is_string()) {
+      auto it = current->find(step.get_ref<const std::string&>());
+      if (it == current->end()) {
+        return nullptr;
+      }
+      current = &*it;
+    } else if (current->is_array() && step.is_number_integer()) {
+      auto index = step.get<long long>();
+      if (index < 0 || static_cast<size_t>(index) >= current->size()) {
+        return nullptr;
+      }
+      current = &(*current)[static_cast<size_t>(index)];
+    } else {
+      return nullptr;
+    }
+  }
+  return current;
+}
+
 }  // namespace
 
 // Walks `path` (keys and list indexes) into `value`; `what` names the function for errors.
@@ -293,8 +317,8 @@ class Evaluator {
           path.push_back(args[i]);
         }
       }
-      auto found = WalkJsonPath(*properties, path, 0, "get_property");
-      if (!found.ok()) {
+      const json* found = FindPath(*properties, path);
+      if (found == nullptr) {
         return EvalError("get_property: node '" + node.first + "' has no property " +
                          Describe(path));
       }
@@ -328,9 +352,13 @@ class Evaluator {
       }
       std::string out;
       for (const auto& item : args) {
-        out += PythonStr(item);
+        if (item.is_string()) {
+          out += item.get_ref<const std::string&>();
+        } else {
+          out += PythonStr(item);
+        }
       }
-      return json(out);
+      return json(std::move(out));
     }
     if (name == "merge") {
       if (!args.is_array()) {
