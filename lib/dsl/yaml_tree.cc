@@ -3,9 +3,10 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <istream>
 #include <limits>
 #include <map>
-#include <sstream>
+#include <streambuf>
 #include <unordered_set>
 
 #include <yaml-cpp/eventhandler.h>
@@ -177,6 +178,16 @@ std::optional<nlohmann::json> ResolveNumber(std::string_view text) {
   }
   return std::nullopt;
 }
+
+// Reads `text` where it is (an istringstream would copy it first). Read-only: nothing writes to
+// the get area.
+class ViewBuffer : public std::streambuf {
+ public:
+  explicit ViewBuffer(std::string_view text) {
+    char* begin = const_cast<char*>(text.data());
+    setg(begin, begin, begin + text.size());
+  }
+};
 
 class BuildError : public std::exception {
  public:
@@ -503,7 +514,8 @@ Result<YamlNodePtr> ParseYaml(std::string_view text, int file, const std::string
                               const YamlLimits& limits) {
   TreeBuilder builder(file, limits);
   try {
-    std::istringstream stream{std::string(text)};
+    ViewBuffer buffer(text);
+    std::istream stream(&buffer);
     YAML::Parser parser(stream);
     parser.HandleNextDocument(builder);
   } catch (const BuildError& e) {
