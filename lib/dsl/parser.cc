@@ -1379,7 +1379,8 @@ class Parser {
   }
 
   // One operation after the type/template merge (§4.3 of the design notes).
-  Result<model::OperationSpec> BuildOperation(const OpDef* type_op, const OpDef* tmpl_op,
+  // The template's operation, when there is one, is consumed: its input values are moved.
+  Result<model::OperationSpec> BuildOperation(const OpDef* type_op, OpDef* tmpl_op,
                                               const std::string& owner_where,
                                               const std::string& iface, const std::string& op_name,
                                               OpOwner owner) {
@@ -1400,7 +1401,7 @@ class Parser {
         ApplyOpFields(spec, *tmpl_op);
       }
       for (const auto& [name, def] : type_op->input_schema) {
-        const json* given = nullptr;
+        json* given = nullptr;
         if (tmpl_op) {
           auto it = tmpl_op->inputs.find(name);
           if (it != tmpl_op->inputs.end()) {
@@ -1411,7 +1412,7 @@ class Parser {
           const YamlEntry* e = tmpl_op->inputs_node ? tmpl_op->inputs_node->Find(name) : nullptr;
           CLOUDIFY_ASSIGN_OR_RETURN(
               spec.inputs[name],
-              CheckValueLazy(*given, def.schema.type, e ? e->value.get() : nullptr, mark,
+              CheckValueLazy(std::move(*given), def.schema.type, e ? e->value.get() : nullptr, mark,
                              [&] { return where() + " input '" + name + "'"; }));
         } else if (def.schema.default_value) {
           spec.inputs[name] = *def.schema.default_value;
@@ -1425,13 +1426,13 @@ class Parser {
       if (tmpl_op) {
         for (auto it = tmpl_op->inputs.begin(); it != tmpl_op->inputs.end(); ++it) {
           if (!spec.inputs.contains(it.key())) {
-            spec.inputs[it.key()] = it.value();
+            spec.inputs[it.key()] = std::move(it.value());
           }
         }
       }
     } else {
       spec.implementation = tmpl_op->implementation;
-      spec.inputs = tmpl_op->inputs;
+      spec.inputs = std::move(tmpl_op->inputs);
       ApplyOpFields(spec, *tmpl_op);
       if (spec.implementation.empty()) {
         return model::OperationSpec{};
@@ -1517,8 +1518,9 @@ class Parser {
 
   // The type's default operations of `side` patched with a template's interfaces (keyed
   // "iface.op" and the bare "op"), without rebuilding the operations the template leaves alone.
+  // `tmpl` is consumed (its input values are moved into the result).
   Result<model::OperationMap> MergeTemplateOperations(ResolvedType& type, const std::string& name,
-                                                      int side, const InterfaceDefs& tmpl,
+                                                      int side, InterfaceDefs& tmpl,
                                                       const std::string& where, OpOwner owner) {
     CLOUDIFY_RETURN_IF_ERROR(EnsureDefaultOps(type, name, owner));
     CLOUDIFY_RETURN_IF_ERROR(DefaultOpError(type, side, &tmpl));
@@ -1538,9 +1540,9 @@ class Parser {
       out.emplace_hint(out.end(), key, spec);
     }
     std::vector<std::string_view> extra_names;  // operations the type does not have
-    for (const auto& [iface, ops] : tmpl) {
+    for (auto& [iface, ops] : tmpl) {
       auto type_iface = type_ifaces.find(iface);
-      for (const auto& [op, def] : ops) {
+      for (auto& [op, def] : ops) {
         const OpDef* type_op = nullptr;
         if (type_iface != type_ifaces.end()) {
           auto it = type_iface->second.find(op);
