@@ -114,28 +114,21 @@ std::string Describe(const json& path) {
   return out;
 }
 
-// The value at `path` (object keys and list indexes) in `value`, or null when a step does not
-// exist: WalkJsonPath without copying the value found.
-const json* FindPath(const json& value, const json& path) {
-  const json* current = &value;
-  for (const auto& step : path) {
-    if (current->is_object() && step.is_string()) {
-      auto it = current->find(step.get_ref<const std::string&>());
-      if (it == current->end()) {
-        return nullptr;
-      }
-      current = &*it;
-    } else if (current->is_array() && step.is_number_integer()) {
-      auto index = step.get<long long>();
-      if (index < 0 || static_cast<size_t>(index) >= current->size()) {
-        return nullptr;
-      }
-      current = &(*current)[static_cast<size_t>(index)];
-    } else {
+// One step of WalkJsonPath (an object key or a list index) without copying the value found:
+// the value, or null when the step does not exist.
+const json* FindStep(const json& value, const json& step) {
+  if (value.is_object() && step.is_string()) {
+    auto it = value.find(step.get_ref<const std::string&>());
+    return it == value.end() ? nullptr : &*it;
+  }
+  if (value.is_array() && step.is_number_integer()) {
+    auto index = step.get<long long>();
+    if (index < 0 || static_cast<size_t>(index) >= value.size()) {
       return nullptr;
     }
+    return &value[static_cast<size_t>(index)];
   }
-  return current;
+  return nullptr;
 }
 
 }  // namespace
@@ -336,18 +329,28 @@ class Evaluator {
         CLOUDIFY_ASSIGN_OR_RETURN(fetched, context_.GetNodeProperties(node.first));
         properties = &fetched;
       }
-      json path = json::array();
-      for (size_t i = 1; i < args.size(); ++i) {
-        if (args[i].is_array()) {  // [node, [a, b]] is the same as [node, a, b]
+      // [node, [a, b]] is the same as [node, a, b]. The path is copied only for the message.
+      const json* found = properties;
+      for (size_t i = 1; i < args.size() && found != nullptr; ++i) {
+        if (args[i].is_array()) {
           for (const auto& part : args[i]) {
-            path.push_back(part);
+            found = found ? FindStep(*found, part) : nullptr;
           }
         } else {
-          path.push_back(args[i]);
+          found = FindStep(*found, args[i]);
         }
       }
-      const json* found = FindPath(*properties, path);
       if (found == nullptr) {
+        json path = json::array();
+        for (size_t i = 1; i < args.size(); ++i) {
+          if (args[i].is_array()) {
+            for (const auto& part : args[i]) {
+              path.push_back(part);
+            }
+          } else {
+            path.push_back(args[i]);
+          }
+        }
         return EvalError("get_property: node '" + node.first + "' has no property " +
                          Describe(path));
       }
