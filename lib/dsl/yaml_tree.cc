@@ -203,6 +203,10 @@ class BuildError : public std::exception {
 
 class TreeBuilder : public YAML::EventHandler {
  public:
+  // Blueprint maps and lists mostly hold a few items: one allocation for the first four instead
+  // of growing 1, 2, 4.
+  static constexpr size_t kFirstCapacity = 4;
+
   TreeBuilder(int file, const YamlLimits& limits) : file_(file), limits_(limits) {}
 
   YamlNodePtr root() const { return root_; }
@@ -351,6 +355,9 @@ class TreeBuilder : public YAML::EventHandler {
     YamlNode& parent = *frame.node;
     parent.subtree_size += node->subtree_size;
     if (parent.kind == YamlNode::Kind::kSeq) {
+      if (parent.items.empty()) {
+        parent.items.reserve(kFirstCapacity);
+      }
       parent.items.push_back(std::move(node));
       return;
     }
@@ -384,6 +391,9 @@ class TreeBuilder : public YAML::EventHandler {
         throw BuildError("merge key '<<' takes a mapping or a list of mappings", node->mark);
       }
       return;
+    }
+    if (parent.entries.empty()) {
+      parent.entries.reserve(kFirstCapacity);
     }
     parent.entries.push_back(YamlEntry{std::move(frame.key), frame.key_mark, std::move(node)});
   }
