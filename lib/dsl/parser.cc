@@ -271,15 +271,15 @@ class Parser {
     if (!entry.value->IsString()) {
       return Err(entry.value->mark, Concat(what..., " '", entry.key, "' must be a string"));
     }
-    return entry.value->scalar.get<std::string>();
+    return entry.value->text;
   }
 
   // ------------------------------------------------------------------ version
   Result<int> ParseVersion(const YamlNode& node) const {
-    if (!node.IsString() || node.scalar.get_ref<const std::string&>().empty()) {
+    if (!node.IsString() || node.text.empty()) {
       return Err(node.mark, "tosca_definitions_version must be a non-empty string");
     }
-    const auto& text = node.scalar.get_ref<const std::string&>();
+    const auto& text = node.text;
     constexpr std::string_view kPrefix = "cloudify_dsl_";
     if (!StartsWith(text, kPrefix)) {
       return Err(node.mark, "tosca_definitions_version '" + text + "' must start with '" +
@@ -545,7 +545,7 @@ class Parser {
       for (const auto& item : imports->value->items) {
         std::string url;
         if (item->IsString()) {
-          url = item->scalar.get<std::string>();
+          url = item->text;
         } else if (item->IsMap() && item->entries.size() == 1) {
           CLOUDIFY_RETURN_IF_ERROR(RequireVersion(item->mark, "import with properties", 5));
           url = item->entries[0].key;
@@ -831,8 +831,7 @@ class Parser {
           def.schema.default_value = fv.ToJson();
           def.default_node = &fv;
         } else if (field.key == "description") {
-          def.schema.description =
-              fv.IsString() ? fv.scalar.get<std::string>() : fv.ToJson().dump();
+          def.schema.description = fv.IsString() ? fv.text : fv.ToJson().dump();
         } else if (field.key == "required") {
           if (!fv.scalar.is_boolean()) {
             return Err(fv.mark, where + ": 'required' must be a boolean");
@@ -1127,7 +1126,7 @@ class Parser {
       return def;
     }
     if (v.IsString()) {
-      def.implementation = v.scalar.get<std::string>();
+      def.implementation = v.text;
       def.empty = def.implementation.empty();
       return def;
     }
@@ -2021,7 +2020,7 @@ class Parser {
       model::OperationSpec op;
       YamlMark mark = v.mark;
       if (v.IsString()) {
-        op.implementation = v.scalar.get<std::string>();
+        op.implementation = v.text;
       } else if (v.IsMap()) {
         CLOUDIFY_RETURN_IF_ERROR(CheckKeys(
             v, {{"mapping"}, {"parameters"}, {"is_cascading"}, {"availability_rules", 4}}, where));
@@ -2129,7 +2128,7 @@ class Parser {
       model::OutputSpec spec;
       spec.value = value->value->ToJson();
       if (const YamlEntry* d = v.Find("description"); d && d->value->IsString()) {
-        spec.description = d->value->scalar.get<std::string>();
+        spec.description = d->value->text;
       }
       Namespace(spec.value, item.ns);
       out[item.name] = std::move(spec);
@@ -2159,8 +2158,7 @@ class Parser {
           if (!m->IsString()) {
             return Err(m->mark, where + ": members must be node or group names");
           }
-          std::string name =
-              Ref(item.ns, m->scalar.get<std::string>(), GetSection("node_templates"));
+          std::string name = Ref(item.ns, m->text, GetSection("node_templates"));
           if (!node_index_.count(name) && !groups->Find(name)) {
             return Err(m->mark, where + ": member '" + name + "' is not a node or a group");
           }
@@ -2182,10 +2180,9 @@ class Parser {
             if (type == nullptr || !type->value->IsString()) {
               return Err(p.key_mark, pwhere + ": 'type' is required");
             }
-            if (!policy_types || !policy_types->Find(type->value->scalar.get<std::string>())) {
-              return Err(type->value->mark, pwhere + ": policy type '" +
-                                                type->value->scalar.get<std::string>() +
-                                                "' is not defined");
+            if (!policy_types || !policy_types->Find(type->value->text)) {
+              return Err(type->value->mark,
+                         pwhere + ": policy type '" + type->value->text + "' is not defined");
             }
           }
           group.policies = policies->value->ToJson();
@@ -2251,10 +2248,10 @@ class Parser {
           policy.properties = p->value->ToJson();
         }
         for (const auto& t : targets->value->items) {
-          if (!t->IsString() || !plan_.groups.count(t->scalar.get<std::string>())) {
+          if (!t->IsString() || !plan_.groups.count(t->text)) {
             return Err(t->mark, where + ": target " + t->ToJson().dump() + " is not a group");
           }
-          std::string group = t->scalar.get<std::string>();
+          std::string group = t->text;
           policy.targets.push_back(group);
           model::ScalingGroupSpec scaling;
           scaling.properties = props;
@@ -2348,7 +2345,7 @@ class Parser {
     if (const Section* description = GetSection("description");
         description && !description->items.empty()) {
       const YamlNode& v = *description->items[0].value;
-      plan_.description = v.IsString() ? v.scalar.get<std::string>() : "";
+      plan_.description = v.IsString() ? v.text : "";
     }
     return Status::Ok();
   }

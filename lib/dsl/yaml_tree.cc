@@ -273,14 +273,17 @@ class TreeBuilder : public YAML::EventHandler {
     }
     auto node = std::make_shared<YamlNode>();
     node->mark = at;
-    if (!resolve) {
-      node->scalar = value;
-    } else if (std::optional<nlohmann::json> other = ResolvePlainNonString(value)) {
+    std::optional<nlohmann::json> other;
+    if (resolve) {
+      other = ResolvePlainNonString(value);
+    }
+    if (other) {
       node->scalar = std::move(*other);
     } else {
-      node->scalar = value;
+      node->text = value;
+      node->is_string = true;
     }
-    if (node->scalar.is_null()) {
+    if (!node->is_string && node->scalar.is_null()) {
       node->kind = YamlNode::Kind::kNull;
     } else {
       node->kind = YamlNode::Kind::kScalar;
@@ -370,7 +373,7 @@ class TreeBuilder : public YAML::EventHandler {
                          node->mark);
       }
       frame.have_key = true;
-      frame.key = node->scalar.get<std::string>();
+      frame.key = node->text;
       frame.key_mark = node->mark;
       frame.key_is_merge = plain_scalar && frame.key == "<<";
       parent.subtree_size -= node->subtree_size;  // keys are not counted as nodes
@@ -501,7 +504,7 @@ nlohmann::json YamlNode::ToJson() const {
     case Kind::kNull:
       return nullptr;
     case Kind::kScalar:
-      return scalar;
+      return is_string ? nlohmann::json(text) : scalar;
     case Kind::kSeq: {
       nlohmann::json out = nlohmann::json::array();
       for (const auto& item : items) {

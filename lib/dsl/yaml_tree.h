@@ -42,7 +42,9 @@ struct YamlNode {
   enum class Kind { kNull, kScalar, kMap, kSeq };
   Kind kind = Kind::kNull;
   YamlMark mark;
-  nlohmann::json scalar;           // resolved value of a scalar (string, number, bool)
+  nlohmann::json scalar;           // resolved value of a number or bool scalar; null otherwise
+  std::string text;                // value of a string scalar (no json allocation of its own)
+  bool is_string = false;          // a scalar that is a string: its value is `text`
   std::vector<YamlEntry> entries;  // map entries in document order (later duplicates win)
   std::vector<YamlNodePtr> items;  // sequence items
   size_t subtree_size = 1;         // nodes in this subtree, aliases expanded
@@ -50,7 +52,7 @@ struct YamlNode {
   bool IsMap() const { return kind == Kind::kMap; }
   bool IsSeq() const { return kind == Kind::kSeq; }
   bool IsNull() const { return kind == Kind::kNull; }
-  bool IsString() const { return kind == Kind::kScalar && scalar.is_string(); }
+  bool IsString() const { return kind == Kind::kScalar && is_string; }
   // The value of `key` in a map (the last one when duplicated), or null.
   const YamlEntry* Find(std::string_view key) const;
   // The subtree as JSON.
