@@ -365,6 +365,8 @@ class InstanceExpander {
 
   Status BuildEntities() {
     node_count_ = plan_.nodes.size();
+    instances_of_node_.resize(node_count_);
+    index_per_node_.assign(node_count_, 0);
     for (size_t i = 0; i < node_count_; ++i) {
       index_[plan_.nodes[i].id] = static_cast<int>(i);
       names_.push_back(plan_.nodes[i].id);
@@ -458,7 +460,7 @@ class InstanceExpander {
         instance.id = insts_.back().id;
         instance.node_id = node.id;
         instance.deployment_id = options_.deployment_id;
-        instance.index = ++index_per_node_[node.id];
+        instance.index = ++index_per_node_[e];
         for (int p = parent_inst; p >= 0; p = insts_[static_cast<size_t>(p)].parent) {
           const Inst& anc = insts_[static_cast<size_t>(p)];
           if (static_cast<size_t>(anc.entity) >= node_count_) {
@@ -586,8 +588,8 @@ class InstanceExpander {
   std::vector<Inst> insts_;
   std::vector<model::NodeInstance> node_instances_;
   std::vector<size_t> inst_of_node_instance_;
-  std::unordered_map<int, std::vector<size_t>> instances_of_node_;
-  std::unordered_map<std::string, int> index_per_node_;
+  std::vector<std::vector<size_t>> instances_of_node_;  // by node
+  std::vector<int> index_per_node_;                     // by node: the last index given
   std::unordered_set<std::string> used_ids_;
 };
 
