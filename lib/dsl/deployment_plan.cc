@@ -255,14 +255,34 @@ Status BindInputs(const model::Plan& plan, const json& given, const DeploymentPl
   return Status::Ok();
 }
 
+// Evaluates the calls in `value` where they stand: the parts without calls are neither copied
+// nor rebuilt (the same result as replacing `value` by EvaluateFunctions of it).
+Status EvaluateInPlace(json& value, const FunctionScope& scope, FunctionContext& context) {
+  if (value.is_object()) {
+    if (IsFunctionCall(value)) {
+      CLOUDIFY_ASSIGN_OR_RETURN(json evaluated,
+                                EvaluateFunctions(value, scope, context, EvaluationMode::kStatic));
+      value = std::move(evaluated);
+      return Status::Ok();
+    }
+    for (auto& item : value) {
+      CLOUDIFY_RETURN_IF_ERROR(EvaluateInPlace(item, scope, context));
+    }
+  } else if (value.is_array()) {
+    for (auto& item : value) {
+      CLOUDIFY_RETURN_IF_ERROR(EvaluateInPlace(item, scope, context));
+    }
+  }
+  return Status::Ok();
+}
+
 Status EvaluateOperations(model::OperationMap& ops, const FunctionScope& scope,
                           FunctionContext& context) {
   for (auto& [key, op] : ops) {
     if (!op.has_intrinsic_functions) {
       continue;
     }
-    CLOUDIFY_ASSIGN_OR_RETURN(
-        op.inputs, EvaluateFunctions(op.inputs, scope, context, EvaluationMode::kStatic));
+    CLOUDIFY_RETURN_IF_ERROR(EvaluateInPlace(op.inputs, scope, context));
     op.has_intrinsic_functions = ContainsFunctionCall(op.inputs);
   }
   return Status::Ok();
@@ -345,6 +365,8 @@ class InstanceExpander {
 
   Status BuildEntities() {
     node_count_ = plan_.nodes.size();
+    instances_of_node_.resize(node_count_);
+    index_per_node_.assign(node_count_, 0);
     for (size_t i = 0; i < node_count_; ++i) {
       index_[plan_.nodes[i].id] = static_cast<int>(i);
       names_.push_back(plan_.nodes[i].id);
@@ -438,7 +460,7 @@ class InstanceExpander {
         instance.id = insts_.back().id;
         instance.node_id = node.id;
         instance.deployment_id = options_.deployment_id;
-        instance.index = ++index_per_node_[node.id];
+        instance.index = ++index_per_node_[e];
         for (int p = parent_inst; p >= 0; p = insts_[static_cast<size_t>(p)].parent) {
           const Inst& anc = insts_[static_cast<size_t>(p)];
           if (static_cast<size_t>(anc.entity) >= node_count_) {
@@ -566,8 +588,8 @@ class InstanceExpander {
   std::vector<Inst> insts_;
   std::vector<model::NodeInstance> node_instances_;
   std::vector<size_t> inst_of_node_instance_;
-  std::unordered_map<int, std::vector<size_t>> instances_of_node_;
-  std::unordered_map<std::string, int> index_per_node_;
+  std::vector<std::vector<size_t>> instances_of_node_;  // by node
+  std::vector<int> index_per_node_;                     // by node: the last index given
   std::unordered_set<std::string> used_ids_;
 };
 
@@ -586,11 +608,7 @@ Result<DeploymentPlan> PrepareDeploymentPlan(const model::Plan& plan, const json
     for (auto& node : p.nodes) {
       FunctionScope scope;
       scope.self_node = node.id;
-      if (ContainsFunctionCall(node.properties)) {
-        CLOUDIFY_ASSIGN_OR_RETURN(
-            node.properties,
-            EvaluateFunctions(node.properties, scope, context, EvaluationMode::kStatic));
-      }
+      CLOUDIFY_RETURN_IF_ERROR(EvaluateInPlace(node.properties, scope, context));
       CLOUDIFY_RETURN_IF_ERROR(EvaluateOperations(node.operations, scope, context));
       if (!node.capabilities_functions.empty()) {
         CLOUDIFY_ASSIGN_OR_RETURN(json counts, EvaluateFunctions(node.capabilities_functions, scope,
@@ -602,11 +620,7 @@ Result<DeploymentPlan> PrepareDeploymentPlan(const model::Plan& plan, const json
         FunctionScope rscope;
         rscope.source_node = node.id;
         rscope.target_node = rel.target_id;
-        if (ContainsFunctionCall(rel.properties)) {
-          CLOUDIFY_ASSIGN_OR_RETURN(
-              rel.properties,
-              EvaluateFunctions(rel.properties, rscope, context, EvaluationMode::kStatic));
-        }
+        CLOUDIFY_RETURN_IF_ERROR(EvaluateInPlace(rel.properties, rscope, context));
         CLOUDIFY_RETURN_IF_ERROR(EvaluateOperations(rel.source_operations, rscope, context));
         CLOUDIFY_RETURN_IF_ERROR(EvaluateOperations(rel.target_operations, rscope, context));
       }

@@ -12,31 +12,55 @@ namespace {
 
 using nlohmann::json;
 
+// The known functions, in kFunctions' order.
+enum class Fn {
+  kGetInput,
+  kGetProperty,
+  kGetAttribute,
+  kGetAttributesList,
+  kGetAttributesDict,
+  kConcat,
+  kMerge,
+  kGetSecret,
+  kGetCapability,
+  kGetEnvironmentCapability,
+  kGetGroupCapability,
+  kGetLabel,
+  kGetSys,
+  kGetConsumers,
+  kStringFind,
+  kStringReplace,
+  kStringSplit,
+  kStringLower,
+  kStringUpper,
+};
+
 struct FunctionInfo {
   std::string_view name;
   bool runtime;
+  Fn id;
 };
 
 constexpr std::array<FunctionInfo, 19> kFunctions{{
-    {"get_input", false},
-    {"get_property", false},
-    {"get_attribute", true},
-    {"get_attributes_list", true},
-    {"get_attributes_dict", true},
-    {"concat", false},
-    {"merge", false},
-    {"get_secret", true},
-    {"get_capability", true},
-    {"get_environment_capability", true},
-    {"get_group_capability", true},
-    {"get_label", true},
-    {"get_sys", true},
-    {"get_consumers", true},
-    {"string_find", false},
-    {"string_replace", false},
-    {"string_split", false},
-    {"string_lower", false},
-    {"string_upper", false},
+    {"get_input", false, Fn::kGetInput},
+    {"get_property", false, Fn::kGetProperty},
+    {"get_attribute", true, Fn::kGetAttribute},
+    {"get_attributes_list", true, Fn::kGetAttributesList},
+    {"get_attributes_dict", true, Fn::kGetAttributesDict},
+    {"concat", false, Fn::kConcat},
+    {"merge", false, Fn::kMerge},
+    {"get_secret", true, Fn::kGetSecret},
+    {"get_capability", true, Fn::kGetCapability},
+    {"get_environment_capability", true, Fn::kGetEnvironmentCapability},
+    {"get_group_capability", true, Fn::kGetGroupCapability},
+    {"get_label", true, Fn::kGetLabel},
+    {"get_sys", true, Fn::kGetSys},
+    {"get_consumers", true, Fn::kGetConsumers},
+    {"string_find", false, Fn::kStringFind},
+    {"string_replace", false, Fn::kStringReplace},
+    {"string_split", false, Fn::kStringSplit},
+    {"string_lower", false, Fn::kStringLower},
+    {"string_upper", false, Fn::kStringUpper},
 }};
 
 const FunctionInfo* FindFunction(std::string_view name) {
@@ -88,6 +112,23 @@ std::string Describe(const json& path) {
     out += item.is_string() ? item.get<std::string>() : item.dump();
   }
   return out;
+}
+
+// One step of WalkJsonPath (an object key or a list index) without copying the value found:
+// the value, or null when the step does not exist.
+const json* FindStep(const json& value, const json& step) {
+  if (value.is_object() && step.is_string()) {
+    auto it = value.find(step.get_ref<const std::string&>());
+    return it == value.end() ? nullptr : &*it;
+  }
+  if (value.is_array() && step.is_number_integer()) {
+    auto index = step.get<long long>();
+    if (index < 0 || static_cast<size_t>(index) >= value.size()) {
+      return nullptr;
+    }
+    return &value[static_cast<size_t>(index)];
+  }
+  return nullptr;
 }
 
 }  // namespace
@@ -191,16 +232,21 @@ class Evaluator {
 
   Result<json> Eval(const json& value, const FunctionScope& scope, int depth) {
     if (value.is_object()) {
-      if (IsFunctionCall(value)) {
+      const FunctionInfo* fn = value.size() == 1 ? FindFunction(value.begin().key()) : nullptr;
+      if (fn != nullptr) {
         const std::string& name = value.begin().key();
-        if (mode_ == EvaluationMode::kStatic && IsRuntimeFunction(name)) {
+        if (mode_ == EvaluationMode::kStatic && fn->runtime) {
           return value;
         }
-        CLOUDIFY_ASSIGN_OR_RETURN(json args, Eval(value.begin().value(), scope, depth));
+        const json& raw = value.begin().value();
+        if (!ContainsFunctionCall(raw)) {  // evaluating it would only copy it
+          return Call(fn->id, name, raw, scope, depth);
+        }
+        CLOUDIFY_ASSIGN_OR_RETURN(json args, Eval(raw, scope, depth));
         if (mode_ == EvaluationMode::kStatic && ContainsFunctionCall(args)) {
           return json{{name, std::move(args)}};
         }
-        return Call(name, args, scope, depth);
+        return Call(fn->id, name, args, scope, depth);
       }
       json out = json::object();
       for (auto it = value.begin(); it != value.end(); ++it) {
@@ -256,9 +302,9 @@ class Evaluator {
     return value.get<std::string>();
   }
 
-  Result<json> Call(const std::string& name, const json& args, const FunctionScope& scope,
+  Result<json> Call(Fn id, const std::string& name, const json& args, const FunctionScope& scope,
                     int depth) {
-    if (name == "get_input") {
+    if (id == Fn::kGetInput) {
       if (args.is_string()) {
         return context_.GetInput(args.get<std::string>());
       }
@@ -268,7 +314,7 @@ class Evaluator {
       }
       return EvalError("get_input expects an input name or [name, key, ...], got " + args.dump());
     }
-    if (name == "get_property") {
+    if (id == Fn::kGetProperty) {
       if (!args.is_array() || args.size() < 2) {
         return EvalError("get_property expects [node, property, ...], got " + args.dump());
       }
@@ -283,18 +329,28 @@ class Evaluator {
         CLOUDIFY_ASSIGN_OR_RETURN(fetched, context_.GetNodeProperties(node.first));
         properties = &fetched;
       }
-      json path = json::array();
-      for (size_t i = 1; i < args.size(); ++i) {
-        if (args[i].is_array()) {  // [node, [a, b]] is the same as [node, a, b]
+      // [node, [a, b]] is the same as [node, a, b]. The path is copied only for the message.
+      const json* found = properties;
+      for (size_t i = 1; i < args.size() && found != nullptr; ++i) {
+        if (args[i].is_array()) {
           for (const auto& part : args[i]) {
-            path.push_back(part);
+            found = found ? FindStep(*found, part) : nullptr;
           }
         } else {
-          path.push_back(args[i]);
+          found = FindStep(*found, args[i]);
         }
       }
-      auto found = WalkJsonPath(*properties, path, 0, "get_property");
-      if (!found.ok()) {
+      if (found == nullptr) {
+        json path = json::array();
+        for (size_t i = 1; i < args.size(); ++i) {
+          if (args[i].is_array()) {
+            for (const auto& part : args[i]) {
+              path.push_back(part);
+            }
+          } else {
+            path.push_back(args[i]);
+          }
+        }
         return EvalError("get_property: node '" + node.first + "' has no property " +
                          Describe(path));
       }
@@ -303,17 +359,17 @@ class Evaluator {
       inner.self_instance = node.second;
       return Eval(*found, inner, depth + 1);
     }
-    if (name == "get_attribute" || name == "get_attributes_list" || name == "get_attributes_dict") {
+    if (id == Fn::kGetAttribute || id == Fn::kGetAttributesList || id == Fn::kGetAttributesDict) {
       if (!args.is_array() || args.size() < 2) {
         return EvalError(name + " expects [node, attribute, ...], got " + args.dump());
       }
       CLOUDIFY_ASSIGN_OR_RETURN(auto node, ResolveNode(args[0], scope, name));
       json path(args.begin() + 1, args.end());
-      if (name == "get_attribute") {
+      if (id == Fn::kGetAttribute) {
         return context_.GetAttribute(node.first, node.second, scope.self_instance, path);
       }
       CLOUDIFY_ASSIGN_OR_RETURN(json all, context_.GetAttributeOfAllInstances(node.first, path));
-      if (name == "get_attributes_dict") {
+      if (id == Fn::kGetAttributesDict) {
         return all;
       }
       json list = json::array();
@@ -322,17 +378,21 @@ class Evaluator {
       }
       return list;
     }
-    if (name == "concat") {
+    if (id == Fn::kConcat) {
       if (!args.is_array()) {
         return EvalError("concat expects a list, got " + args.dump());
       }
       std::string out;
       for (const auto& item : args) {
-        out += PythonStr(item);
+        if (item.is_string()) {
+          out += item.get_ref<const std::string&>();
+        } else {
+          out += PythonStr(item);
+        }
       }
-      return json(out);
+      return json(std::move(out));
     }
-    if (name == "merge") {
+    if (id == Fn::kMerge) {
       if (!args.is_array()) {
         return EvalError("merge expects a list of dicts, got " + args.dump());
       }
@@ -347,7 +407,7 @@ class Evaluator {
       }
       return out;
     }
-    if (name == "get_secret") {
+    if (id == Fn::kGetSecret) {
       if (args.is_string()) {
         return context_.GetSecret(args.get<std::string>());
       }
@@ -368,7 +428,7 @@ class Evaluator {
       }
       return EvalError("get_secret expects a key or [key, ...], got " + args.dump());
     }
-    if (name == "get_capability") {
+    if (id == Fn::kGetCapability) {
       if (!args.is_array() || args.size() < 2 || !args[0].is_string() || !args[1].is_string()) {
         return EvalError("get_capability expects [deployment_id, capability, ...], got " +
                          args.dump());
@@ -377,7 +437,7 @@ class Evaluator {
                                                                    args[1].get<std::string>()));
       return WalkJsonPath(value, args, 2, "get_capability");
     }
-    if (name == "get_environment_capability") {
+    if (id == Fn::kGetEnvironmentCapability) {
       if (args.is_string()) {
         return context_.GetEnvironmentCapability(args.get<std::string>());
       }
@@ -389,7 +449,7 @@ class Evaluator {
       return EvalError("get_environment_capability expects a name or [name, ...], got " +
                        args.dump());
     }
-    if (name == "get_group_capability") {
+    if (id == Fn::kGetGroupCapability) {
       if (!args.is_array() || args.size() < 2 || !args[0].is_string()) {
         return EvalError("get_group_capability expects [group_id, capability, ...], got " +
                          args.dump());
@@ -397,7 +457,7 @@ class Evaluator {
       return context_.GetGroupCapability(args[0].get<std::string>(),
                                          json(args.begin() + 1, args.end()));
     }
-    if (name == "get_label") {
+    if (id == Fn::kGetLabel) {
       if (args.is_string()) {
         return context_.GetLabel(args.get<std::string>());
       }
@@ -408,25 +468,25 @@ class Evaluator {
       }
       return EvalError("get_label expects a key or [key, index], got " + args.dump());
     }
-    if (name == "get_sys") {
+    if (id == Fn::kGetSys) {
       if (!args.is_array() || args.size() != 2 || !args[0].is_string() || !args[1].is_string()) {
         return EvalError("get_sys expects [entity, property], got " + args.dump());
       }
       return context_.GetSys(args[0].get<std::string>(), args[1].get<std::string>());
     }
-    if (name == "get_consumers") {
+    if (id == Fn::kGetConsumers) {
       CLOUDIFY_ASSIGN_OR_RETURN(std::string what, StringArg(args, "get_consumers"));
       return context_.GetConsumers(what);
     }
-    return CallString(name, args);
+    return CallString(id, name, args);
   }
 
-  static Result<json> CallString(const std::string& name, const json& args) {
-    if (name == "string_lower" || name == "string_upper") {
+  static Result<json> CallString(Fn id, const std::string& name, const json& args) {
+    if (id == Fn::kStringLower || id == Fn::kStringUpper) {
       const json& arg = args.is_array() && args.size() == 1 ? args[0] : args;
       CLOUDIFY_ASSIGN_OR_RETURN(std::string s, StringArg(arg, name));
       for (char& c : s) {
-        c = static_cast<char>(name == "string_lower" ? std::tolower(static_cast<unsigned char>(c))
+        c = static_cast<char>(id == Fn::kStringLower ? std::tolower(static_cast<unsigned char>(c))
                                                      : std::toupper(static_cast<unsigned char>(c)));
       }
       return json(s);
@@ -436,11 +496,11 @@ class Evaluator {
     }
     CLOUDIFY_ASSIGN_OR_RETURN(std::string s, StringArg(args[0], name));
     CLOUDIFY_ASSIGN_OR_RETURN(std::string needle, StringArg(args[1], name));
-    if (name == "string_find") {
+    if (id == Fn::kStringFind) {
       size_t at = s.find(needle);
       return json(at == std::string::npos ? -1 : static_cast<long long>(at));
     }
-    if (name == "string_replace") {
+    if (id == Fn::kStringReplace) {
       if (args.size() < 3) {
         return EvalError("string_replace expects [string, old, new(, count)], got " + args.dump());
       }
@@ -471,7 +531,7 @@ class Evaluator {
       out.append(s, pos, std::string::npos);
       return json(out);
     }
-    if (name == "string_split") {
+    if (id == Fn::kStringSplit) {
       if (needle.empty()) {
         return EvalError("string_split: empty separator");
       }

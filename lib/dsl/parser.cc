@@ -42,6 +42,15 @@ bool EndsWith(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
 
+// Joins message parts: error messages are built only when an error is returned, not for every
+// template that passes.
+template <typename... Parts>
+std::string Concat(const Parts&... parts) {
+  std::string out;
+  (out.append(std::string_view(parts)), ...);
+  return out;
+}
+
 std::string JoinNames(const std::vector<std::string>& names) {
   std::string out = "[";
   for (size_t i = 0; i < names.size(); ++i) {
@@ -151,7 +160,8 @@ struct OpDef {
   std::optional<double> timeout;
   std::optional<bool> timeout_recoverable;
 };
-using InterfaceDefs = std::map<std::string, std::map<std::string, OpDef>>;
+// Transparent comparators: templates look their operations up by parts of "iface.op" keys.
+using InterfaceDefs = std::map<std::string, std::map<std::string, OpDef, std::less<>>, std::less<>>;
 
 enum class TypeKind { kNode, kRelationship, kData };
 
@@ -210,8 +220,9 @@ class Parser {
                   SourceLocation{file, mark.line, mark.column});
   }
 
+  template <typename... Where>
   Status CheckKeys(const YamlNode& node, std::initializer_list<KeySpec> allowed,
-                   const std::string& where) const {
+                   const Where&... where_parts) const {
     for (const auto& entry : node.entries) {
       const KeySpec* found = nullptr;
       for (const auto& spec : allowed) {
@@ -221,6 +232,7 @@ class Parser {
         }
       }
       if (found == nullptr) {
+        const std::string where = Concat(where_parts...);
         std::vector<std::string> names;
         for (const auto& spec : allowed) {
           if (spec.min_minor <= minor_ || !options_.validate_definitions_version) {
@@ -230,8 +242,10 @@ class Parser {
         return Err(entry.key_mark, "'" + entry.key + "' is not in schema of " + where +
                                        ". Valid schema values: " + JoinNames(names));
       }
-      CLOUDIFY_RETURN_IF_ERROR(
-          RequireVersion(entry.key_mark, "'" + entry.key + "' in " + where, found->min_minor));
+      if (options_.validate_definitions_version && minor_ < found->min_minor) {
+        return RequireVersion(entry.key_mark, Concat("'", entry.key, "' in ", where_parts...),
+                              found->min_minor);
+      }
     }
     return Status::Ok();
   }
@@ -244,26 +258,28 @@ class Parser {
     return Status::Ok();
   }
 
-  Status ExpectMap(const YamlNode& node, const std::string& what) const {
+  template <typename... What>
+  Status ExpectMap(const YamlNode& node, const What&... what) const {
     if (!node.IsMap()) {
-      return Err(node.mark, what + " must be a dict");
+      return Err(node.mark, Concat(what..., " must be a dict"));
     }
     return Status::Ok();
   }
 
-  Result<std::string> GetString(const YamlEntry& entry, const std::string& what) const {
+  template <typename... What>
+  Result<std::string> GetString(const YamlEntry& entry, const What&... what) const {
     if (!entry.value->IsString()) {
-      return Err(entry.value->mark, what + " '" + entry.key + "' must be a string");
+      return Err(entry.value->mark, Concat(what..., " '", entry.key, "' must be a string"));
     }
-    return entry.value->scalar.get<std::string>();
+    return entry.value->text;
   }
 
   // ------------------------------------------------------------------ version
   Result<int> ParseVersion(const YamlNode& node) const {
-    if (!node.IsString() || node.scalar.get_ref<const std::string&>().empty()) {
+    if (!node.IsString() || node.text.empty()) {
       return Err(node.mark, "tosca_definitions_version must be a non-empty string");
     }
-    const auto& text = node.scalar.get_ref<const std::string&>();
+    const auto& text = node.text;
     constexpr std::string_view kPrefix = "cloudify_dsl_";
     if (!StartsWith(text, kPrefix)) {
       return Err(node.mark, "tosca_definitions_version '" + text + "' must start with '" +
@@ -529,7 +545,7 @@ class Parser {
       for (const auto& item : imports->value->items) {
         std::string url;
         if (item->IsString()) {
-          url = item->scalar.get<std::string>();
+          url = item->text;
         } else if (item->IsMap() && item->entries.size() == 1) {
           CLOUDIFY_RETURN_IF_ERROR(RequireVersion(item->mark, "import with properties", 5));
           url = item->entries[0].key;
@@ -815,8 +831,7 @@ class Parser {
           def.schema.default_value = fv.ToJson();
           def.default_node = &fv;
         } else if (field.key == "description") {
-          def.schema.description =
-              fv.IsString() ? fv.scalar.get<std::string>() : fv.ToJson().dump();
+          def.schema.description = fv.IsString() ? fv.text : fv.ToJson().dump();
         } else if (field.key == "required") {
           if (!fv.scalar.is_boolean()) {
             return Err(fv.mark, where + ": 'required' must be a boolean");
@@ -867,6 +882,18 @@ class Parser {
       out[entry.key] = std::move(def);
     }
     return out;
+  }
+
+  // CheckValue for the common case, a value of a primitive type that matches, without building
+  // the message: `what` is called only when the value needs the full check.
+  template <typename What>
+  Result<json> CheckValueLazy(json value, const std::optional<std::string>& type,
+                              const YamlNode* node, const YamlMark& fallback, const What& what) {
+    if (!type || value.is_null() || IsFunctionCall(value) ||
+        (data_types_.find(*type) == data_types_.end() && MatchesPrimitiveType(value, *type))) {
+      return value;
+    }
+    return CheckValue(std::move(value), type, node, fallback, what());
   }
 
   // Checks `value` against `type`; fills data-type defaults. `node` locates errors (may be null).
@@ -1073,25 +1100,24 @@ class Parser {
     if (node.IsNull()) {
       return Status::Ok();
     }
-    CLOUDIFY_RETURN_IF_ERROR(ExpectMap(node, where + " interfaces"));
+    CLOUDIFY_RETURN_IF_ERROR(ExpectMap(node, where, " interfaces"));
     for (const auto& iface : node.entries) {
       auto& ops = out[iface.key];
       if (iface.value->IsNull()) {
         continue;
       }
-      CLOUDIFY_RETURN_IF_ERROR(ExpectMap(*iface.value, where + " interface '" + iface.key + "'"));
+      CLOUDIFY_RETURN_IF_ERROR(ExpectMap(*iface.value, where, " interface '", iface.key, "'"));
       for (const auto& op : iface.value->entries) {
-        CLOUDIFY_ASSIGN_OR_RETURN(
-            OpDef def, ParseOperation(op, where + " operation '" + iface.key + "." + op.key + "'",
-                                      in_type, ns));
-        ops[op.key] = std::move(def);
+        CLOUDIFY_ASSIGN_OR_RETURN(OpDef def, ParseOperation(op, where, iface.key, in_type, ns));
+        ops.insert_or_assign(op.key, std::move(def));
       }
     }
     return Status::Ok();
   }
 
-  Result<OpDef> ParseOperation(const YamlEntry& entry, const std::string& where, bool in_type,
-                               const std::string& ns) {
+  Result<OpDef> ParseOperation(const YamlEntry& entry, const std::string& owner_where,
+                               const std::string& iface, bool in_type, const std::string& ns) {
+    auto where = [&] { return Concat(owner_where, " operation '", iface, ".", entry.key, "'"); };
     OpDef def;
     const YamlNode& v = *entry.value;
     def.mark = v.IsNull() ? entry.key_mark : v.mark;
@@ -1100,12 +1126,12 @@ class Parser {
       return def;
     }
     if (v.IsString()) {
-      def.implementation = v.scalar.get<std::string>();
+      def.implementation = v.text;
       def.empty = def.implementation.empty();
       return def;
     }
     if (!v.IsMap()) {
-      return Err(v.mark, where + " must be a string or a dict");
+      return Err(v.mark, where() + " must be a string or a dict");
     }
     if (v.entries.empty()) {
       def.empty = true;
@@ -1119,45 +1145,49 @@ class Parser {
                                         {"retry_interval", 1},
                                         {"timeout"},
                                         {"timeout_recoverable"}},
-                                       where));
+                                       owner_where, " operation '", iface, ".", entry.key, "'"));
     for (const auto& field : v.entries) {
       const YamlNode& fv = *field.value;
       if (field.key == "implementation") {
         if (!fv.IsNull()) {
-          CLOUDIFY_ASSIGN_OR_RETURN(def.implementation, GetString(field, where));
+          CLOUDIFY_ASSIGN_OR_RETURN(
+              def.implementation,
+              GetString(field, owner_where, " operation '", iface, ".", entry.key, "'"));
         }
       } else if (field.key == "inputs") {
         if (in_type) {
           CLOUDIFY_ASSIGN_OR_RETURN(def.input_schema,
-                                    ParseSchema(&fv, where + " input", ns, false));
+                                    ParseSchema(&fv, where() + " input", ns, false));
         } else {
           if (!fv.IsNull() && !fv.IsMap()) {
-            return Err(fv.mark, where + ": 'inputs' must be a dict");
+            return Err(fv.mark, where() + ": 'inputs' must be a dict");
           }
           def.inputs = fv.IsNull() ? json::object() : fv.ToJson();
           def.inputs_node = &fv;
         }
       } else if (field.key == "executor") {
-        CLOUDIFY_ASSIGN_OR_RETURN(std::string executor, GetString(field, where));
+        CLOUDIFY_ASSIGN_OR_RETURN(
+            std::string executor,
+            GetString(field, owner_where, " operation '", iface, ".", entry.key, "'"));
         if (executor != "central_deployment_agent" && executor != "host_agent" &&
             executor != "auto") {
-          return Err(fv.mark, where + ": illegal executor '" + executor +
+          return Err(fv.mark, where() + ": illegal executor '" + executor +
                                   "' (valid: central_deployment_agent, host_agent)");
         }
         def.executor = executor;
       } else if (field.key == "max_retries") {
         if (!fv.scalar.is_number_integer() || fv.scalar.get<long long>() < -1) {
-          return Err(fv.mark, where + ": max_retries must be an integer >= -1");
+          return Err(fv.mark, where() + ": max_retries must be an integer >= -1");
         }
         def.max_retries = fv.scalar.get<int>();
       } else if (field.key == "retry_interval" || field.key == "timeout") {
         if (!fv.scalar.is_number() || fv.scalar.get<double>() < 0) {
-          return Err(fv.mark, where + ": " + field.key + " must be a number >= 0");
+          return Err(fv.mark, where() + ": " + field.key + " must be a number >= 0");
         }
         (field.key == "timeout" ? def.timeout : def.retry_interval) = fv.scalar.get<double>();
       } else if (field.key == "timeout_recoverable") {
         if (!fv.scalar.is_boolean()) {
-          return Err(fv.mark, where + ": timeout_recoverable must be a boolean");
+          return Err(fv.mark, where() + ": timeout_recoverable must be a boolean");
         }
         def.timeout_recoverable = fv.scalar.get<bool>();
       }
@@ -1269,8 +1299,10 @@ class Parser {
   enum class OpOwner { kNode, kRelationship, kWorkflow };
 
   // Decides script vs plugin (the original's order) and fills plugin/operation/executor.
-  Status ResolveImplementation(model::OperationSpec& spec, const YamlMark& mark,
-                               const std::string& where, OpOwner owner) {
+  // `where()` names the operation in errors.
+  template <typename Where>
+  Status ResolveImplementation(model::OperationSpec& spec, const YamlMark& mark, const Where& where,
+                               OpOwner owner) {
     const std::string& impl = spec.implementation;
     bool script = LooksLikeUrl(impl) || impl.find('\n') != std::string::npos || ScriptExists(impl);
     if (script) {
@@ -1285,14 +1317,14 @@ class Parser {
           }
         }
         if (!any) {
-          return Err(mark, where + ": implementation '" + impl +
+          return Err(mark, where() + ": implementation '" + impl +
                                "' is a script but no 'script' plugin is declared (import the "
                                "built-in types)");
         }
       }
       const char* input = impl.find('\n') != std::string::npos ? "script_source" : "script_path";
       if (spec.inputs.contains("script_path") || spec.inputs.contains("script_source")) {
-        return Err(mark, where + ": the script is given as implementation and as '" +
+        return Err(mark, where() + ": the script is given as implementation and as '" +
                              std::string(input) + "' input");
       }
       spec.inputs[input] = impl;
@@ -1311,11 +1343,11 @@ class Parser {
       }
     }
     if (matches.size() > 1) {
-      return Err(mark, where + ": implementation '" + impl + "' matches several plugins " +
+      return Err(mark, where() + ": implementation '" + impl + "' matches several plugins " +
                            JoinNames(matches));
     }
     if (matches.empty()) {
-      return Err(mark, where + ": could not extract a plugin from implementation '" + impl +
+      return Err(mark, where() + ": could not extract a plugin from implementation '" + impl +
                            "', and no script of that path exists in the blueprint folder");
     }
     const model::PluginSpec& plugin = plugins_[matches[0]];
@@ -1346,7 +1378,8 @@ class Parser {
   }
 
   // One operation after the type/template merge (§4.3 of the design notes).
-  Result<model::OperationSpec> BuildOperation(const OpDef* type_op, const OpDef* tmpl_op,
+  // The template's operation, when there is one, is consumed: its input values are moved.
+  Result<model::OperationSpec> BuildOperation(const OpDef* type_op, OpDef* tmpl_op,
                                               const std::string& owner_where,
                                               const std::string& iface, const std::string& op_name,
                                               OpOwner owner) {
@@ -1354,8 +1387,8 @@ class Parser {
     if ((tmpl_op && tmpl_op->empty) || (!tmpl_op && (!type_op || type_op->empty))) {
       return spec;  // a no-op
     }
-    // Built here, not by the caller: most operations are no-ops and never need it.
-    const std::string where = owner_where + " operation '" + iface + "." + op_name + "'";
+    // Built only for an error message.
+    auto where = [&] { return Concat(owner_where, " operation '", iface, ".", op_name, "'"); };
     const YamlMark& mark = tmpl_op ? tmpl_op->mark : type_op->mark;
     bool from_type = type_op && !type_op->empty &&
                      (!tmpl_op || tmpl_op->implementation.empty() ||
@@ -1367,7 +1400,7 @@ class Parser {
         ApplyOpFields(spec, *tmpl_op);
       }
       for (const auto& [name, def] : type_op->input_schema) {
-        const json* given = nullptr;
+        json* given = nullptr;
         if (tmpl_op) {
           auto it = tmpl_op->inputs.find(name);
           if (it != tmpl_op->inputs.end()) {
@@ -1377,12 +1410,13 @@ class Parser {
         if (given) {
           const YamlEntry* e = tmpl_op->inputs_node ? tmpl_op->inputs_node->Find(name) : nullptr;
           CLOUDIFY_ASSIGN_OR_RETURN(
-              spec.inputs[name], CheckValue(*given, def.schema.type, e ? e->value.get() : nullptr,
-                                            mark, where + " input '" + name + "'"));
+              spec.inputs[name],
+              CheckValueLazy(std::move(*given), def.schema.type, e ? e->value.get() : nullptr, mark,
+                             [&] { return where() + " input '" + name + "'"; }));
         } else if (def.schema.default_value) {
           spec.inputs[name] = *def.schema.default_value;
         } else if (def.schema.required) {
-          return Err(mark, where + ": input '" + name + "' is missing a value");
+          return Err(mark, where() + ": input '" + name + "' is missing a value");
         }
         if (def.schema.type) {
           spec.inputs_types[name] = *def.schema.type;
@@ -1391,13 +1425,13 @@ class Parser {
       if (tmpl_op) {
         for (auto it = tmpl_op->inputs.begin(); it != tmpl_op->inputs.end(); ++it) {
           if (!spec.inputs.contains(it.key())) {
-            spec.inputs[it.key()] = it.value();
+            spec.inputs[it.key()] = std::move(it.value());
           }
         }
       }
     } else {
       spec.implementation = tmpl_op->implementation;
-      spec.inputs = tmpl_op->inputs;
+      spec.inputs = std::move(tmpl_op->inputs);
       ApplyOpFields(spec, *tmpl_op);
       if (spec.implementation.empty()) {
         return model::OperationSpec{};
@@ -1411,10 +1445,11 @@ class Parser {
     return spec;
   }
 
-  // Adds "op" next to "iface.op" when no other interface has an operation named "op".
-  // `op_names` is sorted.
-  static void AddBareNames(model::OperationMap& ops,
-                           const std::vector<std::string_view>& op_names) {
+  // Adds "op" next to "iface.op" when no other interface has an operation named "op". The
+  // operation names are `op_names` (sorted) and `extra_names` (few, any order).
+  static void AddBareNames(model::OperationMap& ops, const std::vector<std::string>& op_names,
+                           const std::vector<std::string_view>& extra_names) {
+    auto less = [](std::string_view a, std::string_view b) { return a < b; };
     std::vector<std::pair<std::string, const model::OperationSpec*>> bare;
     for (const auto& [key, spec] : ops) {
       size_t dot = key.rfind('.');
@@ -1422,8 +1457,9 @@ class Parser {
         continue;
       }
       std::string_view op = std::string_view(key).substr(dot + 1);
-      auto [first, last] = std::equal_range(op_names.begin(), op_names.end(), op);
-      if (last - first == 1 && ops.find(std::string(op)) == ops.end()) {
+      auto [first, last] = std::equal_range(op_names.begin(), op_names.end(), op, less);
+      auto count = (last - first) + std::count(extra_names.begin(), extra_names.end(), op);
+      if (count == 1 && ops.find(std::string(op)) == ops.end()) {
         bare.emplace_back(std::string(op), &spec);
       }
     }
@@ -1456,8 +1492,7 @@ class Parser {
         }
       }
       std::sort(names.begin(), names.end());
-      std::vector<std::string_view> views(names.begin(), names.end());
-      AddBareNames(out, views);
+      AddBareNames(out, names, {});
     }
     type.ops_ready = true;
     return Status::Ok();
@@ -1482,8 +1517,9 @@ class Parser {
 
   // The type's default operations of `side` patched with a template's interfaces (keyed
   // "iface.op" and the bare "op"), without rebuilding the operations the template leaves alone.
+  // `tmpl` is consumed (its input values are moved into the result).
   Result<model::OperationMap> MergeTemplateOperations(ResolvedType& type, const std::string& name,
-                                                      int side, const InterfaceDefs& tmpl,
+                                                      int side, InterfaceDefs& tmpl,
                                                       const std::string& where, OpOwner owner) {
     CLOUDIFY_RETURN_IF_ERROR(EnsureDefaultOps(type, name, owner));
     CLOUDIFY_RETURN_IF_ERROR(DefaultOpError(type, side, &tmpl));
@@ -1491,21 +1527,28 @@ class Parser {
     const model::OperationMap& defaults = side == 0 ? type.default_ops : type.default_target_ops;
     model::OperationMap out;
     for (const auto& [key, spec] : defaults) {
-      if (key.find('.') != std::string::npos) {  // full names only; bare ones are redone below
-        out.emplace_hint(out.end(), key, spec);
+      // Full names only (bare ones are redone below), and not those the template rebuilds.
+      size_t dot = key.rfind('.');
+      if (dot == std::string::npos) {
+        continue;
       }
+      auto iface = tmpl.find(std::string_view(key).substr(0, dot));
+      if (iface != tmpl.end() && iface->second.count(std::string_view(key).substr(dot + 1))) {
+        continue;
+      }
+      out.emplace_hint(out.end(), key, spec);
     }
-    std::vector<std::string_view> names(type.op_names[side].begin(), type.op_names[side].end());
-    for (const auto& [iface, ops] : tmpl) {
+    std::vector<std::string_view> extra_names;  // operations the type does not have
+    for (auto& [iface, ops] : tmpl) {
       auto type_iface = type_ifaces.find(iface);
-      for (const auto& [op, def] : ops) {
+      for (auto& [op, def] : ops) {
         const OpDef* type_op = nullptr;
         if (type_iface != type_ifaces.end()) {
           auto it = type_iface->second.find(op);
           type_op = it == type_iface->second.end() ? nullptr : &it->second;
         }
         if (type_op == nullptr) {
-          names.push_back(op);
+          extra_names.push_back(op);
         }
         CLOUDIFY_ASSIGN_OR_RETURN(model::OperationSpec spec,
                                   BuildOperation(type_op, &def, where, iface, op, owner));
@@ -1517,8 +1560,7 @@ class Parser {
         }
       }
     }
-    std::sort(names.begin(), names.end());
-    AddBareNames(out, names);
+    AddBareNames(out, type.op_names[side], extra_names);
     return out;
   }
 
@@ -1585,8 +1627,8 @@ class Parser {
           }
           CLOUDIFY_ASSIGN_OR_RETURN(
               node.properties[p.key],
-              CheckValue(p.value->ToJson(), def->second.schema.type, p.value.get(), p.key_mark,
-                         where + " property '" + p.key + "'"));
+              CheckValueLazy(p.value->ToJson(), def->second.schema.type, p.value.get(), p.key_mark,
+                             [&] { return where + " property '" + p.key + "'"; }));
         }
       }
       bool external = false;
@@ -1729,8 +1771,8 @@ class Parser {
         }
         CLOUDIFY_ASSIGN_OR_RETURN(
             spec.properties[p.key],
-            CheckValue(p.value->ToJson(), def->second.schema.type, p.value.get(), p.key_mark,
-                       where + " property '" + p.key + "'"));
+            CheckValueLazy(p.value->ToJson(), def->second.schema.type, p.value.get(), p.key_mark,
+                           [&] { return where + " property '" + p.key + "'"; }));
       }
     }
     for (const auto& [name, def] : type.props) {
@@ -1978,7 +2020,7 @@ class Parser {
       model::OperationSpec op;
       YamlMark mark = v.mark;
       if (v.IsString()) {
-        op.implementation = v.scalar.get<std::string>();
+        op.implementation = v.text;
       } else if (v.IsMap()) {
         CLOUDIFY_RETURN_IF_ERROR(CheckKeys(
             v, {{"mapping"}, {"parameters"}, {"is_cascading"}, {"availability_rules", 4}}, where));
@@ -2017,7 +2059,8 @@ class Parser {
       } else {
         return Err(v.mark, where + " must be a mapping string or a dict with 'mapping'");
       }
-      CLOUDIFY_RETURN_IF_ERROR(ResolveImplementation(op, mark, where, OpOwner::kWorkflow));
+      CLOUDIFY_RETURN_IF_ERROR(ResolveImplementation(
+          op, mark, [&] { return where; }, OpOwner::kWorkflow));
       workflow.plugin = op.plugin;
       workflow.operation = op.operation;
       if (auto sp = op.inputs.find("script_path"); sp != op.inputs.end()) {
@@ -2085,7 +2128,7 @@ class Parser {
       model::OutputSpec spec;
       spec.value = value->value->ToJson();
       if (const YamlEntry* d = v.Find("description"); d && d->value->IsString()) {
-        spec.description = d->value->scalar.get<std::string>();
+        spec.description = d->value->text;
       }
       Namespace(spec.value, item.ns);
       out[item.name] = std::move(spec);
@@ -2115,8 +2158,7 @@ class Parser {
           if (!m->IsString()) {
             return Err(m->mark, where + ": members must be node or group names");
           }
-          std::string name =
-              Ref(item.ns, m->scalar.get<std::string>(), GetSection("node_templates"));
+          std::string name = Ref(item.ns, m->text, GetSection("node_templates"));
           if (!node_index_.count(name) && !groups->Find(name)) {
             return Err(m->mark, where + ": member '" + name + "' is not a node or a group");
           }
@@ -2138,10 +2180,9 @@ class Parser {
             if (type == nullptr || !type->value->IsString()) {
               return Err(p.key_mark, pwhere + ": 'type' is required");
             }
-            if (!policy_types || !policy_types->Find(type->value->scalar.get<std::string>())) {
-              return Err(type->value->mark, pwhere + ": policy type '" +
-                                                type->value->scalar.get<std::string>() +
-                                                "' is not defined");
+            if (!policy_types || !policy_types->Find(type->value->text)) {
+              return Err(type->value->mark,
+                         pwhere + ": policy type '" + type->value->text + "' is not defined");
             }
           }
           group.policies = policies->value->ToJson();
@@ -2207,10 +2248,10 @@ class Parser {
           policy.properties = p->value->ToJson();
         }
         for (const auto& t : targets->value->items) {
-          if (!t->IsString() || !plan_.groups.count(t->scalar.get<std::string>())) {
+          if (!t->IsString() || !plan_.groups.count(t->text)) {
             return Err(t->mark, where + ": target " + t->ToJson().dump() + " is not a group");
           }
-          std::string group = t->scalar.get<std::string>();
+          std::string group = t->text;
           policy.targets.push_back(group);
           model::ScalingGroupSpec scaling;
           scaling.properties = props;
@@ -2304,7 +2345,7 @@ class Parser {
     if (const Section* description = GetSection("description");
         description && !description->items.empty()) {
       const YamlNode& v = *description->items[0].value;
-      plan_.description = v.IsString() ? v.scalar.get<std::string>() : "";
+      plan_.description = v.IsString() ? v.text : "";
     }
     return Status::Ok();
   }

@@ -3,9 +3,10 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <istream>
 #include <limits>
 #include <map>
-#include <sstream>
+#include <streambuf>
 #include <unordered_set>
 
 #include <yaml-cpp/eventhandler.h>
@@ -178,6 +179,16 @@ std::optional<nlohmann::json> ResolveNumber(std::string_view text) {
   return std::nullopt;
 }
 
+// Reads `text` where it is (an istringstream would copy it first). Read-only: nothing writes to
+// the get area.
+class ViewBuffer : public std::streambuf {
+ public:
+  explicit ViewBuffer(std::string_view text) {
+    char* begin = const_cast<char*>(text.data());
+    setg(begin, begin, begin + text.size());
+  }
+};
+
 class BuildError : public std::exception {
  public:
   BuildError(std::string message, YamlMark mark) : message_(std::move(message)), mark_(mark) {}
@@ -192,6 +203,10 @@ class BuildError : public std::exception {
 
 class TreeBuilder : public YAML::EventHandler {
  public:
+  // Blueprint maps and lists mostly hold a few items: room for two at the first saves a
+  // reallocation for the many with two, and wastes little on the many with one ({get_input: x}).
+  static constexpr size_t kFirstCapacity = 2;
+
   TreeBuilder(int file, const YamlLimits& limits) : file_(file), limits_(limits) {}
 
   YamlNodePtr root() const { return root_; }
@@ -222,27 +237,53 @@ class TreeBuilder : public YAML::EventHandler {
 
   void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
                 const std::string& value) override {
-    auto node = std::make_shared<YamlNode>();
-    node->mark = ToMark(mark);
+    const YamlMark at = ToMark(mark);
     for (unsigned char c : value) {
       if (c >= 0x80) {
         throw BuildError("illegal characters in '" + value.substr(0, 40) +
                              "': only valid ASCII characters are supported",
-                         node->mark);
+                         at);
       }
     }
-    bool plain = tag == "?";
-    if (plain) {
-      node->scalar = ResolvePlainScalar(value);
-    } else if (tag == "!" || tag == "tag:yaml.org,2002:str") {
-      node->scalar = value;
-    } else if (tag == "tag:yaml.org,2002:int" || tag == "tag:yaml.org,2002:float" ||
-               tag == "tag:yaml.org,2002:bool" || tag == "tag:yaml.org,2002:null") {
-      node->scalar = ResolvePlainScalar(value);
-    } else {
-      throw BuildError("unsupported YAML tag '" + tag + "'", node->mark);
+    const bool plain = tag == "?";
+    bool resolve = plain;
+    if (!plain && tag != "!" && tag != "tag:yaml.org,2002:str") {
+      if (tag != "tag:yaml.org,2002:int" && tag != "tag:yaml.org,2002:float" &&
+          tag != "tag:yaml.org,2002:bool" && tag != "tag:yaml.org,2002:null") {
+        throw BuildError("unsupported YAML tag '" + tag + "'", at);
+      }
+      resolve = true;
     }
-    if (node->scalar.is_null()) {
+    // A mapping key (without an anchor) is kept as the entry's key only: no node of its own.
+    if (anchor == 0 && !stack_.empty() && stack_.back().node->IsMap() && !stack_.back().have_key) {
+      if (resolve) {
+        if (std::optional<nlohmann::json> other = ResolvePlainNonString(value)) {
+          throw BuildError("Dict keys must be strings (found " +
+                               (other->is_null() ? std::string("a non-scalar") : other->dump()) +
+                               ")",
+                           at);
+        }
+      }
+      Frame& frame = stack_.back();
+      frame.have_key = true;
+      frame.key = value;
+      frame.key_mark = at;
+      frame.key_is_merge = plain && value == "<<";
+      return;
+    }
+    auto node = std::make_shared<YamlNode>();
+    node->mark = at;
+    std::optional<nlohmann::json> other;
+    if (resolve) {
+      other = ResolvePlainNonString(value);
+    }
+    if (other) {
+      node->scalar = std::move(*other);
+    } else {
+      node->text = value;
+      node->is_string = true;
+    }
+    if (!node->is_string && node->scalar.is_null()) {
       node->kind = YamlNode::Kind::kNull;
     } else {
       node->kind = YamlNode::Kind::kScalar;
@@ -317,6 +358,9 @@ class TreeBuilder : public YAML::EventHandler {
     YamlNode& parent = *frame.node;
     parent.subtree_size += node->subtree_size;
     if (parent.kind == YamlNode::Kind::kSeq) {
+      if (parent.items.empty()) {
+        parent.items.reserve(kFirstCapacity);
+      }
       parent.items.push_back(std::move(node));
       return;
     }
@@ -329,7 +373,7 @@ class TreeBuilder : public YAML::EventHandler {
                          node->mark);
       }
       frame.have_key = true;
-      frame.key = node->scalar.get<std::string>();
+      frame.key = node->text;
       frame.key_mark = node->mark;
       frame.key_is_merge = plain_scalar && frame.key == "<<";
       parent.subtree_size -= node->subtree_size;  // keys are not counted as nodes
@@ -350,6 +394,9 @@ class TreeBuilder : public YAML::EventHandler {
         throw BuildError("merge key '<<' takes a mapping or a list of mappings", node->mark);
       }
       return;
+    }
+    if (parent.entries.empty()) {
+      parent.entries.reserve(kFirstCapacity);
     }
     parent.entries.push_back(YamlEntry{std::move(frame.key), frame.key_mark, std::move(node)});
   }
@@ -382,49 +429,54 @@ class TreeBuilder : public YAML::EventHandler {
 }  // namespace
 
 nlohmann::json ResolvePlainScalar(const std::string& text) {
+  std::optional<nlohmann::json> other = ResolvePlainNonString(text);
+  return other ? std::move(*other) : nlohmann::json(text);
+}
+
+std::optional<nlohmann::json> ResolvePlainNonString(std::string_view text) {
   if (text.empty()) {
-    return nullptr;
+    return nlohmann::json(nullptr);
   }
   switch (text[0]) {
     case '~':
       if (text.size() == 1) {
-        return nullptr;
+        return nlohmann::json(nullptr);
       }
       break;
     case 'n':
     case 'N':
       if (text == "null" || text == "Null" || text == "NULL") {
-        return nullptr;
+        return nlohmann::json(nullptr);
       }
       if (text == "no" || text == "No" || text == "NO") {
-        return false;
+        return nlohmann::json(false);
       }
       break;
     case 'y':
     case 'Y':
       if (text == "yes" || text == "Yes" || text == "YES") {
-        return true;
+        return nlohmann::json(true);
       }
       break;
     case 't':
     case 'T':
       if (text == "true" || text == "True" || text == "TRUE") {
-        return true;
+        return nlohmann::json(true);
       }
       break;
     case 'f':
     case 'F':
       if (text == "false" || text == "False" || text == "FALSE") {
-        return false;
+        return nlohmann::json(false);
       }
       break;
     case 'o':
     case 'O':
       if (text == "on" || text == "On" || text == "ON") {
-        return true;
+        return nlohmann::json(true);
       }
       if (text == "off" || text == "Off" || text == "OFF") {
-        return false;
+        return nlohmann::json(false);
       }
       break;
     default:
@@ -435,7 +487,7 @@ nlohmann::json ResolvePlainScalar(const std::string& text) {
       }
       break;
   }
-  return text;
+  return std::nullopt;
 }
 
 const YamlEntry* YamlNode::Find(std::string_view key) const {
@@ -452,7 +504,7 @@ nlohmann::json YamlNode::ToJson() const {
     case Kind::kNull:
       return nullptr;
     case Kind::kScalar:
-      return scalar;
+      return is_string ? nlohmann::json(text) : scalar;
     case Kind::kSeq: {
       nlohmann::json out = nlohmann::json::array();
       for (const auto& item : items) {
@@ -475,7 +527,8 @@ Result<YamlNodePtr> ParseYaml(std::string_view text, int file, const std::string
                               const YamlLimits& limits) {
   TreeBuilder builder(file, limits);
   try {
-    std::istringstream stream{std::string(text)};
+    ViewBuffer buffer(text);
+    std::istream stream(&buffer);
     YAML::Parser parser(stream);
     parser.HandleNextDocument(builder);
   } catch (const BuildError& e) {

@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -41,7 +42,9 @@ struct YamlNode {
   enum class Kind { kNull, kScalar, kMap, kSeq };
   Kind kind = Kind::kNull;
   YamlMark mark;
-  nlohmann::json scalar;           // resolved value of a scalar (string, number, bool)
+  nlohmann::json scalar;           // resolved value of a number or bool scalar; null otherwise
+  std::string text;                // value of a string scalar (no json allocation of its own)
+  bool is_string = false;          // a scalar that is a string: its value is `text`
   std::vector<YamlEntry> entries;  // map entries in document order (later duplicates win)
   std::vector<YamlNodePtr> items;  // sequence items
   size_t subtree_size = 1;         // nodes in this subtree, aliases expanded
@@ -49,7 +52,7 @@ struct YamlNode {
   bool IsMap() const { return kind == Kind::kMap; }
   bool IsSeq() const { return kind == Kind::kSeq; }
   bool IsNull() const { return kind == Kind::kNull; }
-  bool IsString() const { return kind == Kind::kScalar && scalar.is_string(); }
+  bool IsString() const { return kind == Kind::kScalar && is_string; }
   // The value of `key` in a map (the last one when duplicated), or null.
   const YamlEntry* Find(std::string_view key) const;
   // The subtree as JSON.
@@ -69,5 +72,7 @@ Result<YamlNodePtr> ParseYaml(std::string_view text, int file, const std::string
 
 // Resolves a plain scalar as YAML 1.1 / PyYAML does: null, bool, int, float or string.
 nlohmann::json ResolvePlainScalar(const std::string& text);
+// The same, or nullopt when the scalar is a string (which then needs no copy).
+std::optional<nlohmann::json> ResolvePlainNonString(std::string_view text);
 
 }  // namespace cloudify::dsl
