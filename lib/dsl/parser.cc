@@ -500,6 +500,14 @@ class Parser {
     std::deque<Pending> queue;
     queue.push_back(Pending{0, main, 0});
     std::unordered_set<std::string> seen;
+    if (!root_.empty()) {
+      // The main file is imported already: a cycle back to it ends there, as in the original.
+      std::error_code ec;
+      fs::path main_file = fs::weakly_canonical(root_ / files_[0].display, ec);
+      if (!ec) {
+        seen.insert("|" + main_file.string());
+      }
+    }
     int imported = 0;
     while (!queue.empty()) {
       Pending current = std::move(queue.front());
