@@ -2192,6 +2192,25 @@ class Parser {
               return Err(type->value->mark,
                          pwhere + ": policy type '" + type->value->text + "' is not defined");
             }
+            if (const YamlEntry* triggers = p.value->Find("triggers");
+                triggers && !triggers->value->IsNull()) {
+              CLOUDIFY_RETURN_IF_ERROR(ExpectMap(*triggers->value, pwhere + " triggers"));
+              const Section* policy_triggers = GetSection("policy_triggers");
+              for (const auto& t : triggers->value->entries) {
+                std::string twhere = pwhere + " trigger '" + t.key + "'";
+                CLOUDIFY_RETURN_IF_ERROR(ExpectMap(*t.value, twhere));
+                CLOUDIFY_RETURN_IF_ERROR(CheckKeys(*t.value, {{"type"}, {"parameters"}}, twhere));
+                const YamlEntry* trigger_type = t.value->Find("type");
+                if (trigger_type == nullptr || !trigger_type->value->IsString()) {
+                  return Err(t.key_mark, twhere + ": 'type' is required");
+                }
+                if (!policy_triggers || !policy_triggers->Find(trigger_type->value->text)) {
+                  return Err(trigger_type->value->mark, twhere + ": policy trigger '" +
+                                                            trigger_type->value->text +
+                                                            "' is not defined");
+                }
+              }
+            }
           }
           group.policies = policies->value->ToJson();
         }
@@ -2221,9 +2240,14 @@ class Parser {
         for (const auto& item : section->items) {
           CLOUDIFY_RETURN_IF_ERROR(
               ExpectMap(*item.value, std::string(key) + " '" + item.name + "'"));
-          CLOUDIFY_RETURN_IF_ERROR(CheckKeys(*item.value,
-                                             {{"source"}, {"properties"}, {"parameters"}},
-                                             std::string(key) + " '" + item.name + "'"));
+          const std::string where = std::string(key) + " '" + item.name + "'";
+          CLOUDIFY_RETURN_IF_ERROR(
+              CheckKeys(*item.value, {{"source"}, {"properties"}, {"parameters"}}, where));
+          const YamlEntry* source = item.value->Find("source");
+          if (source == nullptr || !source->value->IsString()) {
+            return Err(source ? source->value->mark : item.key_mark,
+                       where + ": 'source' is required and must be a string");
+          }
           out[item.name] = item.value->ToJson();
         }
       }
