@@ -2497,6 +2497,16 @@ class Parser {
       if (!args.is_array() || args.size() < 2) {
         return fail("get_capability expects [deployment_id, capability, ...], got " + args.dump());
       }
+      for (size_t i = 0; i < args.size(); ++i) {
+        const json& arg = args[i];
+        if (!arg.is_string() && !arg.is_number_integer() && !arg.is_boolean() &&
+            !IsFunctionCall(arg)) {
+          return fail(
+              "get_capability arguments can't be complex values; only strings, integers "
+              "and functions are accepted, but item " +
+              std::to_string(i) + " of " + args.dump() + " is " + arg.dump());
+        }
+      }
     }
     return Status::Ok();
   }
