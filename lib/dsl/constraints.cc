@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <regex>
 
 #include "dsl/internal.h"
@@ -33,7 +34,12 @@ int Compare(const json& a, const json& b) {
   return x < y ? -1 : (x > y ? 1 : 0);
 }
 
-bool IsScalar(const json& v) { return v.is_number() || v.is_string() || v.is_boolean(); }
+// Python's len() of a str: code points, not UTF-8 bytes.
+size_t CodePoints(const std::string& text) {
+  return static_cast<size_t>(std::count_if(text.begin(), text.end(), [](char c) {
+    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  }));
+}
 
 }  // namespace
 
@@ -112,27 +118,20 @@ std::string ConstraintsShapeError(const json& constraints, int minor) {
       if (IsFunctionLike(arg) && arg.begin().key().rfind("get_", 0) == 0) {
         return "constraint '" + op + "' argument may not be an intrinsic function";
       }
-      if (op == "equal") {
-        if (!IsScalar(arg) && !arg.is_array() && !arg.is_object()) {
-          return "constraint 'equal' needs a value";
-        }
-      } else if (op == "greater_than" || op == "greater_or_equal" || op == "less_than" ||
-                 op == "less_or_equal") {
-        if (!arg.is_number() && !arg.is_string()) {
-          return "constraint '" + op + "' needs a number or a string, got " + arg.dump();
+      // As the original: the comparison and length operators take a number (never a boolean
+      // or a string), in_range takes two numbers.
+      if (op == "equal" || op == "greater_than" || op == "greater_or_equal" || op == "less_than" ||
+          op == "less_or_equal" || op == "length" || op == "min_length" || op == "max_length") {
+        if (!arg.is_number()) {
+          return "constraint '" + op + "' needs a number, got " + arg.dump();
         }
       } else if (op == "in_range") {
-        if (!arg.is_array() || arg.size() != 2 || !Comparable(arg[0], arg[1]) ||
-            Compare(arg[0], arg[1]) > 0) {
-          return "constraint 'in_range' needs [min, max] with min <= max, got " + arg.dump();
+        if (!arg.is_array() || arg.size() != 2 || !arg[0].is_number() || !arg[1].is_number()) {
+          return "constraint 'in_range' needs [min, max] of numbers, got " + arg.dump();
         }
       } else if (op == "valid_values") {
         if (!arg.is_array()) {
           return "constraint 'valid_values' needs a list, got " + arg.dump();
-        }
-      } else if (op == "length" || op == "min_length" || op == "max_length") {
-        if (!arg.is_number_integer() || arg.get<long long>() < 0) {
-          return "constraint '" + op + "' needs a non-negative integer, got " + arg.dump();
         }
       } else if (op == "pattern") {
         if (!arg.is_string()) {
@@ -215,9 +214,9 @@ std::string ConstraintViolation(const json& value, const json& constraints,
         if (!value.is_string() && !value.is_array() && !value.is_object()) {
           ok = false;
         } else {
-          size_t size =
-              value.is_string() ? value.get_ref<const std::string&>().size() : value.size();
-          auto n = static_cast<size_t>(arg.get<long long>());
+          auto size = static_cast<double>(
+              value.is_string() ? CodePoints(value.get_ref<const std::string&>()) : value.size());
+          double n = arg.get<double>();
           ok = op == "length" ? size == n : (op == "min_length" ? size >= n : size <= n);
         }
       } else if (op == "pattern") {
