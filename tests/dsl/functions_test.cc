@@ -44,6 +44,16 @@ class MapContext : public FunctionContext {
     }
     return value;
   }
+  std::map<std::string, json> capabilities;  // "deployment/capability" -> value
+  Result<json> GetCapability(const std::string& deployment,
+                             const std::string& capability) override {
+    auto it = capabilities.find(deployment + "/" + capability);
+    if (it == capabilities.end()) {
+      return Status(ErrorCode::kFunctionsEvaluation,
+                    "no capability " + capability + " of " + deployment);
+    }
+    return it->second;
+  }
   Result<json> GetSecret(const std::string& key) override {
     auto it = secrets.find(key);
     if (it == secrets.end()) {
@@ -116,6 +126,30 @@ TEST_CASE("Functions: run-time evaluation asks the context") {
   CHECK((*result)["user"] == "admin");
   CHECK((*result)["joined"] == "10.0.0.9:1.0TrueNone");  // Python's str() of each part
   CHECK(context.attribute_calls.front() == "vm/vm_abc123//[\"ip\"]");
+}
+
+TEST_CASE("Functions: get_capability is looked up only at run time, nested path included") {
+  MapContext context;
+  context.inputs["dep"] = "other";
+  context.capabilities["other/endpoint"] = json::parse(R"({"urls": ["http://a", "http://b"]})");
+  json value = json::parse(R"({
+    "whole": {"get_capability": ["other", "endpoint"]},
+    "nested": {"get_capability": [{"get_input": "dep"}, "endpoint", "urls", 1]}
+  })");
+  FunctionScope scope;
+  auto deployment_time = EvaluateFunctions(value, scope, context, EvaluationMode::kStatic);
+  REQUIRE_MESSAGE(deployment_time.ok(), deployment_time.status().ToString());
+  CHECK((*deployment_time)["whole"] == value["whole"]);  // kept for run time
+
+  auto result = EvaluateFunctions(value, scope, context, EvaluationMode::kRuntime);
+  REQUIRE_MESSAGE(result.ok(), result.status().ToString());
+  CHECK((*result)["whole"] == json::parse(R"({"urls": ["http://a", "http://b"]})"));
+  CHECK((*result)["nested"] == "http://b");
+
+  auto missing = EvaluateFunctions(json::parse(R"({"get_capability": ["nope", "endpoint"]})"),
+                                   scope, context, EvaluationMode::kRuntime);
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.status().code() == ErrorCode::kFunctionsEvaluation);
 }
 
 TEST_CASE("Functions: errors are values with the functions_evaluation code") {
