@@ -2145,6 +2145,45 @@ class Parser {
   }
 
   // ------------------------------------------------------------------ groups and policies
+  // A group policy's properties (or a trigger's parameters) against the schema its policy type
+  // (or policy trigger) declares, merged as the original merges them: a name the schema lacks
+  // is refused, an absent one takes its default, and an absent one without a default is refused
+  // unless it says `required: false`.
+  Result<json> MergeWithSchema(const YamlEntry* values, const YamlNode& definition,
+                               const std::string& schema_key, const YamlMark& at,
+                               const std::string& where, const std::string& type) const {
+    json schema = json::object();
+    if (const YamlEntry* declared = definition.Find(schema_key);
+        declared && declared->value->IsMap()) {
+      schema = declared->value->ToJson();
+    }
+    json merged = json::object();
+    if (values && !values->value->IsNull()) {
+      CLOUDIFY_RETURN_IF_ERROR(ExpectMap(*values->value, where, " ", schema_key));
+      for (const auto& v : values->value->entries) {
+        if (!schema.contains(v.key)) {
+          return Err(v.key_mark, where + ": '" + v.key + "' is not part of the " + schema_key +
+                                     " of '" + type + "'");
+        }
+        merged[v.key] = v.value->ToJson();
+      }
+    }
+    for (auto it = schema.begin(); it != schema.end(); ++it) {
+      if (merged.contains(it.key())) {
+        continue;
+      }
+      const json& spec = it.value();
+      json fallback = spec.is_object() && spec.contains("default") ? spec["default"] : json();
+      bool required = !(spec.is_object() && spec.contains("required") && spec["required"] == false);
+      if (fallback.is_null() && required) {
+        return Err(at, where + ": '" + it.key() + "' of the " + schema_key + " of '" + type +
+                           "' is missing a value");
+      }
+      merged[it.key()] = std::move(fallback);
+    }
+    return merged;
+  }
+
   Status ParseGroupsAndPolicies() {
     if (const Section* groups = GetSection("groups")) {
       for (const auto& item : groups->items) {
@@ -2188,10 +2227,17 @@ class Parser {
             if (type == nullptr || !type->value->IsString()) {
               return Err(p.key_mark, pwhere + ": 'type' is required");
             }
-            if (!policy_types || !policy_types->Find(type->value->text)) {
+            const Item* policy_type =
+                policy_types ? policy_types->Find(type->value->text) : nullptr;
+            if (policy_type == nullptr) {
               return Err(type->value->mark,
                          pwhere + ": policy type '" + type->value->text + "' is not defined");
             }
+            json policy = p.value->ToJson();
+            CLOUDIFY_ASSIGN_OR_RETURN(
+                policy["properties"],
+                MergeWithSchema(p.value->Find("properties"), *policy_type->value, "properties",
+                                p.key_mark, pwhere, type->value->text));
             if (const YamlEntry* triggers = p.value->Find("triggers");
                 triggers && !triggers->value->IsNull()) {
               CLOUDIFY_RETURN_IF_ERROR(ExpectMap(*triggers->value, pwhere + " triggers"));
@@ -2204,15 +2250,21 @@ class Parser {
                 if (trigger_type == nullptr || !trigger_type->value->IsString()) {
                   return Err(t.key_mark, twhere + ": 'type' is required");
                 }
-                if (!policy_triggers || !policy_triggers->Find(trigger_type->value->text)) {
+                const Item* trigger =
+                    policy_triggers ? policy_triggers->Find(trigger_type->value->text) : nullptr;
+                if (trigger == nullptr) {
                   return Err(trigger_type->value->mark, twhere + ": policy trigger '" +
                                                             trigger_type->value->text +
                                                             "' is not defined");
                 }
+                CLOUDIFY_ASSIGN_OR_RETURN(
+                    policy["triggers"][t.key]["parameters"],
+                    MergeWithSchema(t.value->Find("parameters"), *trigger->value, "parameters",
+                                    t.key_mark, twhere, trigger_type->value->text));
               }
             }
+            group.policies[p.key] = std::move(policy);
           }
-          group.policies = policies->value->ToJson();
         }
         plan_.groups[item.name] = std::move(group);
       }
