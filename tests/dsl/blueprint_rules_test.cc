@@ -328,7 +328,7 @@ node_templates: {vm: {type: t}}
 policy_types:
   heal:
     source: heal.clj
-    properties: {service: {default: ping}}
+    properties: {service: {default: ping}, interval: {default: 10}, note: {required: false}}
 policy_triggers:
   run:
     source: run.clj
@@ -348,13 +348,20 @@ TEST_CASE("Policies: policy_types, policy_triggers and group policies reach the 
   auto plan = ParseAt(3, kLegacyPolicies);
   REQUIRE_MESSAGE(plan.ok(), plan.status().ToString());
   CHECK(plan->policy_types == json::parse(R"({"heal": {"source": "heal.clj",
-                                 "properties": {"service": {"default": "ping"}}}})"));
+                                 "properties": {"service": {"default": "ping"},
+                                                "interval": {"default": 10},
+                                                "note": {"required": false}}}})"));
   CHECK(plan->policy_triggers ==
         json::parse(R"({"run": {"source": "run.clj", "parameters": {"workflow": {}}}})"));
   REQUIRE(plan->groups.count("g") == 1);
   CHECK(plan->groups.at("g").members == std::vector<std::string>{"vm"});
   CHECK(plan->groups.at("g").policies["p"]["type"] == "heal");
   CHECK(plan->groups.at("g").policies["p"]["triggers"]["t1"]["type"] == "run");
+  // Merged with the policy type's and the trigger's schema, defaults filled in.
+  CHECK(plan->groups.at("g").policies["p"]["properties"] ==
+        json::parse(R"({"service": "http", "interval": 10, "note": null})"));
+  CHECK(plan->groups.at("g").policies["p"]["triggers"]["t1"]["parameters"] ==
+        json::parse(R"({"workflow": "heal"})"));
 
   IdGenerator ids(5);
   auto d = PrepareDeploymentPlan(*plan, json::object(), ids);
@@ -408,6 +415,22 @@ TEST_CASE("Policies: bad references are refused where they are written") {
     CHECK(plan.status().message().find("'when'") != std::string::npos);
     REQUIRE(plan.status().location().has_value());
     CHECK(plan.status().location()->line == 20);
+  }
+  SUBCASE("a group policy property its policy type does not declare") {
+    auto plan = refused("{service: http}", "{service: http, colour: red}");
+    REQUIRE_FALSE(plan.ok());
+    CHECK(ErrorCodeName(plan.status().code()) == "invalid_blueprint_error");
+    CHECK(plan.status().ToString() ==
+          "blueprint.yaml:18:37: group 'g' policy 'p': 'colour' is not part of the properties of "
+          "'heal'");
+  }
+  SUBCASE("a trigger parameter without a value or a default") {
+    auto plan = refused("{type: run, parameters: {workflow: heal}}", "{type: run}");
+    REQUIRE_FALSE(plan.ok());
+    CHECK(ErrorCodeName(plan.status().code()) == "invalid_blueprint_error");
+    CHECK(plan.status().ToString() ==
+          "blueprint.yaml:20:11: group 'g' policy 'p' trigger 't1': 'workflow' of the parameters "
+          "of 'run' is missing a value");
   }
   SUBCASE("a policy type without its source") {
     auto plan = refused("source: heal.clj\n", "");
