@@ -741,6 +741,12 @@ class RunExecutor final : public TaskExecutor, public GraphObserver {
 
   TaskOutcome RunOperation(const GraphTask& task, int retry) {
     const bool fresh = retry > 0;  // a retry may follow a conflict: read the store
+    if (fresh) {
+      // ... once it holds the states the run queued, or it reads them stale.
+      if (Status queued = writer_.Flush(); !queued.ok()) {
+        return TaskOutcome::Failure("storing node instance states: " + queued.ToString());
+      }
+    }
     auto self = View(task.node_instance_id, fresh);
     if (!self.ok()) {
       return TaskOutcome::Failure(self.status().ToString());
