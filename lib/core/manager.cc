@@ -500,6 +500,14 @@ class Manager::Impl {
         work_cv_.wait_for(lock, std::chrono::milliseconds(200));
         continue;
       }
+      {
+        // A lease this manager renewed too late (a stalled machine) makes its own running
+        // execution claimable: the claim renewed it, and it must not run twice.
+        std::lock_guard lock(mu_);
+        if (running_.count((*claimed)->id) != 0) {
+          continue;
+        }
+      }
       RunClaimed(**claimed);
     }
   }

@@ -56,7 +56,7 @@ ManagerOptions Options(const fs::path& dir, std::string name) {
   options.data_dir = dir / "data";
   options.manager_name = std::move(name);
   // A dead manager's execution is taken over once its lease runs out.
-  options.execution_lease = milliseconds(300);
+  options.execution_lease = milliseconds(1000);
   options.task_retry_interval = milliseconds(1);
   return options;
 }

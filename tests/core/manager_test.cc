@@ -338,5 +338,50 @@ node_templates:
   }
 }
 
+TEST_CASE("an execution whose lease lapsed while its manager runs it is not run a second time") {
+  testing::TempDir tmp;
+  ManagerOptions options;
+  options.data_dir = tmp.path() / "data";
+  options.manager_name = "m1";
+  options.max_concurrent_executions = 3;  // idle workers that could claim it again
+  auto opened = Manager::Open(options);
+  REQUIRE_MESSAGE(opened.ok(), opened.status().ToString());
+  Manager& m = **opened;
+  std::atomic<int> creates{0};
+  m.operations().Add("p.tasks.create", [&](workflow::OperationContext& ctx) {
+    ++creates;
+    // As a stalled lease keeper would leave it: claimable while it still runs here.
+    REQUIRE(m.store().ReleaseExecution(ctx.execution_id(), "m1").ok());
+    std::this_thread::sleep_for(milliseconds(600));  // three claim rounds of the idle workers
+  });
+  m.operations().Add("p.tasks.start", [](workflow::OperationContext&) {});
+  fs::create_directories(tmp.path() / "bp");
+  std::ofstream(tmp.path() / "bp" / "blueprint.yaml") << R"(
+tosca_definitions_version: cloudify_dsl_1_4
+imports:
+  - http://cloudify.co/spec/cloudify/6.4.0/types.yaml
+plugins:
+  p:
+    executor: central_deployment_agent
+    install: false
+node_templates:
+  vm:
+    type: cloudify.nodes.Root
+    interfaces:
+      cloudify.interfaces.lifecycle:
+        create: p.tasks.create
+        start: p.tasks.start
+)";
+  const auto caller = storage::CallerContext::System();
+  REQUIRE(m.UploadBlueprint(caller, "bp", tmp.path() / "bp" / "blueprint.yaml").ok());
+  REQUIRE(m.CreateDeployment(caller, "bp", "d").ok());
+  auto run = m.StartExecution(caller, "d", "install");
+  REQUIRE(run.ok());
+  auto done = m.WaitForExecution(caller, run->id, seconds(30));
+  REQUIRE(done.ok());
+  CHECK_MESSAGE(done->status == model::ExecutionStatus::kTerminated, done->error);
+  CHECK(creates.load() == 1);
+}
+
 }  // namespace
 }  // namespace cloudify

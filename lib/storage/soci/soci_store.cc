@@ -24,9 +24,9 @@ namespace {
 
 using nlohmann::json;
 
-// What every view of one store shares: the pool and the settings.
 std::string QuoteIdentifier(const std::string& name);
 
+// What every view of one store shares: the pool and the settings.
 struct Shared {
   Dialect dialect = Dialect::kSqlite;
   StoreOptions options;
@@ -35,8 +35,9 @@ struct Shared {
   std::unique_ptr<soci::connection_pool> pool;
   std::optional<SecretKey> key;
   // SQLite has one writer at a time; its busy handler waits by sleeping (1, 2, 5 ... ms), so
-  // this process's writers queue here instead of polling the database lock.
-  std::mutex sqlite_writer;
+  // this process's writers queue here instead of polling the database lock (for as long as
+  // the busy timeout, as they would wait for the lock).
+  std::timed_mutex sqlite_writer;
   std::string schema;  // PostgreSQL: the search_path every connection sets
 
   // What every PostgreSQL connection sets when it is opened (or opened again).
@@ -300,8 +301,6 @@ std::string KeyText(const TableDef& t, const Row& row) {
   return out;
 }
 
-// The id rules of REST.md §5: unique within the tenant and against global rows; a new global
-// row unique everywhere.
 // The database clients take NUL-terminated text: a value holding NUL would be cut short.
 Status CheckNoNul(const TableDef& t, const Row& row) {
   for (const Value& v : row) {
@@ -312,6 +311,8 @@ Status CheckNoNul(const TableDef& t, const Row& row) {
   return Status::Ok();
 }
 
+// The id rules of REST.md §5: unique within the tenant and against global rows; a new global
+// row unique everywhere.
 template <typename T>
 Status CheckUnique(soci::session& s, const Row& row, const std::string& tenant, bool global) {
   const TableDef& t = TableOf<T>();
@@ -1185,9 +1186,11 @@ class SociStore final : public Store {
       }
     }
     try {
-      std::unique_lock<std::mutex> writer(shared_->sqlite_writer, std::defer_lock);
-      if (shared_->dialect == Dialect::kSqlite) {
-        writer.lock();
+      std::unique_lock<std::timed_mutex> writer(shared_->sqlite_writer, std::defer_lock);
+      if (shared_->dialect == Dialect::kSqlite &&
+          !writer.try_lock_for(shared_->options.busy_timeout)) {
+        return Status(ErrorCode::kUnavailable,
+                      what + ": the database is busy (locked by a writer)");
       }
       Lease lease(*shared_->pool);
       soci::session& s = lease.session();
