@@ -278,6 +278,29 @@ TEST_CASE("a cancelled execution can be resumed and finishes without re-running"
   CHECK(f.starts.load() == starts_before + 1);  // only the web start that never ran
 }
 
+// Installs deployment "d" of a node with `instances` instances whose create and start are
+// p.tasks.create and p.tasks.start (the caller registers them); the ended execution.
+model::Execution InstallOneNode(Manager& m, const fs::path& dir, int instances) {
+  fs::create_directories(dir / "bp");
+  std::ofstream(dir / "bp" / "blueprint.yaml")
+      << "tosca_definitions_version: cloudify_dsl_1_4\n"
+         "imports:\n  - http://cloudify.co/spec/cloudify/6.4.0/types.yaml\n"
+         "plugins:\n  p:\n    executor: central_deployment_agent\n    install: false\n"
+         "node_templates:\n  vm:\n    type: cloudify.nodes.Root\n"
+         "    capabilities:\n      scalable:\n        properties:\n          default_instances: "
+      << instances
+      << "\n    interfaces:\n      cloudify.interfaces.lifecycle:\n"
+         "        create: p.tasks.create\n        start: p.tasks.start\n";
+  const auto caller = storage::CallerContext::System();
+  REQUIRE(m.UploadBlueprint(caller, "bp", dir / "bp" / "blueprint.yaml").ok());
+  REQUIRE(m.CreateDeployment(caller, "bp", "d").ok());
+  auto run = m.StartExecution(caller, "d", "install");
+  REQUIRE(run.ok());
+  auto done = m.WaitForExecution(caller, run->id, seconds(30));
+  REQUIRE(done.ok());
+  return *done;
+}
+
 TEST_CASE(
     "instances written from outside during a run end in the run's state, outside write kept") {
   testing::TempDir tmp;
@@ -298,34 +321,8 @@ TEST_CASE(
     }
   });
   m.operations().Add("p.tasks.start", [](workflow::OperationContext&) {});
-  fs::create_directories(tmp.path() / "bp");
-  std::ofstream(tmp.path() / "bp" / "blueprint.yaml") << R"(
-tosca_definitions_version: cloudify_dsl_1_4
-imports:
-  - http://cloudify.co/spec/cloudify/6.4.0/types.yaml
-plugins:
-  p:
-    executor: central_deployment_agent
-    install: false
-node_templates:
-  vm:
-    type: cloudify.nodes.Root
-    capabilities:
-      scalable:
-        properties:
-          default_instances: 5
-    interfaces:
-      cloudify.interfaces.lifecycle:
-        create: p.tasks.create
-        start: p.tasks.start
-)";
-  REQUIRE(m.UploadBlueprint(caller, "bp", tmp.path() / "bp" / "blueprint.yaml").ok());
-  REQUIRE(m.CreateDeployment(caller, "bp", "d").ok());
-  auto run = m.StartExecution(caller, "d", "install");
-  REQUIRE(run.ok());
-  auto done = m.WaitForExecution(caller, run->id, seconds(30));
-  REQUIRE(done.ok());
-  CHECK_MESSAGE(done->status == model::ExecutionStatus::kTerminated, done->error);
+  const model::Execution done = InstallOneNode(m, tmp.path(), 5);
+  CHECK_MESSAGE(done.status == model::ExecutionStatus::kTerminated, done.error);
   CHECK(outside_writes.load() == 5);
   storage::ListQuery query;
   query.filters = {{"deployment_id", {"d"}}};
@@ -355,31 +352,8 @@ TEST_CASE("an execution whose lease lapsed while its manager runs it is not run 
     std::this_thread::sleep_for(milliseconds(600));  // three claim rounds of the idle workers
   });
   m.operations().Add("p.tasks.start", [](workflow::OperationContext&) {});
-  fs::create_directories(tmp.path() / "bp");
-  std::ofstream(tmp.path() / "bp" / "blueprint.yaml") << R"(
-tosca_definitions_version: cloudify_dsl_1_4
-imports:
-  - http://cloudify.co/spec/cloudify/6.4.0/types.yaml
-plugins:
-  p:
-    executor: central_deployment_agent
-    install: false
-node_templates:
-  vm:
-    type: cloudify.nodes.Root
-    interfaces:
-      cloudify.interfaces.lifecycle:
-        create: p.tasks.create
-        start: p.tasks.start
-)";
-  const auto caller = storage::CallerContext::System();
-  REQUIRE(m.UploadBlueprint(caller, "bp", tmp.path() / "bp" / "blueprint.yaml").ok());
-  REQUIRE(m.CreateDeployment(caller, "bp", "d").ok());
-  auto run = m.StartExecution(caller, "d", "install");
-  REQUIRE(run.ok());
-  auto done = m.WaitForExecution(caller, run->id, seconds(30));
-  REQUIRE(done.ok());
-  CHECK_MESSAGE(done->status == model::ExecutionStatus::kTerminated, done->error);
+  const model::Execution done = InstallOneNode(m, tmp.path(), 1);
+  CHECK_MESSAGE(done.status == model::ExecutionStatus::kTerminated, done.error);
   CHECK(creates.load() == 1);
 }
 
