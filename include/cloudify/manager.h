@@ -137,6 +137,9 @@ class Manager {
                                            const std::string& execution_id);
   // Waits until every event and log published so far is stored.
   Status SyncEvents(std::chrono::milliseconds timeout);
+  // Waits until every metric sample published so far to the monitoring exchange is stored
+  // (samples are read back with store().ListMetrics).
+  Status SyncMetrics(std::chrono::milliseconds timeout);
 
  private:
   class Impl;

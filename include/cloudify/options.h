@@ -42,6 +42,9 @@ struct ManagerOptions {
   std::string manager_name = "manager";
   // How long a claimed execution stays this manager's without renewal. Default: 30 s.
   std::chrono::milliseconds execution_lease = std::chrono::seconds(30);
+  // How often the manager runs the store's upkeep (Store::Maintain: planner statistics, dead
+  // rows). Zero: never. Default: 1 hour.
+  std::chrono::milliseconds store_maintenance_interval = std::chrono::hours(1);
   // A Store to use instead of store_url; not owned, must outlive the Manager. Default: null.
   storage::Store* store = nullptr;
   // A Bus to use instead of bus_url; not owned, must outlive the Manager. Default: null.

@@ -14,6 +14,7 @@
 #include "cloudify/messaging/topology.h"
 #include "cloudify/workflow/engine.h"
 #include "cloudify/workflow/events.h"
+#include "cloudify/workflow/metrics.h"
 
 namespace cloudify {
 namespace {
@@ -121,6 +122,7 @@ class Manager::Impl {
       }
     }
     CLOUDIFY_ASSIGN_OR_RETURN(writer_, workflow::EventWriter::Start(*bus_, *store_));
+    CLOUDIFY_ASSIGN_OR_RETURN(metric_writer_, workflow::MetricWriter::Start(*bus_, *store_));
     workflow::EngineOptions engine_options;
     engine_options.parallelism = options_.operation_parallelism;
     engine_options.task_retries = options_.task_retries;
@@ -144,6 +146,10 @@ class Manager::Impl {
       workers_.emplace_back([this] { WorkerLoop(); });
     }
     lease_keeper_ = std::thread([this] { LeaseLoop(); });
+    if (options_.store_maintenance_interval.count() > 0) {
+      // Its own thread: a long VACUUM must not hold up the lease renewals.
+      maintainer_ = std::thread([this] { MaintenanceLoop(); });
+    }
     return Status::Ok();
   }
 
@@ -163,11 +169,15 @@ class Manager::Impl {
     if (lease_keeper_.joinable()) {
       lease_keeper_.join();
     }
+    if (maintainer_.joinable()) {
+      maintainer_.join();
+    }
     // Publishes still in flight hold the engine's publisher: let them resolve first.
     if (bus_ != nullptr) {
       (void)bus_->WaitForConfirms(std::chrono::seconds(10));
     }
     writer_.reset();
+    metric_writer_.reset();
     engine_.reset();
   }
 
@@ -484,6 +494,7 @@ class Manager::Impl {
   }
 
   Status SyncEvents(std::chrono::milliseconds timeout) { return writer_->Sync(timeout); }
+  Status SyncMetrics(std::chrono::milliseconds timeout) { return metric_writer_->Sync(timeout); }
 
  private:
   void WorkerLoop() {
@@ -602,6 +613,22 @@ class Manager::Impl {
     }
   }
 
+  void MaintenanceLoop() {
+    while (true) {
+      {
+        std::unique_lock lock(mu_);
+        if (lease_cv_.wait_for(lock, options_.store_maintenance_interval,
+                               [this] { return stopping_; })) {
+          return;
+        }
+      }
+      Status maintained = store_->Maintain();
+      if (!maintained.ok()) {
+        DefaultLogger().Warning("store maintenance failed", {{"error", maintained.ToString()}});
+      }
+    }
+  }
+
   ManagerOptions options_;
   const Clock& clock_;
   std::unique_ptr<storage::Store> owned_store_;
@@ -611,12 +638,14 @@ class Manager::Impl {
   workflow::OperationRegistry operations_;
   workflow::WorkflowRegistry workflows_;
   std::unique_ptr<workflow::EventWriter> writer_;
+  std::unique_ptr<workflow::MetricWriter> metric_writer_;
   std::unique_ptr<workflow::Engine> engine_;
 
   std::mutex mu_;
   std::condition_variable work_cv_;
   std::condition_variable done_cv_;
   std::condition_variable lease_cv_;
+  std::thread maintainer_;
   bool stopping_ = false;
   std::map<std::string, std::shared_ptr<std::atomic<bool>>> running_;
   // Per running execution: set by force-cancel and kill (OperationContext::cancel_requested).
@@ -742,5 +771,8 @@ Result<model::Execution> Manager::ResumeExecution(const storage::CallerContext& 
 }
 
 Status Manager::SyncEvents(std::chrono::milliseconds timeout) { return impl_->SyncEvents(timeout); }
+Status Manager::SyncMetrics(std::chrono::milliseconds timeout) {
+  return impl_->SyncMetrics(timeout);
+}
 
 }  // namespace cloudify

@@ -28,6 +28,7 @@ Topology ManagementTopology(std::string_view manager_name) {
       {.name = service_queue},
       {.name = std::string(kLogsEventsQueue)},
       {.name = std::string(kHooksQueue)},
+      {.name = std::string(kMetricsQueue)},
   };
   topology.bindings = {
       {std::string(kManagementWorkflowQueue), management, std::string(kWorkflowRoutingKey)},
@@ -36,6 +37,7 @@ Topology ManagementTopology(std::string_view manager_name) {
       {std::string(kLogsEventsQueue), logs, ""},
       {std::string(kLogsEventsQueue), events, std::string(kEventsRoutingKey) + ".#"},
       {std::string(kHooksQueue), events, std::string(kHooksRoutingKey)},
+      {std::string(kMetricsQueue), std::string(kMonitoringExchange), "#"},
   };
   return topology;
 }

@@ -1,22 +1,16 @@
 #include "cloudify/workflow/events.h"
 
-#include <condition_variable>
-#include <mutex>
-#include <set>
-#include <thread>
 #include <vector>
 
-#include "cloudify/ids.h"
 #include "cloudify/messaging/topology.h"
 #include "cloudify/model/json.h"
+
+#include "workflow/queue_writer.h"
 
 namespace cloudify::workflow {
 namespace {
 
 using nlohmann::json;
-
-// Marks a Sync() request travelling behind the events it waits for.
-constexpr std::string_view kSyncContentType = "application/x-cloudify-event-sync";
 
 using model::StringOrNull;
 
@@ -133,147 +127,9 @@ Status EventPublisher::Flush(std::chrono::milliseconds timeout) {
   return bus_.WaitForConfirms(timeout);
 }
 
-class EventWriter::Impl {
+class EventWriter::Impl : public QueueWriter<model::Event> {
  public:
-  Impl(messaging::Bus& bus, storage::Store& store, EventWriterOptions options)
-      : bus_(bus), store_(store), options_(options) {}
-
-  Status Start() {
-    messaging::ConsumeOptions consume;
-    consume.prefetch = static_cast<uint32_t>(options_.max_batch * 2);
-    auto sub = bus_.Consume(messaging::kLogsEventsQueue, consume,
-                            [this](messaging::Delivery d) { OnDelivery(std::move(d)); });
-    if (!sub.ok()) {
-      return sub.status().WithContext("event writer");
-    }
-    subscription_ = std::move(*sub);
-    flusher_ = std::thread([this] { FlushLoop(); });
-    return Status::Ok();
-  }
-
-  void Stop() {
-    {
-      std::lock_guard lock(mu_);
-      FlushLocked();
-      stopping_ = true;  // from here on nothing is stored: it would go back to the queue too
-    }
-    cv_.notify_all();
-    if (flusher_.joinable()) {
-      flusher_.join();
-    }
-    subscription_.reset();  // no more deliveries; unacked ones go back to the queue
-    std::lock_guard lock(mu_);
-    events_.clear();
-    deliveries_.clear();
-  }
-
-  Status Sync(std::chrono::milliseconds timeout) {
-    const std::string id = NewUuid();
-    messaging::Message marker;
-    marker.content_type = std::string(kSyncContentType);
-    marker.correlation_id = id;
-    marker.persistent = false;
-    CLOUDIFY_RETURN_IF_ERROR(bus_.Publish(messaging::kLogsExchange, "", std::move(marker)));
-    std::unique_lock lock(mu_);
-    if (!cv_.wait_for(lock, timeout, [&] { return synced_.count(id) != 0; })) {
-      return Status(ErrorCode::kUnavailable, "events were not stored within the timeout");
-    }
-    synced_.erase(id);
-    return Status::Ok();
-  }
-
-  uint64_t stored() const {
-    std::lock_guard lock(mu_);
-    return stored_;
-  }
-  uint64_t failures() const {
-    std::lock_guard lock(mu_);
-    return failures_;
-  }
-
- private:
-  void OnDelivery(messaging::Delivery delivery) {
-    std::lock_guard lock(mu_);
-    if (delivery.message().content_type == kSyncContentType) {
-      if (!stopping_) {
-        FlushLocked();
-      }
-      (void)delivery.Ack();
-      synced_.insert(delivery.message().correlation_id);
-      cv_.notify_all();
-      return;
-    }
-    json body = json::parse(delivery.message().body, nullptr, /*allow_exceptions=*/false);
-    auto event = EventFromMessage(body);
-    if (!event.ok()) {
-      (void)delivery.Nack(/*requeue=*/false);  // a malformed message would come back for ever
-      return;
-    }
-    events_.push_back(std::move(*event));
-    deliveries_.push_back(std::move(delivery));
-    if (stopping_) {
-      return;  // requeued when the subscription goes
-    }
-    if (events_.size() >= options_.max_batch) {
-      FlushLocked();
-    } else if (events_.size() == 1) {
-      deadline_ = std::chrono::steady_clock::now() + options_.max_delay;
-      cv_.notify_all();
-    }
-  }
-
-  void FlushLocked() {
-    if (events_.empty()) {
-      return;
-    }
-    const Timestamp now = SystemClock().Now();
-    for (auto& e : events_) {
-      e.timestamp = now;
-    }
-    auto stored = store_.AppendEvents(storage::CallerContext::System(), events_);
-    for (const auto& d : deliveries_) {
-      // Acked only after the commit: a crash before it means redelivery, never loss.
-      (void)(stored.ok() ? d.Ack() : d.Nack(/*requeue=*/true));
-    }
-    if (stored.ok()) {
-      stored_ += events_.size();
-    } else {
-      ++failures_;
-    }
-    events_.clear();
-    deliveries_.clear();
-  }
-
-  void FlushLoop() {
-    std::unique_lock lock(mu_);
-    while (!stopping_) {
-      if (events_.empty()) {
-        cv_.wait(lock, [&] { return stopping_ || !events_.empty(); });
-        continue;
-      }
-      if (cv_.wait_until(lock, deadline_, [&] { return stopping_; })) {
-        break;
-      }
-      if (std::chrono::steady_clock::now() >= deadline_) {
-        FlushLocked();
-      }
-    }
-  }
-
-  messaging::Bus& bus_;
-  storage::Store& store_;
-  const EventWriterOptions options_;
-  std::unique_ptr<messaging::Subscription> subscription_;
-  std::thread flusher_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<model::Event> events_;
-  std::vector<messaging::Delivery> deliveries_;
-  std::chrono::steady_clock::time_point deadline_;
-  std::set<std::string> synced_;
-  uint64_t stored_ = 0;
-  uint64_t failures_ = 0;
-  bool stopping_ = false;
+  using QueueWriter::QueueWriter;
 };
 
 EventWriter::EventWriter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -281,7 +137,21 @@ EventWriter::~EventWriter() { impl_->Stop(); }
 
 Result<std::unique_ptr<EventWriter>> EventWriter::Start(messaging::Bus& bus, storage::Store& store,
                                                         EventWriterOptions options) {
-  auto impl = std::make_unique<Impl>(bus, store, options);
+  QueueWriterSpec<model::Event> spec;
+  spec.queue = std::string(messaging::kLogsEventsQueue);
+  spec.sync_exchange = std::string(messaging::kLogsExchange);
+  spec.parse = EventFromMessage;
+  spec.store = [&store](std::vector<model::Event>& events) {
+    const Timestamp now = SystemClock().Now();
+    for (auto& e : events) {
+      e.timestamp = now;
+    }
+    return store.AppendEvents(storage::CallerContext::System(), events).status();
+  };
+  spec.what = "events";
+  spec.max_batch = options.max_batch;
+  spec.max_delay = options.max_delay;
+  auto impl = std::make_unique<Impl>(bus, std::move(spec));
   CLOUDIFY_RETURN_IF_ERROR(impl->Start());
   return std::unique_ptr<EventWriter>(new EventWriter(std::move(impl)));
 }

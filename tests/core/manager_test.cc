@@ -7,6 +7,9 @@
 
 #include <doctest/doctest.h>
 
+#include "cloudify/messaging/topology.h"
+#include "cloudify/workflow/metrics.h"
+
 #include "support/temp_dir.h"
 
 namespace cloudify {
@@ -127,6 +130,50 @@ TEST_CASE("upload, deploy, install, outputs, uninstall, delete: the whole embedd
   CHECK(f.manager->DeleteBlueprint(f.caller, "web").ok());
   CHECK(f.manager->store().GetDeployment(f.caller, "web-1").status().code() ==
         ErrorCode::kNotFound);
+}
+
+TEST_CASE("metric samples on the monitoring exchange are stored and go with their deployment") {
+  testing::TempDir tmp;
+  messaging::BusOptions bus_options;
+  bus_options.topology = messaging::ManagementTopology("m1");
+  auto bus = messaging::OpenBus("inproc://", bus_options);
+  REQUIRE(bus.ok());
+  ManagerOptions options;
+  options.data_dir = tmp.path() / "data";
+  options.bus = bus->get();
+  auto manager = Manager::Open(options);
+  REQUIRE_MESSAGE(manager.ok(), manager.status().ToString());
+  storage::CallerContext caller = storage::CallerContext::System();
+  fs::create_directories(tmp.path() / "bp");
+  std::ofstream(tmp.path() / "bp" / "blueprint.yaml") << kBlueprint;
+  REQUIRE((*manager)->UploadBlueprint(caller, "web", tmp.path() / "bp" / "blueprint.yaml").ok());
+  REQUIRE((*manager)->CreateDeployment(caller, "web", "web-1", {}).ok());
+
+  // What a host's monitoring agent sends: one sample per second of vm's cpu.
+  workflow::MetricPublisher publisher(**bus);
+  for (int i = 0; i < 10; ++i) {
+    model::Metric m;
+    m.deployment_id = "web-1";
+    m.node_name = "vm";
+    m.node_instance_id = "vm_1";
+    m.name = "cpu";
+    m.path = "total_user";
+    m.value = 10.0 * i;
+    m.time = Timestamp(seconds(1'700'000'000 + i));
+    publisher.Publish(m);
+  }
+  REQUIRE((*manager)->SyncMetrics(seconds(10)).ok());
+  storage::ListQuery q;
+  q.filters = {{"deployment_id", {"web-1"}}, {"name", {"cpu"}}};
+  q.sort = {"-time"};
+  auto stored = (*manager)->store().ListMetrics(caller, q);
+  REQUIRE(stored.ok());
+  CHECK(stored->total == 10);
+  REQUIRE(!stored->items.empty());
+  CHECK(stored->items[0].value == 90.0);
+
+  REQUIRE((*manager)->DeleteDeployment(caller, "web-1").ok());
+  CHECK((*manager)->store().ListMetrics(caller, {})->total == 0);
 }
 
 TEST_CASE("an invalid blueprint is refused with its location and nothing is stored") {

@@ -50,6 +50,7 @@ TEST_CASE("Topology: the manager's exchanges, queues and bindings use the origin
   CHECK(HasBinding(t, "cloudify-logs-events", "cloudify-logs", ""));
   CHECK(HasBinding(t, "cloudify-logs-events", "cloudify-events-topic", "events.#"));
   CHECK(HasBinding(t, "cloudify-hooks", "cloudify-events-topic", "events.hooks"));
+  CHECK(HasBinding(t, "cloudify-metrics", "cloudify-monitoring", "#"));
   // Every bound queue is declared.
   for (const BindingSpec& b : t.bindings) {
     CHECK_MESSAGE(std::any_of(t.queues.begin(), t.queues.end(),

@@ -123,6 +123,23 @@ model::Event MakeEvent(std::string execution, int n, model::EventKind kind) {
   return e;
 }
 
+// Sample n of instance `instance` of node vm in deployment d1: cpu.total_system = n / 4.
+model::Metric MakeMetric(std::string instance, int n) {
+  model::Metric m;
+  m.deployment_id = "d1";
+  m.node_name = "vm";
+  m.node_instance_id = std::move(instance);
+  m.host = m.node_instance_id;
+  m.name = n % 2 == 0 ? "cpu" : "memory";
+  m.path = "total_system";
+  m.value = n / 4.0;
+  m.unit = "%";
+  m.type = n % 3 == 0 ? model::MetricType::kCounter : model::MetricType::kGauge;
+  m.time = Timestamp(std::chrono::seconds(1'700'000'000 + n));
+  m.service = "d1.vm." + m.node_instance_id + "." + m.name + ".total.system";
+  return m;
+}
+
 ListQuery Filter(std::string field, std::vector<std::string> values) {
   ListQuery q;
   q.filters[std::move(field)] = std::move(values);
@@ -498,6 +515,9 @@ CONTRACT_TEST("deleting: a used blueprint is refused, a deployment takes its chi
   model::Event ev2 = MakeEvent("e2", 2, model::EventKind::kLog);
   ev2.deployment_id = "d2";
   REQUIRE(ts->AppendEvents(c, {ev, ev2}).ok());
+  model::Metric other_metric = MakeMetric("vm_2", 2);
+  other_metric.deployment_id = "d2";
+  REQUIRE(ts->AppendMetrics(c, {MakeMetric("vm_1", 1), other_metric}).ok());
 
   REQUIRE(ts->DeleteDeployment(c, "d1").ok());
   CHECK(ts->GetDeployment(c, "d1").status().code() == ErrorCode::kNotFound);
@@ -509,6 +529,10 @@ CONTRACT_TEST("deleting: a used blueprint is refused, a deployment takes its chi
   auto events = ts->ListEvents(c, {});
   REQUIRE(events.ok());
   CHECK(events->total == 1);
+  auto metrics = ts->ListMetrics(c, {});
+  REQUIRE(metrics.ok());
+  REQUIRE(metrics->items.size() == 1);
+  CHECK(metrics->items[0].deployment_id == "d2");
   // d2's rows are untouched.
   CHECK(ts->GetNode(c, "d2", "vm").ok());
   CHECK(ts->GetNodeInstance(c, "vm_2").ok());
@@ -626,6 +650,101 @@ CONTRACT_TEST("events and logs: batches, filters, ranges and keyset paging") {
   REQUIRE(deleted.ok());
   CHECK(*deleted == 50);
   CHECK(ts->ListEvents(c, {})->total == 200);
+}
+
+CONTRACT_TEST("metrics: batches, filters, ranges, sorts, keyset paging and retention") {
+  CallerContext c = Caller();
+  std::vector<model::Metric> batch;
+  for (int i = 0; i < 300; ++i) {
+    batch.push_back(MakeMetric(i < 200 ? "vm_1" : "vm_2", i));
+  }
+  batch[5].value = 0.1 + 0.2;  // not exactly representable: must come back bit for bit
+  batch[6].value = -1.5e-300;
+  batch[7].time = {};  // stamped by the store's clock
+  auto last = ts->AppendMetrics(c, batch);
+  REQUIRE_MESSAGE(last.ok(), last.status().ToString());
+  CHECK(*ts->AppendMetrics(c, {}) == 0);
+
+  auto all = ts->ListMetrics(c, [] {
+    ListQuery q;
+    q.size = 10;
+    return q;
+  }());
+  REQUIRE_MESSAGE(all.ok(), all.status().ToString());
+  CHECK(all->total == 300);
+  REQUIRE(all->items.size() == 10);
+  model::Metric expected = batch[0];
+  expected.storage_id = all->items[0].storage_id;
+  expected.tenant_name = "t1";
+  CHECK(all->items[0] == expected);
+  CHECK(all->items[5].value == 0.1 + 0.2);
+  CHECK(all->items[6].value == -1.5e-300);
+  CHECK(all->items[7].time == ts.clock().Now());
+  CHECK(all->items[3].type == model::MetricType::kCounter);
+  CHECK(*last == all->items[0].storage_id + 299);
+
+  auto vm2 = ts->ListMetrics(c, Filter("node_instance_id", {"vm_2"}));
+  REQUIRE(vm2.ok());
+  CHECK(vm2->total == 100);
+  auto counters = ts->ListMetrics(c, Filter("type", {"COUNTER"}));
+  REQUIRE(counters.ok());
+  CHECK(counters->total == 100);
+  auto like = ts->ListMetrics(c, Filter("service", {"%VM_2.CPU%"}));
+  REQUIRE(like.ok());
+  CHECK(like->total == 50);
+  CHECK(ts->ListMetrics(Caller("t2"), {})->total == 0);
+  CHECK(ts->ListMetrics(c, Filter("unit", {"%"})).status().code() == ErrorCode::kBadParameters);
+  CHECK(ts->ListMetrics(c, Filter("type", {"'; DROP TABLE metrics; --"}))->total == 0);
+
+  // A time window of one instance's cpu samples, newest first.
+  ListQuery window = Filter("node_instance_id", {"vm_1"});
+  window.filters["name"] = {"cpu"};
+  window.ranges.push_back({"time", "2023-11-14T22:15:00.000Z", "2023-11-14T22:16:00.000Z"});
+  window.sort = {"-time"};
+  auto in_window = ts->ListMetrics(c, window);
+  REQUIRE_MESSAGE(in_window.ok(), in_window.status().ToString());
+  // 1,700,000,100 .. 1,700,000,159 s: 60 samples, the even ones are cpu.
+  CHECK(in_window->total == 30);
+  REQUIRE(!in_window->items.empty());
+  CHECK(in_window->items[0].time == Timestamp(std::chrono::seconds(1'700'000'158)));
+
+  // Value ranges take numbers: [10, 20) holds samples 40..79.
+  ListQuery by_value;
+  by_value.ranges.push_back({"value", "10", "20"});
+  by_value.sort = {"-value"};
+  auto valued = ts->ListMetrics(c, by_value);
+  REQUIRE(valued.ok());
+  CHECK(valued->total == 40);
+  CHECK(valued->items[0].value == 79 / 4.0);
+  by_value.ranges[0].to = "twenty";
+  CHECK(ts->ListMetrics(c, by_value).status().code() == ErrorCode::kBadParameters);
+
+  // Keyset paging from the start to the end.
+  ListQuery k;
+  k.size = 64;
+  k.with_total = false;
+  k.after_storage_id = all->items[0].storage_id - 1;
+  int seen = 0;
+  while (true) {
+    auto page = ts->ListMetrics(c, k);
+    REQUIRE(page.ok());
+    if (page->items.empty()) {
+      break;
+    }
+    seen += static_cast<int>(page->items.size());
+    k.after_storage_id = page->items.back().storage_id;
+  }
+  CHECK(seen == 300);
+
+  // Retention: everything sampled before 1,700,000,250 s goes.
+  ListQuery old;
+  old.ranges.push_back({"time", std::nullopt, "2023-11-14T22:17:30.000Z"});
+  auto deleted = ts->DeleteMetrics(c, old);
+  REQUIRE(deleted.ok());
+  CHECK(*deleted == 250);  // sample 7 too: the test clock stands in 2020
+  CHECK(ts->ListMetrics(c, {})->total == 50);
+  CHECK(*ts->DeleteMetrics(Caller("t2"), {}) == 0);  // another tenant's delete touches nothing
+  CHECK(ts->ListMetrics(c, {})->total == 50);
 }
 
 CONTRACT_TEST("secrets are encrypted at rest and listed without values") {

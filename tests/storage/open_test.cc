@@ -74,6 +74,65 @@ TEST_CASE("an SQLite file store runs in WAL mode and creates its key file beside
   CHECK(mode == "wal");
 }
 
+// Rows in one deployment, so the planner has something to measure.
+void LoadInstances(storage::Store& store) {
+  storage::CallerContext c = storage::CallerContext::System();
+  REQUIRE(store.CreateTenant({std::string(model::kDefaultTenant), {}, "", ""}).ok());
+  std::vector<model::NodeInstance> instances;
+  for (int i = 0; i < 200; ++i) {
+    model::NodeInstance inst;
+    inst.id = "vm_" + std::to_string(i);
+    inst.node_id = "vm";
+    inst.deployment_id = "d1";
+    instances.push_back(inst);
+  }
+  REQUIRE(store.CreateNodeInstances(c, instances).ok());
+}
+
+TEST_CASE("maintenance on SQLite gathers the planner's statistics, and refuses a transaction") {
+  TempDir dir;
+  std::string path = (dir.path() / "db.sqlite").string();
+  auto store = storage::OpenStore("sqlite://" + path);
+  REQUIRE_MESSAGE(store.ok(), store.status().ToString());
+  LoadInstances(**store);
+  Status maintained = (*store)->Maintain();
+  REQUIRE_MESSAGE(maintained.ok(), maintained.ToString());
+  soci::session sql(soci::sqlite3, "db=" + path);
+  int stats = 0;
+  sql << "SELECT COUNT(*) FROM sqlite_stat1 WHERE tbl = 'node_instances'", soci::into(stats);
+  CHECK(stats > 0);
+  Status nested = (*store)->InTransaction([](storage::Store& tx) { return tx.Maintain(); });
+  CHECK(nested.code() == ErrorCode::kBadParameters);
+  CHECK((*store)->ListNodeInstances(storage::CallerContext::System(), {})->total == 200);
+}
+
+TEST_CASE("maintenance on PostgreSQL vacuums and analyzes the store's own tables") {
+  if (!HaveServer(PostgresTestUrl(), "CLOUDIFY_TEST_POSTGRES_URL")) {
+    return;
+  }
+  TempDir dir;
+  ScratchPgSchema schema("cfy_maintain");
+  storage::StoreOptions options;
+  options.secret_key_file = dir.path() / "k";
+  auto store = storage::OpenStore(schema.url(), options);
+  REQUIRE_MESSAGE(store.ok(), store.status().ToString());
+  LoadInstances(**store);
+  Status maintained = (*store)->Maintain();
+  REQUIRE_MESSAGE(maintained.ok(), maintained.ToString());
+  // VACUUM (ANALYZE) leaves the row count in the catalog and stamps the table.
+  soci::session admin(soci::postgresql, PostgresConnInfo());
+  long long tuples = 0;
+  admin << "SELECT c.reltuples::bigint FROM pg_class c JOIN pg_namespace n ON n.oid = "
+           "c.relnamespace WHERE n.nspname = :s AND c.relname = 'node_instances'",
+      soci::use(schema.name()), soci::into(tuples);
+  CHECK(tuples == 200);
+  long long vacuumed = 0;
+  admin << "SELECT COUNT(*) FROM pg_stat_user_tables WHERE schemaname = :s AND "
+           "last_vacuum IS NOT NULL AND last_analyze IS NOT NULL",
+      soci::use(schema.name()), soci::into(vacuumed);
+  CHECK(vacuumed > 1);  // every table of the schema, not only the one with rows
+}
+
 TEST_CASE("a database newer than the code is refused, and a migrated one is left alone") {
   TempDir dir;
   std::string path = (dir.path() / "db.sqlite").string();

@@ -34,11 +34,15 @@ inline constexpr std::string_view kLogsEventsQueue = "cloudify-logs-events";
 inline constexpr std::string_view kHooksQueue = "cloudify-hooks";
 // Metrics: topic, non-durable, auto-delete (routing key = deployment id).
 inline constexpr std::string_view kMonitoringExchange = "cloudify-monitoring";
+// The queue the metric writer consumes (bound to monitoring with "#"). The original's consumer
+// (amqp-influxdb) used an anonymous queue; a named one keeps samples while a manager restarts.
+inline constexpr std::string_view kMetricsQueue = "cloudify-metrics";
 
 // What the manager declares on connect: the management exchange and its two queues, the
 // mgmtworker service exchange with this manager's queue, the events, logs and monitoring
-// exchanges, the logs-events queue (bound to logs, and to events with "events.#") and the hooks
-// queue (bound to events with "events.hooks").
+// exchanges, the logs-events queue (bound to logs, and to events with "events.#"), the hooks
+// queue (bound to events with "events.hooks") and the metrics queue (bound to monitoring with
+// "#").
 Topology ManagementTopology(std::string_view manager_name);
 
 // An agent's direct exchange "<agent>" and its queues "<agent>_operation" (key "operation")

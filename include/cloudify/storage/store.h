@@ -1,7 +1,7 @@
 // Store: everything the manager knows (tenants, users, groups, blueprints with their plan,
 // deployments, nodes, node instances, executions with their task graphs and operations,
-// events and logs, secrets, plugins), behind one abstract interface with two backends chosen
-// by URL: an SQLite file (the embedded default), SQLite in memory, or PostgreSQL.
+// events and logs, metrics, secrets, plugins), behind one abstract interface with two backends
+// chosen by URL: an SQLite file (the embedded default), SQLite in memory, or PostgreSQL.
 //
 //   auto store = cloudify::storage::OpenStore("sqlite:///var/lib/cloudify/db.sqlite");
 //   auto page = (*store)->ListNodeInstances(caller, {.filters = {{"deployment_id", {"d1"}}}});
@@ -41,6 +41,7 @@
 #include "cloudify/model/deployment_modification.h"
 #include "cloudify/model/event.h"
 #include "cloudify/model/execution.h"
+#include "cloudify/model/metric.h"
 #include "cloudify/model/node.h"
 #include "cloudify/model/operation.h"
 #include "cloudify/model/plugin.h"
@@ -178,6 +179,14 @@ class Store {
   // The schema version the database is at (the code's latest after a successful open).
   virtual Result<int> SchemaVersion() = 0;
 
+  // The database's upkeep, for a manager to run now and then (and an operator after a bulk
+  // load): refreshes the query planner's statistics and reclaims dead rows, so lists keep
+  // their index plans. SQLite never does this by itself; PostgreSQL's autovacuum does it late
+  // (a minute's nap, then only past 20% of a table changed). SQLite: ANALYZE (sampled) and a
+  // WAL checkpoint; PostgreSQL: VACUUM (ANALYZE) of each table of the store's schema.
+  // kBadParameters inside InTransaction.
+  virtual Status Maintain() = 0;
+
   // Runs `body` with a Store bound to one connection inside one transaction: committed when the
   // body returns OK, rolled back (with nothing written) otherwise or when the commit fails.
   // Returns the body's Status or the commit's. Nested calls join the outer transaction.
@@ -230,7 +239,7 @@ class Store {
   virtual Result<Page<model::Deployment>> ListDeployments(const CallerContext& caller,
                                                           const ListQuery& query) = 0;
   // Removes the deployment with its nodes, node instances, executions (with their task graphs
-  // and operations), deployment modifications, events and logs, in one transaction.
+  // and operations), deployment modifications, events, logs and metrics, in one transaction.
   virtual Status DeleteDeployment(const CallerContext& caller, const std::string& id) = 0;
 
   // --- Nodes (keyed by deployment and node id) ---
@@ -328,6 +337,22 @@ class Store {
                                                 const ListQuery& query) = 0;
   // Deletes the events matching query.filters (same fields as ListEvents; paging ignored).
   virtual Result<int64_t> DeleteEvents(const CallerContext& caller, const ListQuery& query) = 0;
+
+  // --- Metrics ---
+  // Appends many in one transaction (all or none); each gets its storage id in order, the
+  // caller's tenant when its tenant_name is empty and the store's clock when its time is unset.
+  // Returns the last storage id assigned.
+  virtual Result<int64_t> AppendMetrics(const CallerContext& caller,
+                                        const std::vector<model::Metric>& metrics) = 0;
+  // Tenancy: the caller's tenant. Filters: deployment_id, node_name, node_instance_id, host,
+  // name, path, type (GAUGE|COUNTER), and service as a case-insensitive LIKE pattern; ranges on
+  // time and value. Sorts: time, value, deployment_id, node_name, node_instance_id, name, path.
+  // Ordered by storage id unless sorted; after_storage_id pages by keyset at constant cost.
+  virtual Result<Page<model::Metric>> ListMetrics(const CallerContext& caller,
+                                                  const ListQuery& query) = 0;
+  // Deletes the metrics matching query.filters and query.ranges (e.g. older than a retention
+  // time); paging is ignored. Returns how many were deleted.
+  virtual Result<int64_t> DeleteMetrics(const CallerContext& caller, const ListQuery& query) = 0;
 
   // --- Secrets (values encrypted at rest) ---
   virtual Status CreateSecret(const CallerContext& caller, const model::Secret& secret) = 0;

@@ -252,6 +252,15 @@ const TableDef& TableOf<model::Event>() {
   return t;
 }
 template <>
+const TableDef& TableOf<model::Metric>() {
+  static const TableDef t = [] {
+    TableDef table = Describe<model::Metric>("metrics", Tenancy::kTenantOnly);
+    table.has_created_at = false;  // ordered by storage id (insertion order)
+    return table;
+  }();
+  return t;
+}
+template <>
 const TableDef& TableOf<model::Secret>() {
   static const TableDef t = Describe<model::Secret>("secrets", Tenancy::kFull);
   return t;

@@ -17,6 +17,7 @@
 #include "cloudify/model/event.h"
 #include "cloudify/model/execution.h"
 #include "cloudify/model/json.h"
+#include "cloudify/model/metric.h"
 #include "cloudify/model/node.h"
 #include "cloudify/model/operation.h"
 #include "cloudify/model/plugin.h"
@@ -120,6 +121,10 @@ class Describer {
     Column(n, ColType::kInt, f);
   }
   template <typename T>
+  void Real(std::string_view n, T&, unsigned f = 0) {
+    Column(n, ColType::kReal, f);
+  }
+  template <typename T>
   void Json(std::string_view n, T&, unsigned f = 0) {
     Column(n, ColType::kText, f);
   }
@@ -150,6 +155,7 @@ class Writer {
   void Int(std::string_view, const std::optional<Timestamp>& v, unsigned = 0) {
     row.push_back(v ? Value::Int(v->time_since_epoch().count()) : Value::Null(ColType::kInt));
   }
+  void Real(std::string_view, const double& v, unsigned = 0) { row.push_back(Value::Real(v)); }
   void Json(std::string_view, const nlohmann::json& v, unsigned = 0) {
     row.push_back(Value::Text(v.dump()));
   }
@@ -208,6 +214,11 @@ class Reader {
     if (const Value* x = Next()) {
       v = x->null ? std::nullopt
                   : std::optional<Timestamp>(Timestamp(std::chrono::milliseconds(x->number)));
+    }
+  }
+  void Real(std::string_view, double& v, unsigned = 0) {
+    if (const Value* x = Next()) {
+      v = x->real;
     }
   }
   void Json(std::string_view name, nlohmann::json& v, unsigned = 0) {
@@ -494,6 +505,23 @@ void Map(M& m, model::Event& e) {
   m.Text("event_type", e.event_type, kFilter | kUnindexed);
   m.Text("logger", e.logger);
   m.Enum("level", e.level, LogLevelName, ParseLogLevel, kFilter | kUnindexed);
+}
+
+template <typename M>
+void Map(M& m, model::Metric& x) {
+  // Read per deployment (and then node, instance, name) over a time range.
+  m.Int("time", x.time, kSort);
+  m.Text("deployment_id", x.deployment_id, kFilter | kSort);
+  m.Text("node_name", x.node_name, kFilter | kSort | kUnindexed);
+  m.Text("node_instance_id", x.node_instance_id, kFilter | kSort | kUnindexed);
+  m.Text("host", x.host, kFilter | kUnindexed);
+  m.Text("name", x.name, kFilter | kSort | kUnindexed);
+  m.Text("path", x.path, kFilter | kSort | kUnindexed);
+  m.Real("value", x.value, kSort);
+  m.Text("unit", x.unit);
+  m.Enum("type", x.type, model::MetricTypeName, model::ParseMetricType, kFilter | kUnindexed);
+  m.Text("service", x.service, kLike);
+  m.Text("tenant_name", x.tenant_name);
 }
 
 template <typename M>

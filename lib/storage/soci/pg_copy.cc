@@ -1,5 +1,6 @@
 #include "storage/soci/pg_copy.h"
 
+#include <charconv>
 #include <memory>
 #include <string>
 
@@ -16,6 +17,13 @@ void AppendField(std::string& out, const Value& v) {
   }
   if (v.type == ColType::kInt) {
     out += std::to_string(v.number);
+    return;
+  }
+  if (v.type == ColType::kReal) {
+    // The shortest text that reads back as the same double.
+    char buffer[32];
+    auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, v.real);
+    out.append(buffer, ec == std::errc() ? end : buffer);
     return;
   }
   for (char c : v.text) {

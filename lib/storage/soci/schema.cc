@@ -17,7 +17,17 @@ struct Migration {
   std::function<std::vector<std::string>(Dialect)> statements;
 };
 
-std::string SqlType(ColType type) { return type == ColType::kInt ? "BIGINT" : "TEXT"; }
+std::string SqlType(ColType type) {
+  switch (type) {
+    case ColType::kInt:
+      return "BIGINT";
+    case ColType::kReal:
+      return "DOUBLE PRECISION";  // SQLite gives it REAL affinity
+    case ColType::kText:
+      break;
+  }
+  return "TEXT";
+}
 
 // CREATE TABLE and its indexes: the unique key (within the tenant for tenant-scoped tables)
 // and one index per REST filter, ending with the default order so a filtered page is read in
@@ -112,6 +122,7 @@ const std::vector<Migration>& Migrations() {
              "CREATE UNIQUE INDEX deployment_modifications_one_started ON "
              "deployment_modifications (tenant_name, deployment_id) WHERE status = 'started'"};
        }},
+      {6, "metrics", [](Dialect d) { return CreateTables<model::Metric>(d); }},
   };
   return migrations;
 }

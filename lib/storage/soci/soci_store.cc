@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cmath>
 #include <mutex>
 #include <optional>
 #include <unordered_set>
@@ -57,9 +58,12 @@ struct Shared {
     if (dialect != Dialect::kPostgres || s.is_connected()) {
       return false;
     }
+    // The kept statements belong to the closed connection (and refer to its backend).
+    ForgetPreparedStatements(s);
     try {
       s.reconnect();
       SetUpPostgresSession(s, false);
+      KeepStatementsPrepared(s);
       return true;
     } catch (const std::exception&) {  // NOLINT(bugprone-empty-catch): the server is still away
       return false;
@@ -67,6 +71,14 @@ struct Shared {
   }
 
   long long NowMs() const { return clock->Now().time_since_epoch().count(); }
+
+  ~Shared() {
+    if (pool != nullptr) {
+      for (size_t i = 0; i < pool_size; ++i) {
+        ForgetPreparedStatements(pool->at(i));  // while their connections are open
+      }
+    }
+  }
 };
 
 // A pooled connection held for one call.
@@ -88,6 +100,7 @@ class Lease {
 template <typename T>
 void SetStorageId(T&, long long) {}
 void SetStorageId(model::Event& e, long long id) { e.storage_id = id; }
+void SetStorageId(model::Metric& m, long long id) { m.storage_id = id; }
 
 std::string Lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(),
@@ -114,6 +127,15 @@ Result<Value> FilterValue(const ColumnDef& c, const std::string& text) {
   }
   if (c.type == ColType::kText) {
     return Value::Text(text);
+  }
+  if (c.type == ColType::kReal) {
+    double r = 0;
+    auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), r);
+    if (ec == std::errc() && ptr == text.data() + text.size() && std::isfinite(r)) {
+      return Value::Real(r);
+    }
+    return BadParametersError("`" + text + "` is not a valid value for `" + c.field +
+                              "` (expected a number)");
   }
   long long n = 0;
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
@@ -161,13 +183,22 @@ void AddTenancy(Where& w, const TableDef& t, const CallerContext& c) {
 }
 
 // Selects rows of T matching `where` (columns per `selected`, all when empty), in `suffix`
-// order/limit. Each item comes with its storage id.
+// order/limit. Each item comes with its storage id. With `total`, every row also carries the
+// count of all matches, into *total (left alone when no row comes back). With `deferred_order`,
+// the page is picked by storage id alone (`suffix` pages that choice) and only its rows are
+// read whole, in that order: skipping rows then walks the index, not the table.
 template <typename T>
 Status SelectRows(soci::session& s, Where& where, const std::string& suffix,
-                  const std::vector<bool>& selected, std::vector<std::pair<long long, T>>& out) {
+                  const std::vector<bool>& selected, std::vector<std::pair<long long, T>>& out,
+                  long long* total = nullptr, const std::string* deferred_order = nullptr) {
   const TableDef& t = TableOf<T>();
   std::string cols = "storage_id";
   std::vector<ColType> types = {ColType::kInt};
+  if (total != nullptr) {
+    // Uncorrelated, so the database runs it once; it reuses the page's placeholders.
+    cols += ", (SELECT COUNT(*) FROM " + t.name + where.Sql() + ")";
+    types.push_back(ColType::kInt);
+  }
   std::vector<int> positions(t.columns.size(), -1);
   for (size_t i = 0; i < t.columns.size(); ++i) {
     if (selected.empty() || selected[i]) {
@@ -176,9 +207,17 @@ Status SelectRows(soci::session& s, Where& where, const std::string& suffix,
       types.push_back(t.columns[i].type);
     }
   }
+  std::string rows_sql = where.Sql() + suffix;
+  if (deferred_order != nullptr) {
+    rows_sql = " WHERE storage_id IN (SELECT storage_id FROM " + t.name + rows_sql + ") ORDER BY " +
+               *deferred_order;
+  }
   Status status;
-  Run(s, "SELECT " + cols + " FROM " + t.name + where.Sql() + suffix, where.binds(), types,
+  Run(s, "SELECT " + cols + " FROM " + t.name + rows_sql, where.binds(), types,
       [&](const Row& row) {
+        if (total != nullptr) {
+          *total = row[1].number;
+        }
         T item{};
         Reader reader(t, positions, row);
         Map(reader, item);
@@ -239,11 +278,7 @@ void InsertRows(soci::session& s, const TableDef& t, std::vector<Row>& rows) {
     }
     soci::statement st(s);
     for (size_t i = 0; i < buffer.size(); ++i) {
-      if (buffer[i].type == ColType::kInt) {
-        st.exchange(soci::use(buffer[i].number, inds[i]));
-      } else {
-        st.exchange(soci::use(buffer[i].text, inds[i]));
-      }
+      UseValue(st, buffer[i], inds[i]);
     }
     st.alloc();
     st.prepare(values_sql(chunk, true));
@@ -254,6 +289,7 @@ void InsertRows(soci::session& s, const TableDef& t, std::vector<Row>& rows) {
         for (size_t i = 0; i < width; ++i) {
           Value& slot = buffer[r * width + i];
           slot.number = row[i].number;
+          slot.real = row[i].real;
           slot.text.swap(row[i].text);
           inds[r * width + i] = row[i].null ? soci::i_null : soci::i_ok;
         }
@@ -434,7 +470,7 @@ Status AddListFilters(const TableDef& t, const CallerContext* c, const ListQuery
       field.erase(0, 1);
     }
     int i = t.Find(field);
-    if (i < 0 || t.columns[static_cast<size_t>(i)].type != ColType::kInt ||
+    if (i < 0 || t.columns[static_cast<size_t>(i)].type == ColType::kText ||
         (t.columns[static_cast<size_t>(i)].flags & kInternal) != 0) {
       return BadParametersError("_range field `" + range.field + "` is not a range field of " +
                                 t.name);
@@ -518,10 +554,10 @@ Result<Page<T>> ListRows(const Shared& sh, soci::session& s, const CallerContext
   page.size = q.size;
   page.offset = q.offset;
   page.total = -1;
-  if (q.with_total) {
-    Where count_where = where;
-    page.total = Count(s, t.name, count_where);
-  }
+  // The total comes with the page (one statement: one round trip, one plan); only an empty
+  // page past the start needs a count of its own.
+  Where count_where = where;
+  long long total = -1;
   std::string suffix = " ORDER BY " + order;
   if (q.get_all_results) {
     suffix += NoLimitSql(sh.dialect) + " OFFSET " + where.Bind(Value::Int(q.offset));
@@ -530,7 +566,15 @@ Result<Page<T>> ListRows(const Shared& sh, soci::session& s, const CallerContext
         " LIMIT " + where.Bind(Value::Int(q.size)) + " OFFSET " + where.Bind(Value::Int(q.offset));
   }
   std::vector<std::pair<long long, T>> rows;
-  CLOUDIFY_RETURN_IF_ERROR(SelectRows<T>(s, where, suffix, selected, rows));
+  // A page deep into the matches reads only its own rows whole.
+  const bool deferred = q.offset > 0 && !q.get_all_results;
+  CLOUDIFY_RETURN_IF_ERROR(SelectRows<T>(s, where, suffix, selected, rows,
+                                         q.with_total ? &total : nullptr,
+                                         deferred ? &order : nullptr));
+  if (q.with_total) {
+    const bool page_could_hold_rows = q.offset == 0 && (q.size > 0 || q.get_all_results);
+    page.total = !rows.empty() ? total : page_could_hold_rows ? 0 : Count(s, t.name, count_where);
+  }
   page.items.reserve(rows.size());
   for (auto& [id, item] : rows) {
     page.items.push_back(std::move(item));
@@ -552,6 +596,41 @@ class SociStore final : public Store {
   Result<int> SchemaVersion() override {
     return Read([&](soci::session& s) -> Result<int> { return CurrentSchemaVersion(s); },
                 "read the schema version");
+  }
+
+  Status Maintain() override {
+    if (tx_ != nullptr) {
+      return Status(ErrorCode::kBadParameters, "maintenance cannot run inside a transaction");
+    }
+    if (shared_->dialect == Dialect::kSqlite) {
+      // ANALYZE writes sqlite_stat1: it queues with the other writers.
+      std::unique_lock<std::timed_mutex> writer(shared_->sqlite_writer, std::defer_lock);
+      if (!writer.try_lock_for(shared_->options.busy_timeout)) {
+        return Status(ErrorCode::kUnavailable, "maintenance: the database is busy");
+      }
+      return Read(
+          [&](soci::session& s) -> Status {
+            // A bounded sample per index keeps this short on a big database.
+            Exec(s, "PRAGMA analysis_limit = 1000");
+            Exec(s, "ANALYZE");
+            Exec(s, "PRAGMA wal_checkpoint(PASSIVE)");
+            return Status::Ok();
+          },
+          "maintenance");
+    }
+    return Read(
+        [&](soci::session& s) -> Status {
+          // VACUUM runs outside a transaction, one table at a time, only on this store's schema.
+          std::vector<std::string> tables;
+          std::vector<Value> none;
+          Run(s, "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()", none,
+              {ColType::kText}, [&](const Row& row) { tables.push_back(row[0].text); });
+          for (const std::string& table : tables) {
+            Exec(s, "VACUUM (ANALYZE) \"" + table + "\"");
+          }
+          return Status::Ok();
+        },
+        "maintenance");
   }
 
   Status InTransaction(const std::function<Status(Store& tx)>& body) override {
@@ -710,6 +789,7 @@ class SociStore final : public Store {
           run("DELETE FROM node_instances WHERE tenant_name = :b0 AND deployment_id = :b1");
           run("DELETE FROM nodes WHERE tenant_name = :b0 AND deployment_id = :b1");
           run("DELETE FROM events WHERE tenant_name = :b0 AND deployment_id = :b1");
+          run("DELETE FROM metrics WHERE tenant_name = :b0 AND deployment_id = :b1");
           run("DELETE FROM deployment_modifications WHERE tenant_name = :b0 AND "
               "deployment_id = :b1");
           DeleteByStorageId(s, "deployments", found.first);
@@ -1050,16 +1130,7 @@ class SociStore final : public Store {
             }
             rows.push_back(std::move(row));
           }
-          if (shared_->dialect == Dialect::kPostgres) {
-            CopyRows(s, t, rows);  // one round trip for the batch
-          } else {
-            InsertRows(s, t, rows);  // one prepared multi-row INSERT reused per chunk
-          }
-          std::vector<Value> none;
-          long long last = 0;
-          Run(s, LastInsertIdSql(shared_->dialect), none, {ColType::kInt},
-              [&](const Row& row) { last = row[0].number; });
-          return static_cast<int64_t>(last);
+          return AppendRows(s, t, rows);
         },
         "append events");
   }
@@ -1067,14 +1138,42 @@ class SociStore final : public Store {
     return List<model::Event>(&c, query);
   }
   Result<int64_t> DeleteEvents(const CallerContext& c, const ListQuery& query) override {
+    return DeleteMatching<model::Event>(c, query, "delete events");
+  }
+
+  // --- Metrics ---
+  Result<int64_t> AppendMetrics(const CallerContext& c,
+                                const std::vector<model::Metric>& metrics) override {
     return Write(
         [&](soci::session& s) -> Result<int64_t> {
-          // The list engine's filters select the rows; paging does not apply.
-          Where where;
-          CLOUDIFY_RETURN_IF_ERROR(AddListFilters(TableOf<model::Event>(), &c, query, where));
-          return static_cast<int64_t>(Run(s, "DELETE FROM events" + where.Sql(), where.binds()));
+          if (metrics.empty()) {
+            return int64_t{0};
+          }
+          const TableDef& t = TableOf<model::Metric>();
+          const size_t tenant = static_cast<size_t>(t.Find("tenant_name"));
+          const size_t time = static_cast<size_t>(t.Find("time"));
+          const Timestamp now = shared_->clock->Now();
+          std::vector<Row> rows;
+          rows.reserve(metrics.size());
+          for (const model::Metric& m : metrics) {
+            Row row = ToRow(m);
+            if (m.tenant_name.empty()) {
+              row[tenant] = Value::Text(c.tenant);
+            }
+            if (m.time.time_since_epoch().count() == 0) {
+              row[time] = Value::Int(now.time_since_epoch().count());
+            }
+            rows.push_back(std::move(row));
+          }
+          return AppendRows(s, t, rows);
         },
-        "delete events");
+        "append metrics");
+  }
+  Result<Page<model::Metric>> ListMetrics(const CallerContext& c, const ListQuery& query) override {
+    return List<model::Metric>(&c, query);
+  }
+  Result<int64_t> DeleteMetrics(const CallerContext& c, const ListQuery& query) override {
+    return DeleteMatching<model::Metric>(c, query, "delete metrics");
   }
 
   // --- Secrets ---
@@ -1340,6 +1439,34 @@ class SociStore final : public Store {
         "update " + what);
   }
 
+  // Inserts an append-only batch (events, metrics) and returns the last storage id assigned.
+  int64_t AppendRows(soci::session& s, const TableDef& t, std::vector<Row>& rows) {
+    if (shared_->dialect == Dialect::kPostgres) {
+      CopyRows(s, t, rows);  // one round trip for the batch
+    } else {
+      InsertRows(s, t, rows);  // one prepared multi-row INSERT reused per chunk
+    }
+    std::vector<Value> none;
+    long long last = 0;
+    Run(s, LastInsertIdSql(shared_->dialect), none, {ColType::kInt},
+        [&](const Row& row) { last = row[0].number; });
+    return static_cast<int64_t>(last);
+  }
+
+  // Deletes the rows a list query's filters and ranges select (paging does not apply).
+  template <typename T>
+  Result<int64_t> DeleteMatching(const CallerContext& c, const ListQuery& query,
+                                 const std::string& what) {
+    return Write(
+        [&](soci::session& s) -> Result<int64_t> {
+          const TableDef& t = TableOf<T>();
+          Where where;
+          CLOUDIFY_RETURN_IF_ERROR(AddListFilters(t, &c, query, where));
+          return static_cast<int64_t>(Run(s, "DELETE FROM " + t.name + where.Sql(), where.binds()));
+        },
+        what);
+  }
+
   template <typename T>
   Status Delete(const CallerContext* c, Where key, const std::string& what) {
     return Write(
@@ -1477,6 +1604,13 @@ Result<std::unique_ptr<Store>> OpenSociStore(const Url& url, const StoreOptions&
     CLOUDIFY_RETURN_IF_ERROR(Migrate(shared->pool->at(0), shared->dialect, *shared->clock));
   } catch (const std::exception& e) {
     return StatusFromException(e, "migrate store `" + url.Redacted() + "`");
+  }
+  if (!sqlite) {
+    // PostgreSQL plans a statement it is given each time anew: kept prepared, a list query
+    // is planned once per connection (measured: 0.4 ms of a 2 ms page of 10,000 instances).
+    for (size_t i = 0; i < shared->pool_size; ++i) {
+      KeepStatementsPrepared(shared->pool->at(i));
+    }
   }
   return std::unique_ptr<Store>(std::make_unique<SociStore>(std::move(shared), nullptr));
 }

@@ -1,6 +1,8 @@
 #include "storage/soci/sql.h"
 
 #include <memory>
+#include <mutex>
+#include <unordered_map>
 
 namespace cloudify::storage::soci_backend {
 
@@ -48,67 +50,188 @@ void UseValues(soci::statement& st, std::vector<Value>& values,
                std::vector<soci::indicator>& indicators) {
   for (size_t i = 0; i < values.size(); ++i) {
     indicators[i] = values[i].null ? soci::i_null : soci::i_ok;
-    if (values[i].type == ColType::kInt) {
-      st.exchange(soci::use(values[i].number, indicators[i]));
-    } else {
-      st.exchange(soci::use(values[i].text, indicators[i]));
-    }
+    UseValue(st, values[i], indicators[i]);
   }
-}
-
-std::vector<Value> InTextOrder(std::string& query, const std::vector<Value>& binds,
-                               bool anonymous) {
-  std::vector<Value> ordered;
-  for (size_t index : PlaceholderOrder(query, binds.size(), anonymous)) {
-    ordered.push_back(binds[index]);
-  }
-  return ordered;
 }
 
 }  // namespace
 
-long long Run(soci::session& session, const std::string& named_query,
-              std::vector<Value>& named_binds, const std::vector<ColType>& columns,
-              const std::function<void(const Row&)>& on_row) {
+namespace {
+
+// A statement with the buffers SOCI reads its parameters from and writes its columns to.
+struct BoundStatement {
+  explicit BoundStatement(soci::session& session) : statement(session) {}
+  soci::statement statement;
+  std::vector<size_t> order;  // the bind index of each placeholder, in text order
+  std::vector<Value> binds;   // SOCI holds pointers into these: sized once
+  std::vector<soci::indicator> bind_inds;
+  Row row;
+  std::vector<soci::indicator> row_inds;
+};
+
+// Prepares `named_query` on `session` with its buffers typed as `named_binds` and `columns`.
+std::unique_ptr<BoundStatement> Bind(soci::session& session, const std::string& named_query,
+                                     const std::vector<Value>& named_binds,
+                                     const std::vector<ColType>& columns,
+                                     soci::details::statement_type type) {
+  auto b = std::make_unique<BoundStatement>(session);
   std::string query = named_query;
-  std::vector<Value> binds =
-      InTextOrder(query, named_binds, session.get_backend_name() == "sqlite3");
-  soci::statement st(session);
-  std::vector<soci::indicator> bind_inds(binds.size());
-  UseValues(st, binds, bind_inds);
-  Row row(columns.size());
-  std::vector<soci::indicator> row_inds(columns.size(), soci::i_ok);
+  b->order = PlaceholderOrder(query, named_binds.size(), session.get_backend_name() == "sqlite3");
+  for (size_t index : b->order) {
+    b->binds.push_back(named_binds[index]);
+  }
+  b->bind_inds.resize(b->binds.size());
+  UseValues(b->statement, b->binds, b->bind_inds);
+  b->row.resize(columns.size());
+  b->row_inds.assign(columns.size(), soci::i_ok);
   for (size_t i = 0; i < columns.size(); ++i) {
-    row[i].type = columns[i];
-    if (columns[i] == ColType::kInt) {
-      st.exchange(soci::into(row[i].number, row_inds[i]));
-    } else {
-      st.exchange(soci::into(row[i].text, row_inds[i]));
+    b->row[i].type = columns[i];
+    switch (columns[i]) {
+      case ColType::kInt:
+        b->statement.exchange(soci::into(b->row[i].number, b->row_inds[i]));
+        break;
+      case ColType::kReal:
+        b->statement.exchange(soci::into(b->row[i].real, b->row_inds[i]));
+        break;
+      case ColType::kText:
+        b->statement.exchange(soci::into(b->row[i].text, b->row_inds[i]));
+        break;
     }
   }
-  st.alloc();
-  st.prepare(query, soci::details::st_one_time_query);
-  st.define_and_bind();
-  if (columns.empty()) {
-    st.execute(true);
-    return st.get_affected_rows();
+  b->statement.alloc();
+  b->statement.prepare(query, type);
+  b->statement.define_and_bind();
+  return b;
+}
+
+// Runs a bound statement with `named_binds` as its parameters; see Run.
+long long Execute(BoundStatement& b, const std::vector<Value>& named_binds,
+                  const std::function<void(const Row&)>& on_row) {
+  for (size_t i = 0; i < b.order.size(); ++i) {
+    const Value& v = named_binds[b.order[i]];
+    b.binds[i].number = v.number;
+    b.binds[i].real = v.real;
+    b.binds[i].text = v.text;
+    b.bind_inds[i] = v.null ? soci::i_null : soci::i_ok;
   }
-  st.execute(false);
+  if (b.row.empty()) {
+    b.statement.execute(true);
+    return b.statement.get_affected_rows();
+  }
+  b.statement.execute(false);
   long long count = 0;
-  while (st.fetch()) {
-    for (size_t i = 0; i < columns.size(); ++i) {
-      row[i].null = row_inds[i] == soci::i_null;
-      if (row[i].null) {
-        row[i].text.clear();
-        row[i].number = 0;
+  while (b.statement.fetch()) {
+    for (size_t i = 0; i < b.row.size(); ++i) {
+      Value& v = b.row[i];
+      v.null = b.row_inds[i] == soci::i_null;
+      if (v.null) {
+        v.text.clear();
+        v.number = 0;
+        v.real = 0;
       }
     }
     ++count;
     if (on_row) {
-      on_row(row);
+      on_row(b.row);
     }
   }
   return count;
+}
+
+// The statements a session keeps prepared, by query text and value types. Bounded: a query
+// built with a varying number of values (IN lists, the tail of a multi-row insert) adds one
+// entry per size, and the server holds every prepared statement.
+class StatementCache {
+ public:
+  static constexpr size_t kCapacity = 256;
+
+  BoundStatement* Find(const std::string& key) {
+    auto it = statements_.find(key);
+    return it == statements_.end() ? nullptr : it->second.get();
+  }
+  BoundStatement* Add(std::string key, std::unique_ptr<BoundStatement> statement) {
+    if (statements_.size() >= kCapacity) {
+      statements_.clear();
+    }
+    return statements_.emplace(std::move(key), std::move(statement)).first->second.get();
+  }
+  void Drop(const std::string& key) { statements_.erase(key); }
+
+ private:
+  std::unordered_map<std::string, std::unique_ptr<BoundStatement>> statements_;
+};
+
+// The caches of the sessions that keep their statements. Each session is used by one thread
+// at a time (a pool lease), so a cache needs no lock of its own; the registry does.
+std::mutex g_caches_mu;
+std::unordered_map<const soci::session*, std::unique_ptr<StatementCache>>& Caches() {
+  static auto* caches =
+      new std::unordered_map<const soci::session*, std::unique_ptr<StatementCache>>();
+  return *caches;
+}
+
+StatementCache* CacheOf(const soci::session& session) {
+  std::lock_guard lock(g_caches_mu);
+  auto it = Caches().find(&session);
+  return it == Caches().end() ? nullptr : it->second.get();
+}
+
+std::string CacheKey(const std::string& query, const std::vector<Value>& binds,
+                     const std::vector<ColType>& columns) {
+  std::string key;
+  key.reserve(query.size() + binds.size() + columns.size() + 1);
+  for (const Value& v : binds) {
+    key += static_cast<char>('0' + static_cast<int>(v.type));
+  }
+  key += '|';
+  for (ColType c : columns) {
+    key += static_cast<char>('0' + static_cast<int>(c));
+  }
+  key += '|';
+  key += query;
+  return key;
+}
+
+}  // namespace
+
+void KeepStatementsPrepared(soci::session& session) {
+  std::lock_guard lock(g_caches_mu);
+  Caches().try_emplace(&session, std::make_unique<StatementCache>());
+}
+
+void ForgetPreparedStatements(soci::session& session) {
+  std::unique_ptr<StatementCache> cache;
+  {
+    std::lock_guard lock(g_caches_mu);
+    auto it = Caches().find(&session);
+    if (it == Caches().end()) {
+      return;
+    }
+    cache = std::move(it->second);
+    Caches().erase(it);
+  }
+  // Destroyed outside the lock: each statement tells the server to drop it.
+}
+
+long long Run(soci::session& session, const std::string& query, std::vector<Value>& binds,
+              const std::vector<ColType>& columns, const std::function<void(const Row&)>& on_row) {
+  StatementCache* cache = CacheOf(session);
+  if (cache == nullptr) {
+    auto once = Bind(session, query, binds, columns, soci::details::st_one_time_query);
+    return Execute(*once, binds, on_row);
+  }
+  std::string key = CacheKey(query, binds, columns);
+  BoundStatement* statement = cache->Find(key);
+  if (statement == nullptr) {
+    statement =
+        cache->Add(key, Bind(session, query, binds, columns, soci::details::st_repeatable_query));
+  }
+  try {
+    return Execute(*statement, binds, on_row);
+  } catch (...) {
+    cache->Drop(key);  // a statement that failed half-way is not reused
+    throw;
+  }
 }
 
 PreparedWrite::PreparedWrite(soci::session& session, std::string query, std::vector<Value> values)
@@ -131,6 +254,7 @@ long long PreparedWrite::Execute() {
     const Value& v = values_[order_[i]];
     // The type of a slot is fixed when it is bound; only its contents change.
     bound_[i].number = v.number;
+    bound_[i].real = v.real;
     bound_[i].text = v.text;
     indicators_[i] = v.null ? soci::i_null : soci::i_ok;
   }
@@ -139,6 +263,20 @@ long long PreparedWrite::Execute() {
 }
 
 void Exec(soci::session& session, const std::string& query) { session << query; }
+
+void UseValue(soci::statement& st, Value& value, soci::indicator& indicator) {
+  switch (value.type) {
+    case ColType::kInt:
+      st.exchange(soci::use(value.number, indicator));
+      break;
+    case ColType::kReal:
+      st.exchange(soci::use(value.real, indicator));
+      break;
+    case ColType::kText:
+      st.exchange(soci::use(value.text, indicator));
+      break;
+  }
+}
 
 std::string Where::Bind(Value v) {
   binds_.push_back(std::move(v));

@@ -16,20 +16,22 @@ namespace cloudify::storage::soci_backend {
 
 enum class Dialect { kSqlite, kPostgres };
 
-// How a column is stored: integers (also booleans and millisecond timestamps) or text (also
-// JSON documents).
-enum class ColType { kInt, kText };
+// How a column is stored: integers (also booleans and millisecond timestamps), floating-point
+// numbers (metric values) or text (also JSON documents).
+enum class ColType { kInt, kReal, kText };
 
 // One bound or fetched value.
 struct Value {
   ColType type = ColType::kText;
   bool null = false;
   long long number = 0;
+  double real = 0;
   std::string text;
 
-  static Value Int(long long n) { return {ColType::kInt, false, n, {}}; }
-  static Value Text(std::string s) { return {ColType::kText, false, 0, std::move(s)}; }
-  static Value Null(ColType type) { return {type, true, 0, {}}; }
+  static Value Int(long long n) { return {ColType::kInt, false, n, 0, {}}; }
+  static Value Real(double r) { return {ColType::kReal, false, 0, r, {}}; }
+  static Value Text(std::string s) { return {ColType::kText, false, 0, 0, std::move(s)}; }
+  static Value Null(ColType type) { return {type, true, 0, 0, {}}; }
 };
 using Row = std::vector<Value>;
 
@@ -39,6 +41,13 @@ using Row = std::vector<Value>;
 long long Run(soci::session& session, const std::string& query, std::vector<Value>& binds,
               const std::vector<ColType>& columns = {},
               const std::function<void(const Row&)>& on_row = {});
+// From now on, statements Run on `session` are prepared once and kept, keyed by their text and
+// value types (the server then parses and plans each once). Call ForgetPreparedStatements
+// before the session reconnects or closes.
+void KeepStatementsPrepared(soci::session& session);
+// Drops the statements kept for `session` (a no-op when none are).
+void ForgetPreparedStatements(soci::session& session);
+
 // A statement without results prepared once and run many times: set the values (indexed as
 // the :bN placeholders of `query`; `values` gives each one's type) and Execute(). For batches
 // of the same small write.
@@ -89,6 +98,9 @@ std::string SkipLockedSql(Dialect d);
 std::string NoLimitSql(Dialect d);
 // The storage id the session's last INSERT assigned (the last row of a multi-row INSERT).
 std::string LastInsertIdSql(Dialect d);
+
+// Binds `value` to `st` as its next parameter; SOCI keeps pointers to `value` and `indicator`.
+void UseValue(soci::statement& st, Value& value, soci::indicator& indicator);
 
 // Converts an exception from SOCI or the database into a Status (unique violations are
 // kConflict, lock timeouts and lost connections kUnavailable, the rest kStorageError).

@@ -1,0 +1,197 @@
+// QueueWriter: consumes one queue of JSON messages and stores them in batches, acknowledging
+// the messages only after their batch is committed (a crash before the commit means
+// redelivery, never loss). EventWriter (events and logs) and MetricWriter are two of them.
+//
+// Thread-safety: Sync, stored and failures may be called from any thread.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "cloudify/ids.h"
+#include "cloudify/messaging/bus.h"
+#include "cloudify/status.h"
+
+namespace cloudify::workflow {
+
+template <typename T>
+struct QueueWriterSpec {
+  std::string queue;  // consumed
+  // Where a Sync() marker is published so that it travels behind the messages it waits for.
+  std::string sync_exchange;
+  std::string sync_routing_key;
+  std::function<Result<T>(const nlohmann::json&)> parse;
+  std::function<Status(std::vector<T>&)> store;  // stores one batch (all or none)
+  std::string what;                              // "events", "metrics": for errors
+  size_t max_batch = 1000;
+  std::chrono::milliseconds max_delay{20};
+};
+
+template <typename T>
+class QueueWriter {
+ public:
+  QueueWriter(messaging::Bus& bus, QueueWriterSpec<T> spec) : bus_(bus), spec_(std::move(spec)) {}
+  ~QueueWriter() { Stop(); }
+  QueueWriter(const QueueWriter&) = delete;
+  QueueWriter& operator=(const QueueWriter&) = delete;
+
+  Status Start() {
+    messaging::ConsumeOptions consume;
+    consume.prefetch = static_cast<uint32_t>(spec_.max_batch * 2);
+    auto sub = bus_.Consume(spec_.queue, consume,
+                            [this](messaging::Delivery d) { OnDelivery(std::move(d)); });
+    if (!sub.ok()) {
+      return sub.status().WithContext(spec_.what + " writer");
+    }
+    subscription_ = std::move(*sub);
+    flusher_ = std::thread([this] { FlushLoop(); });
+    return Status::Ok();
+  }
+
+  // Stores what it holds, then stops. Idempotent.
+  void Stop() {
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) {
+        return;
+      }
+      FlushLocked();
+      stopping_ = true;  // from here on nothing is stored: it would go back to the queue too
+    }
+    cv_.notify_all();
+    if (flusher_.joinable()) {
+      flusher_.join();
+    }
+    subscription_.reset();  // no more deliveries; unacked ones go back to the queue
+    std::lock_guard lock(mu_);
+    items_.clear();
+    deliveries_.clear();
+  }
+
+  // Waits until every message published to the queue before the call is stored.
+  Status Sync(std::chrono::milliseconds timeout) {
+    const std::string id = NewUuid();
+    messaging::Message marker;
+    marker.content_type = std::string(kSyncContentType);
+    marker.correlation_id = id;
+    marker.persistent = false;
+    CLOUDIFY_RETURN_IF_ERROR(
+        bus_.Publish(spec_.sync_exchange, spec_.sync_routing_key, std::move(marker)));
+    std::unique_lock lock(mu_);
+    if (!cv_.wait_for(lock, timeout, [&] { return synced_.count(id) != 0; })) {
+      return Status(ErrorCode::kUnavailable, spec_.what + " were not stored within the timeout");
+    }
+    synced_.erase(id);
+    return Status::Ok();
+  }
+
+  uint64_t stored() const {
+    std::lock_guard lock(mu_);
+    return stored_;
+  }
+  uint64_t failures() const {
+    std::lock_guard lock(mu_);
+    return failures_;
+  }
+  uint64_t malformed() const {
+    std::lock_guard lock(mu_);
+    return malformed_;
+  }
+
+ private:
+  static constexpr std::string_view kSyncContentType = "application/x-cloudify-writer-sync";
+
+  void OnDelivery(messaging::Delivery delivery) {
+    std::lock_guard lock(mu_);
+    if (delivery.message().content_type == kSyncContentType) {
+      if (!stopping_) {
+        FlushLocked();
+      }
+      (void)delivery.Ack();
+      synced_.insert(delivery.message().correlation_id);
+      cv_.notify_all();
+      return;
+    }
+    nlohmann::json body =
+        nlohmann::json::parse(delivery.message().body, nullptr, /*allow_exceptions=*/false);
+    Result<T> item = spec_.parse(body);
+    if (!item.ok()) {
+      ++malformed_;
+      (void)delivery.Nack(/*requeue=*/false);  // a malformed message would come back for ever
+      return;
+    }
+    items_.push_back(std::move(*item));
+    deliveries_.push_back(std::move(delivery));
+    if (stopping_) {
+      return;  // requeued when the subscription goes
+    }
+    if (items_.size() >= spec_.max_batch) {
+      FlushLocked();
+    } else if (items_.size() == 1) {
+      deadline_ = std::chrono::steady_clock::now() + spec_.max_delay;
+      cv_.notify_all();
+    }
+  }
+
+  void FlushLocked() {
+    if (items_.empty()) {
+      return;
+    }
+    Status stored = spec_.store(items_);
+    for (const auto& d : deliveries_) {
+      // Acked only after the commit: a crash before it means redelivery, never loss.
+      (void)(stored.ok() ? d.Ack() : d.Nack(/*requeue=*/true));
+    }
+    if (stored.ok()) {
+      stored_ += items_.size();
+    } else {
+      ++failures_;
+    }
+    items_.clear();
+    deliveries_.clear();
+  }
+
+  void FlushLoop() {
+    std::unique_lock lock(mu_);
+    while (!stopping_) {
+      if (items_.empty()) {
+        cv_.wait(lock, [&] { return stopping_ || !items_.empty(); });
+        continue;
+      }
+      if (cv_.wait_until(lock, deadline_, [&] { return stopping_; })) {
+        break;
+      }
+      if (std::chrono::steady_clock::now() >= deadline_) {
+        FlushLocked();
+      }
+    }
+  }
+
+  messaging::Bus& bus_;
+  const QueueWriterSpec<T> spec_;
+  std::unique_ptr<messaging::Subscription> subscription_;
+  std::thread flusher_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<T> items_;
+  std::vector<messaging::Delivery> deliveries_;
+  std::chrono::steady_clock::time_point deadline_;
+  std::set<std::string> synced_;
+  uint64_t stored_ = 0;
+  uint64_t failures_ = 0;
+  uint64_t malformed_ = 0;
+  bool stopping_ = false;
+};
+
+}  // namespace cloudify::workflow
