@@ -329,7 +329,10 @@ void RunScriptOperation(OperationContext& ctx, const ScriptOptions& options) {
   }
   run.env["CTX_SOCKET_URL"] = (*proxy)->url();
   run.env["CTX_TOKEN"] = (*proxy)->token();
-  const fs::path ctx_dir = options.ctx_dir.empty() ? DefaultCtxDirectory() : options.ctx_dir;
+  // Absolute: the script runs in its own work dir, where a relative PATH entry finds nothing.
+  std::error_code ignored;
+  const fs::path ctx_dir =
+      options.ctx_dir.empty() ? DefaultCtxDirectory() : fs::absolute(options.ctx_dir, ignored);
   std::string path_value = run.env.count("PATH") != 0       ? run.env["PATH"]
                            : std::getenv("PATH") != nullptr ? std::getenv("PATH")
                                                             : "/usr/local/bin:/usr/bin:/bin";
