@@ -4,9 +4,13 @@
 #include <cctype>
 #include <cmath>
 #include <fstream>
+#include <iterator>
 #include <optional>
 #include <variant>
 #include <vector>
+
+#include "cloudify/ids.h"
+#include "cloudify/process.h"
 
 namespace cloudify::workflow {
 namespace {
@@ -597,17 +601,31 @@ class Walk {
     return view;
   }
 
-  Result<std::string> Render(const std::string& text, const json& vars) {
+  // `vars` is the variables, or the original's keyword form {"template_variables": {...}}.
+  Result<std::string> Render(const std::string& text, const json& given) {
+    const auto keyword = given.is_object() ? given.find("template_variables") : given.end();
+    const json& vars =
+        given.is_object() && given.size() == 1 && keyword != given.end() && keyword->is_object()
+            ? *keyword
+            : given;
+    auto simple = RenderSubstitutions(text, vars);
+    if (!simple.ok() || *simple) {
+      return simple.ok() ? Result<std::string>(std::move(**simple)) : simple.status();
+    }
+    return RenderWithJinja(text, vars);
+  }
+
+  // A template of plain `{{ name.path }}` substitutions of strings and numbers, rendered here;
+  // nullopt for any other template (Jinja2 renders it, as the original does).
+  Result<std::optional<std::string>> RenderSubstitutions(const std::string& text,
+                                                         const json& vars) {
+    if (text.find("{%") != std::string::npos || text.find("{#") != std::string::npos) {
+      return std::optional<std::string>();
+    }
     std::string out;
     size_t pos = 0;
     for (;;) {
       size_t open = text.find("{{", pos);
-      size_t stmt = text.find("{%", pos);
-      if (stmt != std::string::npos && (open == std::string::npos || stmt < open)) {
-        return BadParametersError(
-            "template statements ({% ... %}) are not supported; only "
-            "{{ name.path }} substitutions are");
-      }
       if (open == std::string::npos) {
         out.append(text, pos, std::string::npos);
         break;
@@ -620,17 +638,89 @@ class Walk {
       std::string expr = text.substr(open + 2, close - open - 2);
       expr.erase(0, expr.find_first_not_of(" \t"));
       expr.erase(expr.find_last_not_of(" \t") + 1);
+      const bool plain = !expr.empty() && std::all_of(expr.begin(), expr.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '.' ||
+               c == '[' || c == ']';
+      });
+      if (!plain) {
+        return std::optional<std::string>();  // filters, expressions, string indexes
+      }
       auto value = Lookup(expr, vars);
       if (!value) {
         return BadParametersError("template variable '" + expr + "' is undefined");
       }
-      out += value->is_string() ? value->get<std::string>() : value->dump();
+      if (value->is_string()) {
+        out += value->get<std::string>();
+      } else if (value->is_number()) {
+        out += value->dump();
+      } else {
+        return std::optional<std::string>();  // Python's str() of it: Jinja2's to write
+      }
       if (out.size() > kMaxResourceBytes) {
         return BadParametersError("rendered template is larger than 64 MiB");
       }
       pos = close + 2;
     }
-    return out;
+    return std::optional<std::string>(std::move(out));
+  }
+
+  // Renders through `python3 -m cloudify.render` (Jinja2), with VARS and `ctx` as variables.
+  Result<std::string> RenderWithJinja(const std::string& text, const json& vars) {
+    if (options_.python_dir.empty()) {
+      return BadParametersError(
+          "the template uses Jinja2 beyond {{ name.path }} substitutions, and no renderer is "
+          "configured");
+    }
+    std::error_code ec;
+    const fs::path dir =
+        options_.work_dir.empty() ? fs::temp_directory_path(ec) : options_.work_dir;
+    const std::string stem = ".render-" + NewUuid();
+    const fs::path request_file = dir / (stem + ".json");
+    const fs::path output_file = dir / (stem + ".out");
+    json variables = vars.is_object() ? vars : json::object();
+    if (!variables.contains("ctx")) {
+      variables["ctx"] = CtxView();
+    }
+    {
+      std::ofstream request(request_file, std::ios::binary);
+      request << json{{"template", text}, {"variables", variables}}.dump(
+          -1, ' ', false, json::error_handler_t::replace);
+      if (!request) {
+        return InternalError("cannot write " + request_file.string());
+      }
+    }
+    ProcessOptions run;
+    run.argv = {"python3", "-m", "cloudify.render", request_file.string(), output_file.string()};
+    run.env["PYTHONPATH"] = options_.python_dir.string();
+    run.cwd = dir;
+    run.timeout = std::chrono::seconds(60);
+    std::string errors;
+    run.on_stderr_line = [&errors](std::string_view line) {
+      if (errors.size() < 4096) {
+        errors += (errors.empty() ? "" : "; ") + std::string(line);
+      }
+    };
+    auto result = RunProcess(run);
+    fs::remove(request_file, ec);
+    std::string rendered;
+    if (result.ok() && result->succeeded()) {
+      std::ifstream in(output_file, std::ios::binary);
+      rendered.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    fs::remove(output_file, ec);
+    if (!result.ok()) {
+      return BadParametersError("rendering the template needs python3 with Jinja2: " +
+                                result.status().message());
+    }
+    if (!result->succeeded()) {
+      return BadParametersError(
+          "rendering the template failed: " +
+          (errors.empty() ? "exit code " + std::to_string(result->exit_code) : errors));
+    }
+    if (rendered.size() > kMaxResourceBytes) {
+      return BadParametersError("rendered template is larger than 64 MiB");
+    }
+    return rendered;
   }
 
   OperationContext& ctx_;

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cloudify/dsl/parser.h"
 #include "cloudify/process.h"
 #include "cloudify/workflow/ctx_proxy.h"
 #include "cloudify/workflow/ctx_resolver.h"
@@ -320,7 +321,11 @@ void RunScriptOperation(OperationContext& ctx, const ScriptOptions& options) {
     }
   }
 
-  CtxResolver resolver(ctx, {.blueprint_dir = prepared->blueprint_dir, .work_dir = work_dir});
+  const fs::path python_dir =
+      options.python_dir.empty() ? dsl::DefaultResourcesDir() / "python" : options.python_dir;
+  CtxResolver resolver(
+      ctx,
+      {.blueprint_dir = prepared->blueprint_dir, .work_dir = work_dir, .python_dir = python_dir});
   auto proxy =
       CtxProxy::Start(work_dir, [&resolver](const json& args) { return resolver.Handle(args); });
   if (!proxy.ok()) {
@@ -340,11 +345,31 @@ void RunScriptOperation(OperationContext& ctx, const ScriptOptions& options) {
     path_value = ctx_dir.string() + ":" + path_value;
   }
   run.env["PATH"] = path_value;
+  // Our `cloudify` package first, so `from cloudify import ctx` finds the proxying one.
+  const char* python_path = std::getenv("PYTHONPATH");
+  run.env["PYTHONPATH"] =
+      run.env.count("PYTHONPATH") != 0 ? python_dir.string() + ":" + run.env["PYTHONPATH"]
+      : python_path != nullptr && *python_path != '\0' ? python_dir.string() + ":" + python_path
+                                                       : python_dir.string();
+  json parameters = inputs.is_object() ? inputs : json::object();
+  parameters.erase("process");
+  parameters.erase("script_source");
+  run.env["CLOUDIFY_CTX_PARAMETERS"] =
+      parameters.dump(-1, ' ', false, json::error_handler_t::replace);
+
+  // The original evaluates .py scripts (and any with eval_python: true) in its own Python with
+  // `ctx` at hand; ours runs them under our runner, which gives them the proxying `ctx`.
+  const auto eval_python = process.find("eval_python");
+  const bool evaluate = eval_python != process.end() && eval_python->is_boolean()
+                            ? eval_python->get<bool>()
+                            : prepared->script.extension() == ".py";
 
   std::string prefix = process.contains("command_prefix") && process["command_prefix"].is_string()
                            ? process["command_prefix"].get<std::string>()
                            : "";
-  if (prefix.empty()) {
+  if (evaluate) {
+    prefix = "python3 -m cloudify.script_runner";
+  } else if (prefix.empty()) {
     // No `#!` line: a .py file runs with python3, anything else with /bin/sh (what a shell
     // does with such a file).
     std::ifstream head(prepared->script);
@@ -360,7 +385,9 @@ void RunScriptOperation(OperationContext& ctx, const ScriptOptions& options) {
       args_text += " " + EnvValue(a);
     }
   }
-  if (prefix.empty() && args_text.empty()) {
+  if (evaluate && args_text.empty()) {
+    run.argv = {"python3", "-m", "cloudify.script_runner", prepared->script.string()};
+  } else if (prefix.empty() && args_text.empty()) {
     run.argv = {prepared->script.string()};
   } else if (args_text.empty() && prefix.find_first_of(" \t'\"\\$") == std::string::npos) {
     run.argv = {prefix, prepared->script.string()};  // one word: no shell needed

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cloudify/client/ctx.h"
+#include "cloudify/dsl/parser.h"
 #include "cloudify/process.h"
 #include "cloudify/workflow/ctx_proxy.h"
 #include "cloudify/workflow/ctx_resolver.h"
@@ -307,6 +308,74 @@ TEST_CASE("scripts: abort_operation fails without retry and retry_operation asks
   CHECK(twice.failure.find("only one of") != std::string::npos);
 }
 
+TEST_CASE("scripts: Python scripts get ctx and inputs, and their exceptions end the operation") {
+  Blueprint bp;
+  bp.Write("scripts/create.py", R"PY(
+from cloudify import ctx
+from cloudify.state import ctx_parameters as inputs
+ctx.logger.info('creating %s for %s', ctx.instance.id, inputs['role'])
+assert ctx.node.properties['port'] == 8080
+assert ctx.node.properties['conf']['list'] == [1, 2]
+assert ctx.node.type == 'cloudify.nodes.Root'
+assert ctx.deployment.id == 'dep' and ctx.execution_id == 'exec-1'
+props = ctx.instance.runtime_properties
+props['py'] = {'k': [1, 2]}
+props['gone'] = 1
+del props['gone']
+assert props['py'] == {'k': [1, 2]} and 'gone' not in props or props.get('gone') is None
+print('globals: %s %s' % (type(ctx).__name__, inputs is not None))
+ctx.returns({'ok': True, 'n': 3})
+)PY");
+  FakeContext ok(ScriptInputs("scripts/create.py", {{"role", "database"}}));
+  RunScriptOperation(ok, bp.options);
+  INFO(ok.failure);
+  CHECK_FALSE(ok.failed);
+  CHECK(ok.logger_.Has("creating app_1 for database"));
+  CHECK(ok.logger_.Has("<out> globals: ProxyContext True"));
+  CHECK(ok.self_.runtime_properties()["py"] == json{{"k", {1, 2}}});
+  CHECK(ok.returned == json{{"ok", true}, {"n", 3}});
+
+  bp.Write("scripts/abort.py",
+           "from cloudify.exceptions import NonRecoverableError\n"
+           "raise NonRecoverableError('broken beyond repair')\n");
+  FakeContext aborted(ScriptInputs("scripts/abort.py"));
+  RunScriptOperation(aborted, bp.options);
+  CHECK(aborted.failed);
+  CHECK_FALSE(aborted.recoverable);
+  CHECK(aborted.failure == "broken beyond repair");
+
+  // The script's globals hold ctx and inputs without imports, as the original's eval does.
+  bp.Write("scripts/retry.py",
+           "from cloudify.exceptions import OperationRetry\n"
+           "ctx.logger.info('attempt with %s' % inputs['role'])\n"
+           "raise OperationRetry('not ready', retry_after=3)\n");
+  FakeContext retried(ScriptInputs("scripts/retry.py", {{"role", "web"}}));
+  RunScriptOperation(retried, bp.options);
+  CHECK_FALSE(retried.failed);
+  CHECK(retried.retried);
+  CHECK(retried.failure == "not ready");
+  CHECK(retried.retry_after == milliseconds(3000));
+  CHECK(retried.logger_.Has("attempt with web"));
+
+  bp.Write("scripts/crash.py", "raise ValueError('bad value')\n");
+  FakeContext crashed(ScriptInputs("scripts/crash.py"));
+  RunScriptOperation(crashed, bp.options);
+  CHECK(crashed.failed);
+  CHECK(crashed.recoverable);
+  CHECK(crashed.failure.find("ValueError: bad value") != std::string::npos);
+
+  // eval_python: false runs the file as a program; it can still import our ctx.
+  bp.Write("scripts/plain.py",
+           "import sys\nfrom cloudify import ctx\n"
+           "ctx.instance.runtime_properties['argv0'] = sys.argv[0]\n");
+  FakeContext plain(ScriptInputs("scripts/plain.py", {{"process", {{"eval_python", false}}}}));
+  RunScriptOperation(plain, bp.options);
+  INFO(plain.failure);
+  CHECK_FALSE(plain.failed);
+  CHECK(plain.self_.runtime_properties()["argv0"].get<std::string>().find("plain.py") !=
+        std::string::npos);
+}
+
 TEST_CASE("scripts: a hanging script is killed at its timeout with its children") {
   Blueprint bp;
   const fs::path pid_file = bp.tmp.path() / "child.pid";
@@ -543,6 +612,31 @@ TEST_CASE("ctx resolver: download-resource and rendering stay in the blueprint")
   CHECK(r.Handle({"download-resource-and-render", "files/bad.conf"})["type"] == "error");
   CHECK(r.Handle({"download-resource-and-render", "files/app.conf"})["payload"]["message"] ==
         "template variable 'v' is undefined");
+}
+
+TEST_CASE("ctx resolver: templates beyond substitutions are rendered by Jinja2") {
+  Blueprint bp;
+  bp.Write("files/loop.conf",
+           "{# a comment #}{% for n in ctx.node.properties.conf.list %}[{{ n }}]{% endfor %}\n"
+           "{{ name | upper }} {{ flag }} {{ ctx.instance.id }}\n");
+  bp.Write("files/undefined.conf", "{{ missing | default('x') }} {{ nowhere.at_all }}\n");
+  testing::TempDir work;
+  FakeContext ctx(json::object());
+  CtxResolver r(ctx, {.blueprint_dir = bp.root,
+                      .work_dir = work.path(),
+                      .python_dir = dsl::DefaultResourcesDir() / "python"});
+  json got = r.Handle({"get-resource-and-render", "files/loop.conf",
+                       json{{"template_variables", {{"name", "web"}, {"flag", true}}}}});
+  INFO(got.dump());
+  REQUIRE(got["type"] == "result");
+  // Python's str() of true, as the original writes it.
+  CHECK(got["payload"] == "[1][2]\nWEB True app_1\n");
+  json undefined = r.Handle({"download-resource-and-render", "files/undefined.conf"});
+  REQUIRE(undefined["type"] == "error");
+  CHECK(undefined["payload"]["message"].get<std::string>().find("UndefinedError") !=
+        std::string::npos);
+  // The renderer's scratch files are gone.
+  CHECK(fs::is_empty(work.path()));
 }
 
 }  // namespace

@@ -17,10 +17,11 @@
 // change the operation's view of the instance; the engine stores them with the versioned
 // update when the operation ends.
 //
-// Rendering (download-resource-and-render) replaces `{{ name.path }}` with a value from VARS,
-// or from `ctx` (ctx.node.properties.x, ctx.instance.runtime_properties.x, ctx.node.id,
-// ctx.instance.id, ctx.deployment.id, ...). Only that subset of Jinja2 is supported: other
-// template syntax ({% ... %}, filters) is an error.
+// Rendering (download-resource-and-render) is Jinja2's, with the variables VARS and `ctx`
+// (ctx.node.properties.x, ctx.instance.runtime_properties.x, ctx.node.id, ctx.instance.id,
+// ctx.deployment.id, ...); an undefined name is an error. A template of plain
+// `{{ name.path }}` substitutions is rendered here; any other (statements, filters,
+// expressions, comments) by Jinja2 itself, through python3 (options.python_dir).
 //
 // abort_operation, retry_operation and returns set the operation's outcome through the
 // context (Fail without retry, Retry, Return); only one of them per run.
@@ -51,6 +52,10 @@ struct CtxResolverOptions {
   // Where download-resource puts files when given no target, and what relative targets are
   // relative to. Default: empty (the current directory).
   std::filesystem::path work_dir;
+  // The folder holding the `cloudify` Python package, whose renderer (Jinja2, through python3)
+  // renders templates that use more than `{{ name.path }}` substitutions. Default: empty
+  // (such templates are refused).
+  std::filesystem::path python_dir;
 };
 
 class CtxResolver {

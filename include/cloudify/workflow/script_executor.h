@@ -6,13 +6,21 @@
 // For each run it makes a private work dir (mode 0700), copies the script there (from the
 // blueprint folder; paths leading outside it are refused) and makes it executable, starts a
 // CtxProxy in that dir, and runs the script in its own process group (cloudify/process.h):
-//  - the script is executed directly, so its shebang decides the interpreter (no shebang:
-//    /bin/sh; a `.py` file without one: python3); with `process.command_prefix` or
+//  - a `.py` script (unless `process.eval_python` is false), or any script with
+//    `process.eval_python: true`, is evaluated as the original evaluates one: by
+//    `python3 -m cloudify.script_runner`, with `ctx` and `inputs` among its globals and the
+//    exceptions of cloudify.exceptions ending the operation (NonRecoverableError: failure
+//    without retry; RecoverableError, OperationRetry: retry). The `cloudify` package it
+//    imports is ours (resources/python): its `ctx` forwards every call to the ctx proxy;
+//  - other scripts are executed directly, so their shebang decides the interpreter (no
+//    shebang: /bin/sh; a `.py` file without one: python3); with `process.command_prefix` or
 //    `process.args` the command line "<prefix> <script> <args...>" is run by /bin/sh -c;
 //  - environment: the manager's, then every operation input but script_path, script_source,
 //    process and ssl_cert_content (strings as they are, dicts, lists and booleans as JSON,
 //    null as "None", as the original), then `process.env`, then CTX_SOCKET_URL and CTX_TOKEN;
-//    the ctx program's folder goes first on PATH;
+//    the ctx program's folder goes first on PATH, the `cloudify` Python package's first on
+//    PYTHONPATH (so any Python script may `from cloudify import ctx`), and the inputs as one
+//    JSON object in CLOUDIFY_CTX_PARAMETERS (cloudify.state.ctx_parameters);
 //  - working folder: `process.cwd`, else the work dir;
 //  - stdout and stderr lines go into the execution's logs ("<out> ..." / "<err> ..."), bounded:
 //    a line is cut at max_line_bytes and an operation logs at most max_logged_output_bytes,
@@ -58,6 +66,9 @@ struct ScriptOptions {
   std::filesystem::path work_root;
   // Where a blueprint's files are. Default: null (script operations fail: no resources).
   BlueprintDirResolver blueprint_dir;
+  // The folder holding the `cloudify` Python package. Default: empty
+  // (dsl::DefaultResourcesDir() / "python").
+  std::filesystem::path python_dir;
   // Output lines longer than this are cut (the rest of the line is dropped). Default: 8 KiB.
   size_t max_line_bytes = 8 * 1024;
   // Output logged per run; beyond it lines are only counted. Default: 1 MiB.
