@@ -4,9 +4,11 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <string>
 
 #include "cloudify/clock.h"
+#include "cloudify/status.h"
 
 namespace cloudify {
 
@@ -55,6 +57,10 @@ struct ManagerOptions {
   // their PATH). Default: empty (next to the running program when a `ctx` is there, else the
   // install bindir; see cloudify/workflow/script_executor.h).
   std::filesystem::path ctx_dir;
+  // Fetches what blueprints name by http(s):// URL: scripts of script operations, and imports
+  // that are not the bundled built-in types. cloudify::client::FetchUrl is one; the library
+  // itself has no HTTP client. Default: null (such scripts and imports are refused).
+  std::function<Result<std::string>(const std::string& url)> url_fetcher;
   // Where script operations make their private work dirs. Default: empty (the system temp dir).
   std::filesystem::path script_work_dir;
   // host_agent operations: how long an agent has to answer the ping sent before each of them.

@@ -14,6 +14,7 @@
 
 #include "cloudify/archive.h"
 #include "cloudify/client/rest_client.h"
+#include "cloudify/client/url_fetch.h"
 #include "cloudify/clock.h"
 #include "cloudify/ids.h"
 #include "cloudify/messaging/topology.h"
@@ -561,6 +562,7 @@ class Worker::Impl {
     workflow::ScriptOptions scripts;
     scripts.ctx_dir = options_.ctx_dir;
     scripts.work_root = options_.work_dir / "tmp";
+    scripts.fetch_url = [](const std::string& url) { return client::FetchUrl(url); };
     const fs::path dir = *blueprint;
     scripts.blueprint_dir = [dir](const std::string&, const std::string&) -> Result<fs::path> {
       return dir;

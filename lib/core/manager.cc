@@ -133,6 +133,7 @@ class Manager::Impl {
     engine_options.clock = options_.clock;
     engine_options.scripts.ctx_dir = options_.ctx_dir;
     engine_options.scripts.work_root = options_.script_work_dir;
+    engine_options.scripts.fetch_url = options_.url_fetcher;
     engine_options.agent_ping_timeout = options_.agent_ping_timeout;
     engine_options.agent_ping_interval = options_.agent_ping_interval;
     engine_options.scripts.blueprint_dir = [this](const std::string& tenant,
@@ -228,7 +229,9 @@ class Manager::Impl {
       fs::remove_all(dest, ec);
       return root.status();
     }
-    auto plan = dsl::ParseBlueprintFile(*root / main_file_name);
+    dsl::ParseOptions parse_options;
+    parse_options.import_resolver = options_.url_fetcher;
+    auto plan = dsl::ParseBlueprintFile(*root / main_file_name, parse_options);
     if (!plan.ok()) {
       fs::remove_all(dest, ec);
       return plan.status();

@@ -23,7 +23,7 @@ std::string HostName() {
 
 }  // namespace
 
-int ManagerMain(int argc, char** argv) {
+int ManagerMain(int argc, char** argv, UrlFetcher url_fetcher) {
   std::vector<std::string> args(argv + 1, argv + argc);
   Result<ParsedFlags> flags = ParseFlags(args);
   if (!flags.ok()) {
@@ -48,6 +48,7 @@ int ManagerMain(int argc, char** argv) {
   manager_options.data_dir = options.data_dir;
   manager_options.store_url = options.store_url;
   manager_options.bus_url = options.bus_url;
+  manager_options.url_fetcher = url_fetcher;
   manager_options.max_concurrent_executions = options.workers;
   manager_options.manager_name = options.manager_name.empty() ? HostName() : options.manager_name;
   manager_options.execution_lease = std::chrono::seconds(options.execution_lease_seconds);

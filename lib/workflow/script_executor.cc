@@ -183,6 +183,32 @@ struct Prepared {
   fs::path blueprint_dir;
 };
 
+// A script named by URL, fetched into the work dir under the URL's last path segment.
+Result<Prepared> FetchScript(const std::string& url, const ScriptOptions& options,
+                             const fs::path& work_dir, Prepared& out) {
+  const bool http = url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0;
+  if (!http) {
+    return BadParametersError("script " + url + ": only http:// and https:// URLs are fetched");
+  }
+  if (!options.fetch_url) {
+    return BadParametersError("script " + url +
+                              ": this manager has no URL fetcher to download scripts with");
+  }
+  auto body = options.fetch_url(url);
+  if (!body.ok()) {
+    return Status(body.status().code(), "script " + url + ": " + body.status().message());
+  }
+  std::string name = url.substr(0, url.find_first_of("?#"));
+  name = name.substr(name.find_last_of('/') + 1);
+  if (name.empty() || name == "." || name == "..") {
+    name = "script";
+  }
+  out.script = work_dir / name;
+  std::istringstream in(*body);
+  CLOUDIFY_RETURN_IF_ERROR(WriteExecutable(out.script, in));
+  return std::move(out);
+}
+
 Result<Prepared> PrepareScript(OperationContext& ctx, const ScriptOptions& options,
                                const fs::path& work_dir) {
   const json& inputs = ctx.inputs();
@@ -217,9 +243,7 @@ Result<Prepared> PrepareScript(OperationContext& ctx, const ScriptOptions& optio
     const std::string relative = path->get<std::string>();
     out.shown = relative;
     if (relative.find("://") != std::string::npos) {
-      return BadParametersError("script " + relative +
-                                ": URL script paths are not supported; ship the script in the "
-                                "blueprint");
+      return FetchScript(relative, options, work_dir, out);
     }
     if (out.blueprint_dir.empty()) {
       return NotFoundError("script " + relative + ": the blueprint's files of '" +
@@ -293,8 +317,10 @@ void RunScriptOperation(OperationContext& ctx, const ScriptOptions& options) {
   const fs::path& work_dir = (*work)->path();
   auto prepared = PrepareScript(ctx, options, work_dir);
   if (!prepared.ok()) {
-    // A script that is missing or outside the blueprint does not appear by retrying.
-    ctx.Fail(prepared.status().message(), /*recoverable=*/false);
+    // A script that is missing or outside the blueprint does not appear by retrying; a server
+    // that did not answer may answer later.
+    ctx.Fail(prepared.status().message(),
+             /*recoverable=*/prepared.status().code() == ErrorCode::kUnavailable);
     return;
   }
 

@@ -421,7 +421,8 @@ TEST_CASE("scripts: bad script paths are refused without retry") {
        {Case{"../" + (outside.path().filename() / "evil.sh").string(), "outside"},
         Case{"scripts/link.sh", "outside"}, Case{(outside.path() / "evil.sh").string(), "absolute"},
         Case{"scripts/missing.sh", "not found"}, Case{"scripts/dir.sh", "is a directory"},
-        Case{"http://example.com/x.sh", "not supported"}}) {
+        Case{"http://example.com/x.sh", "no URL fetcher"},
+        Case{"ftp://example.com/x.sh", "only http:// and https://"}}) {
     CAPTURE(c.path);
     FakeContext ctx(ScriptInputs(c.path));
     RunScriptOperation(ctx, bp.options);

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -93,7 +94,11 @@ struct ParsedFlags {
 };
 Result<ParsedFlags> ParseFlags(const std::vector<std::string>& args);
 
-// The cloudify-manager program: flags, serve until SIGINT/SIGTERM, exit code.
-int ManagerMain(int argc, char** argv);
+// Fetches what blueprints name by URL (ManagerOptions::url_fetcher).
+using UrlFetcher = std::function<Result<std::string>(const std::string& url)>;
+
+// The cloudify-manager program: flags, serve until SIGINT/SIGTERM, exit code. The program's
+// main hands it cloudify::client::FetchUrl (the server layer links no HTTP client of its own).
+int ManagerMain(int argc, char** argv, UrlFetcher url_fetcher = nullptr);
 
 }  // namespace cloudify::server

@@ -4,7 +4,8 @@
 // when no C++ handler is registered under that task name.
 //
 // For each run it makes a private work dir (mode 0700), copies the script there (from the
-// blueprint folder; paths leading outside it are refused) and makes it executable, starts a
+// blueprint folder, paths leading outside it refused; or fetched from its http(s):// URL
+// through ScriptOptions::fetch_url) and makes it executable, starts a
 // CtxProxy in that dir, and runs the script in its own process group (cloudify/process.h):
 //  - a `.py` script (unless `process.eval_python` is false), or any script with
 //    `process.eval_python: true`, is evaluated as the original evaluates one: by
@@ -54,6 +55,9 @@ namespace cloudify::workflow {
 // The task the DSL gives script operations (after the plugin name).
 inline constexpr const char* kScriptRunTask = "script_runner.tasks.run";
 
+// The body of a URL (a script named by URL). See cloudify/client/url_fetch.h for one.
+using UrlFetcher = std::function<Result<std::string>(const std::string& url)>;
+
 // Finds a blueprint's folder from (tenant, blueprint id).
 using BlueprintDirResolver = std::function<Result<std::filesystem::path>(
     const std::string& tenant, const std::string& blueprint_id)>;
@@ -66,6 +70,9 @@ struct ScriptOptions {
   std::filesystem::path work_root;
   // Where a blueprint's files are. Default: null (script operations fail: no resources).
   BlueprintDirResolver blueprint_dir;
+  // Fetches scripts named by an http(s):// URL. Default: null (such scripts fail without
+  // retry: nothing here can fetch them).
+  UrlFetcher fetch_url;
   // The folder holding the `cloudify` Python package. Default: empty
   // (dsl::DefaultResourcesDir() / "python").
   std::filesystem::path python_dir;
