@@ -227,7 +227,16 @@ class AgentContext final : public workflow::OperationContext {
     }
   }
   void Return(json value) override { result = std::move(value); }
+  // Through the manager's REST API (ctx `host-ip` reads the host instance's `ip`).
+  Result<model::NodeInstance> ReadInstance(const std::string& id) const override {
+    if (rest == nullptr) {
+      return OperationContext::ReadInstance(id);
+    }
+    CLOUDIFY_ASSIGN_OR_RETURN(json wire, rest->Get("/node-instances/" + id));
+    return InstanceFromWire(wire);
+  }
 
+  client::RestClient* rest = nullptr;  // the execution's client, while the operation runs
   std::unique_ptr<RemoteInstance> self;
   std::unique_ptr<RemoteInstance> other;
   json error;  // null while the operation succeeds
@@ -484,6 +493,7 @@ class Worker::Impl {
     ExecutionLogger logger(*publisher_, std::move(base));
 
     AgentContext ctx(context, std::move(kwargs), logger);
+    ctx.rest = rest;
     // REST failures here are the manager's or the network's: retried by the manager.
     auto self = InstanceOf(*rest, context);
     if (!self.ok()) {

@@ -71,12 +71,13 @@ node_templates:
       - {type: cloudify.relationships.contained_in, target: vm}
 )";
 
-constexpr const char* kCreateScript = R"(#!/bin/sh
+constexpr const char* kCreateScript = R"SH(#!/bin/sh
 set -e
 ctx instance runtime-properties greeting "$greeting"
 ctx instance runtime-properties ran_in "$PWD"
+ctx instance runtime-properties host_ip "$(ctx instance host-ip)"
 ctx logger info "created by the agent"
-)";
+)SH";
 
 constexpr const char* kStartScript = R"(#!/bin/sh
 set -e
@@ -113,6 +114,7 @@ struct ManagerUnderTest {
     REQUIRE_MESSAGE(m.ok(), m.status().ToString());
     manager = std::move(*m);
     manager->operations().Add("iaas.tasks.create_vm", [this](workflow::OperationContext& ctx) {
+      ctx.instance().runtime_properties()["ip"] = "10.9.8.7";
       if (!agent_name.empty()) {
         ctx.instance().runtime_properties()["cloudify_agent"] = {{"name", agent_name},
                                                                  {"queue", agent_name}};
@@ -182,6 +184,8 @@ struct ManagerUnderTest {
     CHECK(app.state == model::NodeInstanceState::kStarted);
     CHECK(app.runtime_properties.value("greeting", "") == "hello");
     CHECK(app.runtime_properties.value("started", "") == "hello started");
+    // host-ip read the Compute host's ip through the manager's REST API.
+    CHECK(app.runtime_properties.value("host_ip", "") == "10.9.8.7");
     // The script ran in a work dir of the agent's, not the manager's.
     const std::string ran_in = app.runtime_properties.value("ran_in", "");
     CHECK_MESSAGE(ran_in.find("agent-work") != std::string::npos, ran_in);
