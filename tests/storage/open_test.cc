@@ -106,6 +106,34 @@ TEST_CASE("maintenance on SQLite gathers the planner's statistics, and refuses a
   CHECK((*store)->ListNodeInstances(storage::CallerContext::System(), {})->total == 200);
 }
 
+TEST_CASE("statements kept prepared on SQLite do not pin the write-ahead log") {
+  TempDir dir;
+  std::string path = (dir.path() / "db.sqlite").string();
+  auto store = storage::OpenStore("sqlite://" + path);
+  REQUIRE_MESSAGE(store.ok(), store.status().ToString());
+  LoadInstances(**store);
+  // Reads and writes through every pooled connection, each statement kept afterwards.
+  storage::CallerContext c = storage::CallerContext::System();
+  for (int i = 0; i < 20; ++i) {
+    storage::ListQuery q;
+    q.size = 10;
+    q.offset = i * 10;
+    REQUIRE((*store)->ListNodeInstances(c, q).ok());
+    storage::NodeInstanceUpdate u;
+    u.force = true;
+    u.runtime_properties = nlohmann::json{{"i", i}};
+    REQUIRE((*store)->UpdateNodeInstance(c, "vm_" + std::to_string(i), u).ok());
+  }
+  // A full checkpoint needs every reader gone: a kept statement that still held its read
+  // transaction would leave it busy.
+  soci::session sql(soci::sqlite3, "db=" + path);
+  int busy = -1, log = -1, checkpointed = -1;
+  sql << "PRAGMA wal_checkpoint(TRUNCATE)", soci::into(busy), soci::into(log),
+      soci::into(checkpointed);
+  CHECK(busy == 0);
+  CHECK(log == 0);  // truncated: nothing left in the log
+}
+
 TEST_CASE("maintenance on PostgreSQL vacuums and analyzes the store's own tables") {
   if (!HaveServer(PostgresTestUrl(), "CLOUDIFY_TEST_POSTGRES_URL")) {
     return;

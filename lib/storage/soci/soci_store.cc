@@ -1605,12 +1605,11 @@ Result<std::unique_ptr<Store>> OpenSociStore(const Url& url, const StoreOptions&
   } catch (const std::exception& e) {
     return StatusFromException(e, "migrate store `" + url.Redacted() + "`");
   }
-  if (!sqlite) {
-    // PostgreSQL plans a statement it is given each time anew: kept prepared, a list query
-    // is planned once per connection (measured: 0.4 ms of a 2 ms page of 10,000 instances).
-    for (size_t i = 0; i < shared->pool_size; ++i) {
-      KeepStatementsPrepared(shared->pool->at(i));
-    }
+  // Both databases parse and plan a statement they are given each time anew: kept prepared, a
+  // query is planned once per connection (PostgreSQL: 0.4 ms of a 2 ms page of 10,000
+  // instances).
+  for (size_t i = 0; i < shared->pool_size; ++i) {
+    KeepStatementsPrepared(shared->pool->at(i));
   }
   return std::unique_ptr<Store>(std::make_unique<SociStore>(std::move(shared), nullptr));
 }
