@@ -48,8 +48,8 @@ class EventPublisher {
 struct EventWriterOptions {
   // Most events stored in one transaction. Default: 1000.
   size_t max_batch = 1000;
-  // A partial batch is stored after waiting this long for more. Default: 20 ms.
-  std::chrono::milliseconds max_delay{20};
+  // A partial batch is stored after waiting this long for more. Default: 50 ms.
+  std::chrono::milliseconds max_delay{50};
 };
 
 class EventWriter {
