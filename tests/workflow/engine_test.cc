@@ -11,8 +11,9 @@
 #include "cloudify/dsl/deployment_plan.h"
 #include "cloudify/dsl/parser.h"
 #include "cloudify/ids.h"
-#include "cloudify/messaging/topology.h"
 #include "cloudify/workflow/events.h"
+
+#include "support/plumbing.h"
 
 namespace cloudify::workflow {
 namespace {
@@ -64,9 +65,7 @@ node_templates:
 )";
 
 // A store, a bus and an event writer like the manager's, and a deployment of kBlueprint.
-struct Fixture {
-  std::unique_ptr<storage::Store> store;
-  std::unique_ptr<messaging::Bus> bus;
+struct Fixture : testing::Plumbing {
   std::unique_ptr<EventWriter> writer;
   OperationRegistry operations;
   storage::CallerContext caller = storage::CallerContext::System();
@@ -74,14 +73,6 @@ struct Fixture {
   std::vector<std::string> calls;  // "<operation>@<instance>"
 
   Fixture() {
-    auto s = storage::OpenStore("sqlite://:memory:");
-    REQUIRE_MESSAGE(s.ok(), s.status().ToString());
-    store = std::move(*s);
-    messaging::BusOptions bus_options;
-    bus_options.topology = messaging::ManagementTopology("test");
-    auto b = messaging::OpenBus("inproc://", bus_options);
-    REQUIRE_MESSAGE(b.ok(), b.status().ToString());
-    bus = std::move(*b);
     auto w = EventWriter::Start(*bus, *store);
     REQUIRE_MESSAGE(w.ok(), w.status().ToString());
     writer = std::move(*w);

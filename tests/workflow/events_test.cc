@@ -4,6 +4,8 @@
 
 #include "cloudify/messaging/topology.h"
 
+#include "support/plumbing.h"
+
 namespace cloudify::workflow {
 namespace {
 
@@ -52,15 +54,10 @@ TEST_CASE("malformed event messages are bad parameters") {
 }
 
 TEST_CASE("published events reach the store in batches, Sync waits for them") {
-  auto store = storage::OpenStore("sqlite://:memory:");
-  REQUIRE(store.ok());
-  messaging::BusOptions options;
-  options.topology = messaging::ManagementTopology("test");
-  auto bus = messaging::OpenBus("inproc://", options);
-  REQUIRE(bus.ok());
-  auto writer = EventWriter::Start(**bus, **store, {.max_batch = 50});
+  testing::Plumbing p;
+  auto writer = EventWriter::Start(*p.bus, *p.store, {.max_batch = 50});
   REQUIRE(writer.ok());
-  EventPublisher publisher(**bus);
+  EventPublisher publisher(*p.bus);
   for (int i = 0; i < 500; ++i) {
     model::Event e;
     e.kind = i % 2 == 0 ? model::EventKind::kEvent : model::EventKind::kLog;
@@ -72,14 +69,14 @@ TEST_CASE("published events reach the store in batches, Sync waits for them") {
   // A poisoned message is dropped, not redelivered for ever.
   messaging::Message junk;
   junk.body = "{not json";
-  REQUIRE((*bus)->Publish(messaging::kLogsExchange, "", junk).ok());
+  REQUIRE(p.bus->Publish(messaging::kLogsExchange, "", junk).ok());
   REQUIRE((*writer)->Sync(std::chrono::seconds(10)).ok());
   CHECK((*writer)->stored() == 500);
   CHECK(publisher.failures() == 0);
   storage::ListQuery q;
   q.filters = {{"execution_id", {"e1"}}};
   q.size = 1;
-  auto page = (*store)->ListEvents(storage::CallerContext::System(), q);
+  auto page = p.store->ListEvents(storage::CallerContext::System(), q);
   REQUIRE(page.ok());
   CHECK(page->total == 500);
 }

@@ -4,6 +4,8 @@
 
 #include "cloudify/messaging/topology.h"
 
+#include "support/plumbing.h"
+
 namespace cloudify::workflow {
 namespace {
 
@@ -20,15 +22,10 @@ model::Metric Sample(int n) {
 }
 
 TEST_CASE("published metrics reach the store in batches, Sync waits for them") {
-  auto store = storage::OpenStore("sqlite://:memory:");
-  REQUIRE(store.ok());
-  messaging::BusOptions options;
-  options.topology = messaging::ManagementTopology("test");
-  auto bus = messaging::OpenBus("inproc://", options);
-  REQUIRE(bus.ok());
-  auto writer = MetricWriter::Start(**bus, **store, {.max_batch = 64});
+  testing::Plumbing p;
+  auto writer = MetricWriter::Start(*p.bus, *p.store, {.max_batch = 64});
   REQUIRE(writer.ok());
-  MetricPublisher publisher(**bus);
+  MetricPublisher publisher(*p.bus);
   for (int i = 0; i < 300; ++i) {
     model::Metric m = Sample(i);
     if (i >= 290) {
@@ -39,9 +36,9 @@ TEST_CASE("published metrics reach the store in batches, Sync waits for them") {
   // Poisoned messages are dropped (and counted), not redelivered for ever.
   messaging::Message junk;
   junk.body = "{not json";
-  REQUIRE((*bus)->Publish(messaging::kMonitoringExchange, "d1", junk).ok());
+  REQUIRE(p.bus->Publish(messaging::kMonitoringExchange, "d1", junk).ok());
   junk.body = R"({"deployment_id": "d1", "metric": "high"})";
-  REQUIRE((*bus)->Publish(messaging::kMonitoringExchange, "d1", junk).ok());
+  REQUIRE(p.bus->Publish(messaging::kMonitoringExchange, "d1", junk).ok());
   REQUIRE((*writer)->Sync(std::chrono::seconds(10)).ok());
   CHECK((*writer)->stored() == 300);
   CHECK((*writer)->malformed() == 2);
@@ -53,38 +50,33 @@ TEST_CASE("published metrics reach the store in batches, Sync waits for them") {
   q.filters = {{"deployment_id", {"d1"}}};
   q.sort = {"-time"};
   q.size = 1;
-  auto page = (*store)->ListMetrics(system, q);
+  auto page = p.store->ListMetrics(system, q);
   REQUIRE(page.ok());
   CHECK(page->total == 145);  // the even samples below 290
   REQUIRE(page->items.size() == 1);
   CHECK(page->items[0].value == 288);
   CHECK(page->items[0].time == Timestamp(std::chrono::seconds(1'700'000'288)));
-  auto t1 = (*store)->ListMetrics(storage::CallerContext::System("t1"), {});
+  auto t1 = p.store->ListMetrics(storage::CallerContext::System("t1"), {});
   REQUIRE(t1.ok());
   CHECK(t1->total == 10);
 }
 
 TEST_CASE("samples published while no writer runs wait in the queue for the next one") {
-  auto store = storage::OpenStore("sqlite://:memory:");
-  REQUIRE(store.ok());
-  messaging::BusOptions options;
-  options.topology = messaging::ManagementTopology("test");
-  auto bus = messaging::OpenBus("inproc://", options);
-  REQUIRE(bus.ok());
+  testing::Plumbing p;
   {
-    auto first = MetricWriter::Start(**bus, **store);
+    auto first = MetricWriter::Start(*p.bus, *p.store);
     REQUIRE(first.ok());
   }  // a manager that stopped
-  MetricPublisher publisher(**bus);
+  MetricPublisher publisher(*p.bus);
   for (int i = 0; i < 20; ++i) {
     publisher.Publish(Sample(i));
   }
-  REQUIRE((*bus)->WaitForConfirms(std::chrono::seconds(10)).ok());
-  auto second = MetricWriter::Start(**bus, **store);
+  REQUIRE(p.bus->WaitForConfirms(std::chrono::seconds(10)).ok());
+  auto second = MetricWriter::Start(*p.bus, *p.store);
   REQUIRE(second.ok());
   REQUIRE((*second)->Sync(std::chrono::seconds(10)).ok());
   CHECK((*second)->stored() == 20);
-  CHECK((*store)->ListMetrics(storage::CallerContext::System(), {})->total == 20);
+  CHECK(p.store->ListMetrics(storage::CallerContext::System(), {})->total == 20);
 }
 
 }  // namespace
