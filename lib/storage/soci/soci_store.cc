@@ -1105,34 +1105,14 @@ class SociStore final : public Store {
   // --- Events ---
   Result<int64_t> AppendEvents(const CallerContext& c,
                                const std::vector<model::Event>& events) override {
-    return Write(
-        [&](soci::session& s) -> Result<int64_t> {
-          if (events.empty()) {
-            return int64_t{0};
-          }
-          const TableDef& t = TableOf<model::Event>();
-          const int level = t.Find("level");
-          const Timestamp now = shared_->clock->Now();
-          std::vector<Row> rows;
-          rows.reserve(events.size());
-          for (const model::Event& e : events) {
-            Row row = ToRow(e);
-            if (e.tenant_name.empty()) {
-              row[static_cast<size_t>(t.Find("tenant_name"))] = Value::Text(c.tenant);
-            }
-            if (e.timestamp.time_since_epoch().count() == 0) {
-              row[static_cast<size_t>(t.Find("timestamp"))] =
-                  Value::Int(now.time_since_epoch().count());
-            }
-            if (e.kind == model::EventKind::kEvent) {
-              // Events have no level: a `level` filter must not match them.
-              row[static_cast<size_t>(level)] = Value::Null(ColType::kText);
-            }
-            rows.push_back(std::move(row));
-          }
-          return AppendRows(s, t, rows);
-        },
-        "append events");
+    const int level = TableOf<model::Event>().Find("level");
+    return AppendStamped(c, events, "timestamp", "append events",
+                         [level](const model::Event& e, Row& row) {
+                           if (e.kind == model::EventKind::kEvent) {
+                             // Events have no level: a `level` filter must not match them.
+                             row[static_cast<size_t>(level)] = Value::Null(ColType::kText);
+                           }
+                         });
   }
   Result<Page<model::Event>> ListEvents(const CallerContext& c, const ListQuery& query) override {
     return List<model::Event>(&c, query);
@@ -1144,30 +1124,7 @@ class SociStore final : public Store {
   // --- Metrics ---
   Result<int64_t> AppendMetrics(const CallerContext& c,
                                 const std::vector<model::Metric>& metrics) override {
-    return Write(
-        [&](soci::session& s) -> Result<int64_t> {
-          if (metrics.empty()) {
-            return int64_t{0};
-          }
-          const TableDef& t = TableOf<model::Metric>();
-          const size_t tenant = static_cast<size_t>(t.Find("tenant_name"));
-          const size_t time = static_cast<size_t>(t.Find("time"));
-          const Timestamp now = shared_->clock->Now();
-          std::vector<Row> rows;
-          rows.reserve(metrics.size());
-          for (const model::Metric& m : metrics) {
-            Row row = ToRow(m);
-            if (m.tenant_name.empty()) {
-              row[tenant] = Value::Text(c.tenant);
-            }
-            if (m.time.time_since_epoch().count() == 0) {
-              row[time] = Value::Int(now.time_since_epoch().count());
-            }
-            rows.push_back(std::move(row));
-          }
-          return AppendRows(s, t, rows);
-        },
-        "append metrics");
+    return AppendStamped(c, metrics, "time", "append metrics", [](const model::Metric&, Row&) {});
   }
   Result<Page<model::Metric>> ListMetrics(const CallerContext& c, const ListQuery& query) override {
     return List<model::Metric>(&c, query);
@@ -1445,6 +1402,39 @@ class SociStore final : public Store {
           return UpdateRow<T>(s, found.first, ToRow(v));
         },
         "update " + what);
+  }
+
+  // Appends `items` (events, metrics) in one transaction: an empty tenant_name becomes the
+  // caller's tenant, an unset `time_field` the clock's now, then `adjust` may edit each row.
+  // Returns the last storage id assigned (0 for none).
+  template <typename T, typename Adjust>
+  Result<int64_t> AppendStamped(const CallerContext& c, const std::vector<T>& items,
+                                const char* time_field, const char* what, Adjust adjust) {
+    return Write(
+        [&](soci::session& s) -> Result<int64_t> {
+          if (items.empty()) {
+            return int64_t{0};
+          }
+          const TableDef& t = TableOf<T>();
+          const auto tenant = static_cast<size_t>(t.Find("tenant_name"));
+          const auto time = static_cast<size_t>(t.Find(time_field));
+          const Value now = Value::Int(shared_->NowMs());
+          std::vector<Row> rows;
+          rows.reserve(items.size());
+          for (const T& item : items) {
+            Row row = ToRow(item);
+            if (row[tenant].text.empty()) {
+              row[tenant] = Value::Text(c.tenant);
+            }
+            if (row[time].number == 0) {
+              row[time] = now;
+            }
+            adjust(item, row);
+            rows.push_back(std::move(row));
+          }
+          return AppendRows(s, t, rows);
+        },
+        what);
   }
 
   // Inserts an append-only batch (events, metrics) and returns the last storage id assigned.
