@@ -87,6 +87,10 @@ class Manager {
                                                   const std::string& blueprint_id,
                                                   std::string_view archive_bytes,
                                                   const std::string& main_file_name);
+  // The body of an http(s):// URL, through ManagerOptions::url_fetcher (a blueprint archive
+  // named by URL, say). kBadParameters when no fetcher is configured; the fetcher's errors
+  // otherwise.
+  Result<std::string> FetchUrl(const std::string& url);
   // kDependentExists while deployments of it exist.
   Status DeleteBlueprint(const storage::CallerContext& caller, const std::string& blueprint_id);
 

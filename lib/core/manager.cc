@@ -182,6 +182,7 @@ class Manager::Impl {
     engine_.reset();
   }
 
+  const ManagerOptions& options() const { return options_; }
   workflow::OperationRegistry& operations() { return operations_; }
   workflow::WorkflowRegistry& workflows() { return workflows_; }
   storage::Store& store() { return *store_; }
@@ -689,6 +690,15 @@ Result<model::Blueprint> Manager::UploadBlueprint(const storage::CallerContext& 
         return dest;
       },
       main_file.filename().string());
+}
+
+Result<std::string> Manager::FetchUrl(const std::string& url) {
+  const auto& fetch = impl_->options().url_fetcher;
+  if (!fetch) {
+    return BadParametersError("cannot fetch " + url +
+                              ": this manager has no URL fetcher (ManagerOptions::url_fetcher)");
+  }
+  return fetch(url);
 }
 
 Result<model::Blueprint> Manager::UploadBlueprintArchive(const storage::CallerContext& caller,

@@ -64,13 +64,19 @@ Result<HttpResponse> Upload(Context& ctx) {
   CLOUDIFY_ASSIGN_OR_RETURN(bool async_upload, BoolField(params, "async_upload", false));
   (void)async_upload;
   CLOUDIFY_ASSIGN_OR_RETURN(std::string url, StringField(params, "blueprint_archive_url"));
-  if (!url.empty()) {
-    return BadParametersError(
-        "uploading a blueprint from a URL is not supported; send the "
-        "archive as the `blueprint_archive` part");
-  }
+  std::string fetched;
   std::string_view archive;
-  if (const FormPart* part = FindPart(ctx.request, "blueprint_archive")) {
+  if (!url.empty()) {
+    // The original's upload_blueprint workflow downloads it; here the manager's URL fetcher.
+    CLOUDIFY_RETURN_IF_ERROR(ValidateBlueprintId(id));
+    Result<std::string> body = ctx.manager().FetchUrl(url);
+    if (!body.ok()) {
+      return BadParametersError("Blueprint `" + id + "`: fetching its archive from " + url +
+                                " failed: " + body.status().message());
+    }
+    fetched = std::move(*body);
+    archive = fetched;
+  } else if (const FormPart* part = FindPart(ctx.request, "blueprint_archive")) {
     archive = part->content;
   } else {
     archive = ctx.request.body;  // legacy: the archive is the whole body

@@ -10,6 +10,7 @@
 
 #include "cloudify/manager.h"
 
+#include "server/rest_fixture.h"
 #include "support/temp_dir.h"
 
 namespace cloudify {
@@ -26,7 +27,12 @@ struct FileServer {
   std::thread thread;
   int port = 0;
 
+  std::string archive;  // served at /bp.tar.gz
+
   FileServer() {
+    http.Get("/bp.tar.gz", [this](const httplib::Request&, httplib::Response& res) {
+      res.set_content(archive, "application/gzip");
+    });
     http.Get("/scripts/create.sh", [](const httplib::Request&, httplib::Response& res) {
       res.set_content("#!/bin/sh\nctx instance runtime-properties fetched yes\n", "text/plain");
     });
@@ -140,6 +146,36 @@ TEST_CASE("a manager with a URL fetcher runs a script and imports types named by
       (*offline)->UploadBlueprint(caller, "remote", tmp.path() / "bp" / "blueprint.yaml");
   REQUIRE_FALSE(refused.ok());
   CHECK(refused.status().message().find("extra.yaml") != std::string::npos);
+}
+
+TEST_CASE("REST: a blueprint archive named by blueprint_archive_url is fetched and uploaded") {
+  FileServer files;
+  ManagerOptions options;
+  options.url_fetcher = [](const std::string& url) { return client::FetchUrl(url); };
+  testing::ServerUnderTest server(options);
+  files.archive = server.BlueprintArchive();
+  testing::Client admin(server.port, "admin", testing::kAdminPassword);
+  auto upload = [&](const std::string& id, const std::string& url) {
+    nlohmann::json params = {{"visibility", "tenant"},
+                             {"async_upload", false},
+                             {"application_file_name", "blueprint.yaml"},
+                             {"blueprint_archive_url", url}};
+    httplib::MultipartFormDataItems items = {{"params", params.dump(), "", ""}};
+    return admin.http.Put(testing::Client::Api("/blueprints/" + id), admin.Headers(), items);
+  };
+  auto uploaded = upload("from-url", files.Url("/bp.tar.gz"));
+  REQUIRE(uploaded);
+  CHECK_MESSAGE(uploaded->status == 201, uploaded->body);
+  CHECK(nlohmann::json::parse(uploaded->body)["state"] == "uploaded");
+  auto got = admin.Get("/blueprints/from-url");
+  REQUIRE(got);
+  CHECK(got->status == 200);
+
+  auto missing = upload("nowhere", files.Url("/no-such.tar.gz"));
+  REQUIRE(missing);
+  CHECK(missing->status == 400);
+  CHECK(missing->body.find("fetching its archive") != std::string::npos);
+  CHECK(admin.Get("/blueprints/nowhere")->status == 404);  // nothing stored
 }
 
 }  // namespace
