@@ -56,8 +56,6 @@ void UseValues(soci::statement& st, std::vector<Value>& values,
 
 }  // namespace
 
-namespace {
-
 // A statement with the buffers SOCI reads its parameters from and writes its columns to.
 struct BoundStatement {
   explicit BoundStatement(soci::session& session) : statement(session) {}
@@ -68,6 +66,8 @@ struct BoundStatement {
   Row row;
   std::vector<soci::indicator> row_inds;
 };
+
+namespace {
 
 // Prepares `named_query` on `session` with its buffers typed as `named_binds` and `columns`.
 std::unique_ptr<BoundStatement> Bind(soci::session& session, const std::string& named_query,
@@ -235,32 +235,15 @@ long long Run(soci::session& session, const std::string& query, std::vector<Valu
 }
 
 PreparedWrite::PreparedWrite(soci::session& session, std::string query, std::vector<Value> values)
-    : values_(std::move(values)), statement_(session) {
-  order_ = PlaceholderOrder(query, values_.size(), session.get_backend_name() == "sqlite3");
-  for (size_t index : order_) {
-    bound_.push_back(values_[index]);
-  }
-  indicators_.resize(bound_.size());
-  UseValues(statement_, bound_, indicators_);
-  statement_.alloc();
-  statement_.prepare(query, soci::details::st_repeatable_query);
-  statement_.define_and_bind();
-}
+    : values_(std::move(values)),
+      statement_(Bind(session, query, values_, {}, soci::details::st_repeatable_query)) {}
+
+PreparedWrite::~PreparedWrite() = default;
 
 void PreparedWrite::Set(size_t index, Value value) { values_.at(index) = std::move(value); }
 
-long long PreparedWrite::Execute() {
-  for (size_t i = 0; i < order_.size(); ++i) {
-    const Value& v = values_[order_[i]];
-    // The type of a slot is fixed when it is bound; only its contents change.
-    bound_[i].number = v.number;
-    bound_[i].real = v.real;
-    bound_[i].text = v.text;
-    indicators_[i] = v.null ? soci::i_null : soci::i_ok;
-  }
-  statement_.execute(true);
-  return statement_.get_affected_rows();
-}
+// The type of a slot is fixed when it is bound; only its contents change.
+long long PreparedWrite::Execute() { return soci_backend::Execute(*statement_, values_, {}); }
 
 void Exec(soci::session& session, const std::string& query) { session << query; }
 

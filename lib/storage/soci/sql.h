@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -51,19 +52,18 @@ void ForgetPreparedStatements(soci::session& session);
 // A statement without results prepared once and run many times: set the values (indexed as
 // the :bN placeholders of `query`; `values` gives each one's type) and Execute(). For batches
 // of the same small write.
+struct BoundStatement;
 class PreparedWrite {
  public:
   PreparedWrite(soci::session& session, std::string query, std::vector<Value> values);
+  ~PreparedWrite();
   void Set(size_t index, Value value);
   // Runs it with the values set; returns the affected row count. Throws soci::soci_error.
   long long Execute();
 
  private:
-  std::vector<size_t> order_;  // the :bN index of each placeholder in text order
-  std::vector<Value> bound_;   // SOCI holds pointers into it: sized once
-  std::vector<soci::indicator> indicators_;
   std::vector<Value> values_;
-  soci::statement statement_;
+  std::unique_ptr<BoundStatement> statement_;
 };
 
 // Runs a statement without parameters or results.
