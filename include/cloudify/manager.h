@@ -24,6 +24,7 @@
 #include <chrono>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -51,6 +52,10 @@ struct StartOptions {
   // change, nothing stored but the execution and its events (a trace of what would run).
   // Not for scale, whose deployment modification is itself a change. Default: false.
   bool dry_run = false;
+  // Start no earlier than this (the original's scheduled_time): the execution waits as
+  // `scheduled`, then runs, or queues when another execution of the deployment is active. A
+  // time not in the future starts it at once. Default: unset.
+  std::optional<Timestamp> scheduled_for;
 };
 
 // The original's cancel actions: cancel, force-cancel, kill.

@@ -44,6 +44,8 @@ struct ManagerOptions {
   std::string manager_name = "manager";
   // How long a claimed execution stays this manager's without renewal. Default: 30 s.
   std::chrono::milliseconds execution_lease = std::chrono::seconds(30);
+  // How often the manager looks for scheduled executions whose time has come. Default: 1 s.
+  std::chrono::milliseconds schedule_check_interval = std::chrono::seconds(1);
   // How often the manager runs the store's upkeep (Store::Maintain: planner statistics, dead
   // rows). Zero: never. Default: 1 hour.
   std::chrono::milliseconds store_maintenance_interval = std::chrono::hours(1);

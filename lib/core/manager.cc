@@ -147,6 +147,7 @@ class Manager::Impl {
       workers_.emplace_back([this] { WorkerLoop(); });
     }
     lease_keeper_ = std::thread([this] { LeaseLoop(); });
+    scheduler_ = std::thread([this] { ScheduleLoop(); });
     if (options_.store_maintenance_interval.count() > 0) {
       // Its own thread: a long VACUUM must not hold up the lease renewals.
       maintainer_ = std::thread([this] { MaintenanceLoop(); });
@@ -172,6 +173,9 @@ class Manager::Impl {
     }
     if (maintainer_.joinable()) {
       maintainer_.join();
+    }
+    if (scheduler_.joinable()) {
+      scheduler_.join();
     }
     // Publishes still in flight hold the engine's publisher: let them resolve first.
     if (bus_ != nullptr) {
@@ -392,6 +396,13 @@ class Manager::Impl {
     e.meta.tenant_name = caller.tenant;
     e.meta.created_by = caller.user;
     e.meta.created_at = clock_.Now();
+    if (options.scheduled_for && *options.scheduled_for > e.meta.created_at) {
+      // The deployment's other executions are looked at when it is due (PromoteDue).
+      e.status = ExecutionStatus::kScheduled;
+      e.scheduled_for = options.scheduled_for;
+      CLOUDIFY_RETURN_IF_ERROR(store_->CreateExecution(caller, e));
+      return e;
+    }
     // The active check and the insert are one transaction, so two starts cannot both pass.
     CLOUDIFY_RETURN_IF_ERROR(store_->InTransaction([&](storage::Store& tx) -> Status {
       storage::ListQuery query;
@@ -564,6 +575,56 @@ class Manager::Impl {
     done_cv_.notify_all();
   }
 
+  // Scheduled executions whose time has come go to pending, or to queued when another
+  // execution of their deployment is active or queued. Any manager sharing the store may do
+  // it: each promotion is its own transaction and re-reads the execution.
+  void PromoteDue() {
+    storage::CallerContext all = storage::CallerContext::System();
+    all.all_tenants = true;
+    storage::ListQuery due;
+    due.size = 100;
+    due.sort = {"scheduled_for"};
+    due.filters = {{"status", {"scheduled"}}};
+    due.ranges.push_back({"scheduled_for", std::nullopt, std::to_string(NowMs() + 1)});
+    auto page = store_->ListExecutions(all, due);
+    if (!page.ok()) {
+      return;  // the next pass tries again
+    }
+    for (const model::Execution& found : page->items) {
+      const storage::CallerContext caller = storage::CallerContext::System(found.meta.tenant_name);
+      (void)store_->InTransaction([&](storage::Store& tx) -> Status {
+        CLOUDIFY_ASSIGN_OR_RETURN(model::Execution e, tx.GetExecution(caller, found.id));
+        if (e.status != ExecutionStatus::kScheduled) {
+          return Status::Ok();  // another manager promoted it, or it was cancelled
+        }
+        storage::ListQuery busy;
+        busy.size = 1;
+        busy.filters = {{"deployment_id", {e.deployment_id}},
+                        {"status",
+                         {"pending", "started", "cancelling", "force_cancelling", "kill_cancelling",
+                          "queued"}}};
+        CLOUDIFY_ASSIGN_OR_RETURN(auto active, tx.ListExecutions(caller, busy));
+        e.status = active.total > 0 ? ExecutionStatus::kQueued : ExecutionStatus::kPending;
+        return tx.UpdateExecution(caller, e);
+      });
+    }
+    if (!page->items.empty()) {
+      work_cv_.notify_all();
+    }
+  }
+
+  long long NowMs() const { return clock_.Now().time_since_epoch().count(); }
+
+  void ScheduleLoop() {
+    std::unique_lock lock(mu_);
+    while (
+        !lease_cv_.wait_for(lock, options_.schedule_check_interval, [this] { return stopping_; })) {
+      lock.unlock();
+      PromoteDue();
+      lock.lock();
+    }
+  }
+
   // The oldest queued execution of the deployment goes to pending, when nothing else of the
   // deployment is active (a forced execution may still run).
   void StartQueued(const storage::CallerContext& caller, const std::string& deployment_id) {
@@ -650,6 +711,7 @@ class Manager::Impl {
   std::condition_variable done_cv_;
   std::condition_variable lease_cv_;
   std::thread maintainer_;
+  std::thread scheduler_;
   bool stopping_ = false;
   std::map<std::string, std::shared_ptr<std::atomic<bool>>> running_;
   // Per running execution: set by force-cancel and kill (OperationContext::cancel_requested).

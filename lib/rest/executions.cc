@@ -29,7 +29,17 @@ Result<HttpResponse> Start(Context& ctx) {
   CLOUDIFY_ASSIGN_OR_RETURN(options.queue, BoolField(body, "queue", false));
   CLOUDIFY_ASSIGN_OR_RETURN(options.dry_run, BoolField(body, "dry_run", false));
   if (auto it = body.find("scheduled_time"); it != body.end() && !it->is_null()) {
-    return BadParametersError("scheduled executions are not supported by this manager");
+    // The execution waits as `scheduled` until then (UTC, ISO 8601 as the client sends it).
+    Result<Timestamp> when = it->is_string()
+                                 ? ParseTimestamp(it->get<std::string>())
+                                 : Result<Timestamp>(BadParametersError("not a string"));
+    if (!when.ok()) {
+      return BadParametersError(
+          "`scheduled_time` must be a UTC time such as "
+          "2026-12-24T18:00:00.000Z, got " +
+          it->dump());
+    }
+    options.scheduled_for = *when;
   }
   // Snapshot-restore fields (id, created_by, status, timestamps): only sys_admin may set them,
   // and this manager does not restore snapshots, so non-null values are refused.

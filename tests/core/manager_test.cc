@@ -176,6 +176,71 @@ TEST_CASE("metric samples on the monitoring exchange are stored and go with thei
   CHECK((*manager)->store().ListMetrics(caller, {})->total == 0);
 }
 
+TEST_CASE("scheduled executions wait for their time, then run one after the other") {
+  testing::TempDir tmp;
+  ManagerOptions options;
+  options.data_dir = tmp.path() / "data";
+  options.schedule_check_interval = milliseconds(20);
+  auto manager = Manager::Open(options);
+  REQUIRE_MESSAGE(manager.ok(), manager.status().ToString());
+  Manager& m = **manager;
+  for (const char* op : {"p.tasks.create", "p.tasks.start", "p.tasks.delete"}) {
+    m.operations().Add(
+        op, [](workflow::OperationContext&) { std::this_thread::sleep_for(milliseconds(20)); });
+  }
+  storage::CallerContext caller = storage::CallerContext::System();
+  fs::create_directories(tmp.path() / "bp");
+  std::ofstream(tmp.path() / "bp" / "blueprint.yaml") << kBlueprint;
+  REQUIRE(m.UploadBlueprint(caller, "web", tmp.path() / "bp" / "blueprint.yaml").ok());
+  REQUIRE(m.CreateDeployment(caller, "web", "web-1", {}).ok());
+
+  // Two executions due at the same moment: one runs, the other queues behind it.
+  const Timestamp due = SystemClock().Now() + milliseconds(600);
+  StartOptions at_due;
+  at_due.scheduled_for = due;
+  auto first = m.StartExecution(caller, "web-1", "install", json::object(), at_due);
+  auto second = m.StartExecution(caller, "web-1", "install", json::object(), at_due);
+  REQUIRE(first.ok());
+  REQUIRE(second.ok());
+  CHECK(first->status == model::ExecutionStatus::kScheduled);
+  CHECK(first->scheduled_for == due);
+  auto waiting = m.store().GetExecution(caller, first->id);
+  REQUIRE(waiting.ok());
+  CHECK(waiting->status == model::ExecutionStatus::kScheduled);
+
+  auto a = m.WaitForExecution(caller, first->id, seconds(30));
+  auto b = m.WaitForExecution(caller, second->id, seconds(30));
+  REQUIRE(a.ok());
+  REQUIRE(b.ok());
+  CHECK(a->status == model::ExecutionStatus::kTerminated);
+  CHECK(b->status == model::ExecutionStatus::kTerminated);
+  REQUIRE(a->started_at.has_value());
+  REQUIRE(b->started_at.has_value());
+  CHECK(*a->started_at >= due);
+  CHECK(*b->started_at >= due);
+  // Never both at once on one deployment.
+  const bool a_first = *a->started_at <= *b->started_at;
+  const model::Execution& earlier = a_first ? *a : *b;
+  const model::Execution& later = a_first ? *b : *a;
+  REQUIRE(earlier.ended_at.has_value());
+  CHECK(*later.started_at >= *earlier.ended_at);
+
+  // A time already past starts at once; a far one can be cancelled while it waits.
+  StartOptions past;
+  past.scheduled_for = SystemClock().Now() - seconds(5);
+  auto at_once = m.StartExecution(caller, "web-1", "install", json::object(), past);
+  REQUIRE(at_once.ok());
+  CHECK(at_once->status != model::ExecutionStatus::kScheduled);
+  REQUIRE(m.WaitForExecution(caller, at_once->id, seconds(30)).ok());
+  StartOptions later_on;
+  later_on.scheduled_for = SystemClock().Now() + std::chrono::hours(1);
+  auto far = m.StartExecution(caller, "web-1", "install", json::object(), later_on);
+  REQUIRE(far.ok());
+  auto dropped = m.CancelExecution(caller, far->id);
+  REQUIRE(dropped.ok());
+  CHECK(dropped->status == model::ExecutionStatus::kCancelled);
+}
+
 TEST_CASE("an invalid blueprint is refused with its location and nothing is stored") {
   Fixture f;
   fs::create_directories(f.tmp.path() / "bad");

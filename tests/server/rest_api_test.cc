@@ -199,6 +199,32 @@ TEST_CASE("node-instance PATCH checks the version: stale is 409, current bumps i
         "bad_parameters_error");
 }
 
+TEST_CASE("an execution started with scheduled_time waits as scheduled and can be cancelled") {
+  ServerUnderTest s;
+  Client c(s.port, "admin", kAdminPassword);
+  REQUIRE(c.Upload("bp", s.BlueprintArchive())->status == 201);
+  REQUIRE(c.Put("/deployments/d", {{"blueprint_id", "bp"}})->status == 201);
+  auto started = c.Post("/executions", {{"deployment_id", "d"},
+                                        {"workflow_id", "install"},
+                                        {"scheduled_time", "2999-01-01T00:00:00.000Z"}});
+  REQUIRE(started);
+  REQUIRE_MESSAGE(started->status == 201, started->body);
+  json e = Body(started);
+  CHECK(e["status"] == "scheduled");
+  CHECK(e["scheduled_for"] == "2999-01-01T00:00:00.000Z");
+  // Waiting does not make the deployment busy: another execution starts at once.
+  auto now = c.Post("/executions", {{"deployment_id", "d"}, {"workflow_id", "install"}});
+  REQUIRE(now);
+  CHECK(now->status == 201);
+  auto cancelled = c.Post("/executions/" + e["id"].get<std::string>(), {{"action", "cancel"}});
+  REQUIRE(cancelled);
+  CHECK(Body(cancelled)["status"] == "cancelled");
+  CHECK(ErrorCodeOf(c.Post("/executions", {{"deployment_id", "d"},
+                                           {"workflow_id", "install"},
+                                           {"scheduled_time", "tomorrow at noon"}}),
+                    400) == "bad_parameters_error");
+}
+
 TEST_CASE("every error path answers the envelope with the original's code and status") {
   ServerUnderTest s;
   Client c(s.port, "admin", kAdminPassword);
