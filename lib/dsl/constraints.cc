@@ -1,6 +1,8 @@
 #include <algorithm>
 #include <regex>
 
+#include "cloudify/dsl/functions.h"
+
 #include "dsl/internal.h"
 
 namespace cloudify::dsl {
@@ -13,10 +15,6 @@ constexpr std::string_view kBaseTypes[] = {"string", "integer", "float", "boolea
 constexpr std::string_view kObjectTypes14[] = {"blueprint_id",  "deployment_id", "capability_value",
                                                "scaling_group", "node_id",       "node_type",
                                                "node_instance", "secret_key"};
-
-bool IsFunctionLike(const json& value) {
-  return value.is_object() && value.size() == 1;  // checked precisely by the caller's validator
-}
 
 bool Comparable(const json& a, const json& b) {
   return (a.is_number() && b.is_number()) || (a.is_string() && b.is_string());
@@ -115,8 +113,8 @@ std::string ConstraintsShapeError(const json& constraints, int minor) {
         continue;
       }
       ++operators;
-      if (IsFunctionLike(arg) && arg.begin().key().rfind("get_", 0) == 0) {
-        return "constraint '" + op + "' argument may not be an intrinsic function";
+      if (IsFunctionCall(arg)) {
+        continue;  // evaluated when a deployment is created, then checked as a value
       }
       // As the original: the comparison and length operators take a number (never a boolean
       // or a string), in_range takes two numbers.
@@ -126,7 +124,8 @@ std::string ConstraintsShapeError(const json& constraints, int minor) {
           return "constraint '" + op + "' needs a number, got " + arg.dump();
         }
       } else if (op == "in_range") {
-        if (!arg.is_array() || arg.size() != 2 || !arg[0].is_number() || !arg[1].is_number()) {
+        auto bound = [](const json& b) { return b.is_number() || IsFunctionCall(b); };
+        if (!arg.is_array() || arg.size() != 2 || !bound(arg[0]) || !bound(arg[1])) {
           return "constraint 'in_range' needs [min, max] of numbers, got " + arg.dump();
         }
       } else if (op == "valid_values") {
@@ -175,12 +174,29 @@ std::string ConstraintsShapeError(const json& constraints, int minor) {
   return "";
 }
 
+bool ConstraintsHaveFunctions(const json& constraints) {
+  if (!constraints.is_array()) {
+    return false;
+  }
+  for (const auto& item : constraints) {
+    for (auto it = item.begin(); item.is_object() && it != item.end(); ++it) {
+      if (it.key() != "error_message" && ContainsFunctionCall(it.value())) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
 std::string ConstraintViolation(const json& value, const json& constraints,
                                 const std::string& what) {
   if (value.is_null() || !constraints.is_array()) {
     return "";
   }
   for (const auto& item : constraints) {
+    if (ConstraintsHaveFunctions(json::array({item}))) {
+      continue;  // checked once its arguments are evaluated
+    }
     std::string custom;
     if (auto m = item.find("error_message"); m != item.end() && m->is_string()) {
       custom = m->get<std::string>();

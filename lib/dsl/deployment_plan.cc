@@ -252,6 +252,26 @@ Status BindInputs(const model::Plan& plan, const json& given, const DeploymentPl
     return Status(ErrorCode::kMissingRequiredDeploymentInput,
                   "Required inputs " + JoinNames(missing) + " were not specified");
   }
+  // Constraints whose arguments call functions (`less_than: {get_input: limit}`), now that
+  // every input is bound.
+  StaticContext context(bound, plan);
+  for (const auto& [name, schema] : plan.inputs) {
+    const json& value = bound[name];
+    if (value.is_null() || IsFunctionCall(value) || !ConstraintsHaveFunctions(schema.constraints)) {
+      continue;
+    }
+    FunctionScope scope;
+    auto constraints =
+        EvaluateFunctions(schema.constraints, scope, context, EvaluationMode::kStatic);
+    if (!constraints.ok()) {
+      return Status(ErrorCode::kConstraint, "input '" + name + "': evaluating its constraints: " +
+                                                constraints.status().message());
+    }
+    std::string violation = ConstraintViolation(value, *constraints, "input '" + name + "'");
+    if (!violation.empty()) {
+      return Status(ErrorCode::kConstraint, violation);
+    }
+  }
   return Status::Ok();
 }
 

@@ -27,8 +27,13 @@ std::string ConstraintsShapeError(const nlohmann::json& constraints, int minor);
 
 // Checks `value` against `constraints` ([{"operator": arg}, ...]); the message says which
 // constraint failed ("" when all pass). Data-based operators (filter_id, labels, tenants,
-// name_pattern, deployment_id) need the manager's database and are not checked here.
+// name_pattern, deployment_id) need the manager's database and are not checked here, nor are
+// constraints whose argument still holds an intrinsic function (see ConstraintsHaveFunctions).
 std::string ConstraintViolation(const nlohmann::json& value, const nlohmann::json& constraints,
                                 const std::string& what);
+
+// True when an operator's argument is (or holds) an intrinsic-function call, such as
+// `less_than: {get_input: limit}`: the original evaluates those when a deployment is created.
+bool ConstraintsHaveFunctions(const nlohmann::json& constraints);
 
 }  // namespace cloudify::dsl

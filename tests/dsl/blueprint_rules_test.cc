@@ -294,21 +294,36 @@ TEST_CASE("Input constraints: lengths count characters, as Python's len() does")
 }
 
 // The current original accepts an intrinsic function as a constraint argument and evaluates it
-// when the deployment is created, with the deployment's inputs. Not implemented: the parser
-// refuses such an argument at upload.
-TEST_CASE("Input constraints: a function as an operator argument is evaluated at deployment" *
-          doctest::skip()) {
+// when the deployment is created, with the deployment's inputs.
+TEST_CASE("Input constraints: a function as an operator argument is evaluated at deployment") {
   auto plan = ParseAt(3, R"(inputs:
   limit: {default: 5}
+  low: {default: 1}
   x:
-    constraints: [{less_than: {get_input: limit}}]
+    default: 3
+    constraints:
+      - less_than: {get_input: limit}
+      - in_range: [{get_input: low}, 10]
 )");
   REQUIRE_MESSAGE(plan.ok(), plan.status().ToString());
   IdGenerator ids(3);
+  CHECK(PrepareDeploymentPlan(*plan, json::object(), ids).ok());
   CHECK(PrepareDeploymentPlan(*plan, json{{"x", 4}}, ids).ok());
   auto bad = PrepareDeploymentPlan(*plan, json{{"x", 5}}, ids);
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.status().code() == ErrorCode::kConstraint);
+  CHECK(bad.status().message() == "input 'x': value 5 violates constraint less_than 5");
+  // The limit is the deployment's own input, whatever order the inputs come in.
+  CHECK(PrepareDeploymentPlan(*plan, json{{"x", 5}, {"limit", 6}}, ids).ok());
+  auto low = PrepareDeploymentPlan(*plan, json{{"x", 2}, {"low", 3}}, ids);
+  REQUIRE_FALSE(low.ok());
+  CHECK(low.status().message().find("in_range") != std::string::npos);
+  // A reference to an input that does not exist is an error naming it.
+  auto dangling = ParseAt(3, "inputs:\n  x:\n    constraints: [{less_than: {get_input: nope}}]\n");
+  REQUIRE(dangling.ok());
+  auto refused = PrepareDeploymentPlan(*dangling, json{{"x", 1}}, ids);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.status().message().find("nope") != std::string::npos);
 }
 
 TEST_CASE("Input constraints: several constraints must all hold, the first broken one is named") {
