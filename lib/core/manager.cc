@@ -565,12 +565,16 @@ class Manager::Impl {
         (void)store_->UpdateExecution(caller, *stored);
       }
     }
-    (void)store_->ReleaseExecution(e.id, options_.manager_name);
     {
       std::lock_guard lock(mu_);
       running_.erase(e.id);
       forced_.erase(e.id);
     }
+    // Released only now: released first, a resume right after the run ended let a worker of
+    // this manager claim it while it was still listed as running here; the worker skipped it
+    // (see WorkerLoop) and the claim held it for a whole lease.
+    (void)store_->ReleaseExecution(e.id, options_.manager_name);
+    work_cv_.notify_all();
     StartQueued(caller, e.deployment_id);
     done_cv_.notify_all();
   }
