@@ -1,5 +1,7 @@
 #include "cloudify/workflow/engine.h"
 
+#include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -512,6 +514,9 @@ class ContextImpl final : public OperationContext {
   const model::OperationSpec& spec_;
 };
 
+// Called on a worker thread when an operation of a phase that ignores failures has ended.
+using OperationEndHook = std::function<void(const GraphTask&, const TaskOutcome&)>;
+
 class RunExecutor final : public TaskExecutor, public GraphObserver {
  public:
   RunExecutor(RunData& data, storage::Store& store, const OperationRegistry& operations,
@@ -551,11 +556,26 @@ class RunExecutor final : public TaskExecutor, public GraphObserver {
         emitter_.ForTask(event_types::kWorkflowNodeEvent, task, task.message);
         return TaskOutcome::Success();
       case TaskKind::kOperation: {
+        // A heal sequence stops at its instance's first failure; the others go on.
+        if (skip_failed_instances_ && !FailureOf(task.node_instance_id).empty()) {
+          return TaskOutcome::Success();
+        }
         TaskOutcome outcome = RunOperation(task, retry);
-        // ignore_failure (uninstall, scale): a failed operation is logged and passed over, as
-        // the original's ignore handler does, without retries.
-        if (ignore_failures_ && (outcome.kind == TaskOutcome::Kind::kRecoverableError ||
-                                 outcome.kind == TaskOutcome::Kind::kNonRecoverableError)) {
+        if (!ignore_failures_ || outcome.kind == TaskOutcome::Kind::kRetryRequested) {
+          return outcome;
+        }
+        // ignore_failure (uninstall, scale, status checks): the outcome is final; a failure
+        // is logged and passed over, as the original's ignore handler does, without retries.
+        const bool failed = outcome.kind != TaskOutcome::Kind::kSucceeded;
+        if (failed) {
+          std::lock_guard lock(failures_mu_);
+          failures_.emplace(task.node_instance_id,
+                            outcome.error.empty() ? "failed" : outcome.error);
+        }
+        if (on_operation_end_) {
+          on_operation_end_(task, outcome);
+        }
+        if (failed) {
           emitter_.Log(LogLevel::kWarning, task,
                        "Ignoring the failure of '" + task.name + "' (" + task.node_instance_id +
                            "): " + outcome.error);
@@ -570,6 +590,14 @@ class RunExecutor final : public TaskExecutor, public GraphObserver {
   }
 
   void set_ignore_failures(bool ignore) { ignore_failures_ = ignore; }
+  void set_skip_failed_instances(bool skip) { skip_failed_instances_ = skip; }
+  void set_on_operation_end(OperationEndHook hook) { on_operation_end_ = std::move(hook); }
+
+  // With ignore_failures: the first ignored failure of each instance (instance id -> error).
+  std::map<std::string, std::string> failures() const {
+    std::lock_guard lock(failures_mu_);
+    return failures_;
+  }
 
   void OnTaskState(const GraphTask& task, model::TaskState state, int retry,
                    std::string_view error) override {
@@ -1018,6 +1046,12 @@ class RunExecutor final : public TaskExecutor, public GraphObserver {
 
   // Install states (uninitialized..started) and uninstall states (stopping..deleted) each
   // move one way; `current` at or past `target` in the same phase means the step is done.
+  std::string FailureOf(const std::string& instance_id) const {
+    std::lock_guard lock(failures_mu_);
+    auto it = failures_.find(instance_id);
+    return it == failures_.end() ? std::string() : it->second;
+  }
+
   static bool SamePhaseNotBehind(model::NodeInstanceState current,
                                  model::NodeInstanceState target) {
     const bool current_install = current <= model::NodeInstanceState::kStarted;
@@ -1035,6 +1069,10 @@ class RunExecutor final : public TaskExecutor, public GraphObserver {
   std::unordered_map<std::string, model::Operation> ops_;
   bool resumed_ = false;  // the graph was stored by an earlier run
   bool ignore_failures_ = false;
+  bool skip_failed_instances_ = false;
+  OperationEndHook on_operation_end_;
+  mutable std::mutex failures_mu_;
+  std::map<std::string, std::string> failures_;
   std::atomic<int64_t> finished_operations_{0};
   RunWriter writer_;  // last: its thread calls RestoreStates until it is destroyed
 };
@@ -1259,6 +1297,10 @@ class Engine::Impl {
       PhaseEnd end = RunHeal(data, emitter, cancel);
       return End(data, emitter, end.status, end.error);
     }
+    if (workflow == "check_status") {
+      PhaseEnd end = RunCheckStatus(data, emitter, cancel);
+      return End(data, emitter, end.status, end.error);
+    }
     auto graph = BuildWorkflowGraph(data);
     if (!graph.ok()) {
       return End(data, emitter, ExecutionStatus::kFailed, graph.status().message());
@@ -1293,9 +1335,23 @@ class Engine::Impl {
     bool succeeded() const { return status == ExecutionStatus::kTerminated; }
   };
 
-  // Stores `graph` (or takes the one an earlier run stored under its name) and runs it.
+  // How a phase treats failed operations.
+  struct PhaseOptions {
+    bool ignore_failures = false;
+    bool skip_failed_instances = false;  // with ignore_failures: an instance stops at a failure
+    OperationEndHook on_operation_end;   // with ignore_failures
+    std::map<std::string, std::string>* failures = nullptr;  // out: the ignored failures
+  };
+
   PhaseEnd RunPhase(RunData& data, Emitter& emitter, TaskGraph graph,
                     const std::atomic<bool>* cancel, bool ignore_failures) {
+    return RunPhase(data, emitter, std::move(graph), cancel,
+                    PhaseOptions{.ignore_failures = ignore_failures});
+  }
+
+  // Stores `graph` (or takes the one an earlier run stored under its name) and runs it.
+  PhaseEnd RunPhase(RunData& data, Emitter& emitter, TaskGraph graph,
+                    const std::atomic<bool>* cancel, PhaseOptions phase) {
     std::map<std::string, model::TaskState> previous;
     std::vector<model::Operation> stored;
     auto graph_id = Persist(data, graph, previous, stored);
@@ -1307,7 +1363,9 @@ class Engine::Impl {
     }
     RunExecutor executor(data, store_, operations_, options_.scripts, emitter, TaskRetries(data),
                          *graph_id, std::move(stored));
-    executor.set_ignore_failures(ignore_failures);
+    executor.set_ignore_failures(phase.ignore_failures);
+    executor.set_skip_failed_instances(phase.skip_failed_instances);
+    executor.set_on_operation_end(std::move(phase.on_operation_end));
     GraphRunOptions run;
     run.parallelism = options_.parallelism;
     run.task_retries = TaskRetries(data);
@@ -1317,6 +1375,9 @@ class Engine::Impl {
     run.previous_states = std::move(previous);
     auto result = RunGraph(graph, executor, &executor, run);
     data.execution.finished_operations += executor.finished_operations();
+    if (phase.failures != nullptr) {
+      *phase.failures = executor.failures();
+    }
     if (Status written = executor.Finish(); !written.ok()) {
       return {ExecutionStatus::kFailed, "storing the run's progress: " + written.ToString()};
     }
@@ -1681,8 +1742,14 @@ class Engine::Impl {
   // heal (the original's auto_heal_reinstall_node_subgraph, reinstall path): the failed
   // instance's host subgraph is uninstalled and installed again; relationships between it and
   // the rest of the deployment get unlink and establish.
+  // The original's auto_heal_reinstall_node_subgraph: check the scope's status, heal the
+  // unhealthy instances that define `heal`, reinstall the others and those whose heal failed.
   PhaseEnd RunHeal(RunData& data, Emitter& emitter, const std::atomic<bool>* cancel) {
     const json& params = data.execution.parameters;
+    auto flag = [&](const char* key, bool fallback) {
+      auto it = params.find(key);
+      return it != params.end() && it->is_boolean() ? it->get<bool>() : fallback;
+    };
     auto scope = HealScope(params, data.instances, data.nodes);
     if (!scope.ok()) {
       return {ExecutionStatus::kFailed, scope.status().message()};
@@ -1693,28 +1760,225 @@ class Engine::Impl {
                                       ? params["diagnose_value"].get<std::string>()
                                       : params["diagnose_value"].dump()));
     }
-    const std::set<std::string> ids(scope->begin(), scope->end());
-    if (ids.empty()) {
-      WorkflowLog(emitter, LogLevel::kInfo, "Nothing to heal: every node instance is started");
+    const bool ignore_failure = flag("ignore_failure", true);
+    if (flag("force_reinstall", false)) {
+      return Reinstall(data, emitter, {scope->begin(), scope->end()}, cancel, ignore_failure);
+    }
+    if (flag("check_status", true)) {
+      std::vector<std::string> failed;
+      PhaseEnd end = RunStatusCheck(data, emitter, *scope, false, cancel, failed);
+      if (!end.succeeded()) {
+        return end;
+      }
+      if (Status s = Reload(data); !s.ok()) {
+        return {ExecutionStatus::kFailed, s.ToString()};
+      }
+    }
+    // A heal of one named instance assumes it unhealthy unless a check proved otherwise.
+    const bool targeted = params.value("node_instance_id", json()).is_string() &&
+                          !params["node_instance_id"].get<std::string>().empty();
+    HealSplit split = SplitHeal(data.instances, data.nodes, *scope,
+                                HealthyInstances(data.instances, *scope, targeted));
+    const bool allow_reinstall = flag("allow_reinstall", true);
+    if (!split.reinstall.empty() && !allow_reinstall) {
+      return {ExecutionStatus::kFailed, ReinstallDisallowed(split.reinstall)};
+    }
+    if (split.heal.empty() && split.reinstall.empty()) {
+      WorkflowLog(emitter, LogLevel::kInfo, "Nothing to heal: every node instance is healthy");
       return {};
     }
-    auto down = LifecycleGraph(data, ids, false, "reinstall-uninstall");
+    if (!split.heal.empty()) {
+      LifecycleScope heal_scope{.nodes = &data.nodes};
+      for (const auto& instance : data.instances) {
+        if (split.heal.count(instance.id) != 0) {
+          heal_scope.instances.push_back(&instance);
+        }
+      }
+      auto graph = BuildHealGraph(heal_scope);
+      if (!graph.ok()) {
+        return {ExecutionStatus::kFailed, graph.status().message()};
+      }
+      std::map<std::string, std::string> failures;
+      PhaseEnd end = RunPhase(
+          data, emitter, std::move(*graph), cancel,
+          PhaseOptions{
+              .ignore_failures = true, .skip_failed_instances = true, .failures = &failures});
+      if (!end.succeeded()) {
+        return end;
+      }
+      for (const auto& id : split.heal) {
+        auto failure = failures.find(id);
+        if (failure != failures.end()) {
+          WorkflowLog(emitter, LogLevel::kError,
+                      "Heal of " + id + " failed, so it is reinstalled: " + failure->second);
+          split.reinstall.insert(id);
+          continue;
+        }
+        Status marked = UpdateSystemProperties(data, id, [](json& props) {
+          json& status = props["status"];
+          if (!status.is_object()) {
+            status = json::object();
+          }
+          status["ok"] = true;
+          status["task"] = nullptr;
+          status["healed"] = true;
+        });
+        if (!marked.ok()) {
+          return {ExecutionStatus::kFailed,
+                  "recording the heal of " + id + ": " + marked.ToString()};
+        }
+      }
+      if (!split.reinstall.empty() && !allow_reinstall) {
+        return {ExecutionStatus::kFailed, ReinstallDisallowed(split.reinstall)};
+      }
+    }
+    if (split.reinstall.empty()) {
+      return {};
+    }
+    // Reinstall in scope order (hosts before what they contain).
+    std::vector<std::string> ordered;
+    for (const auto& id : *scope) {
+      if (split.reinstall.count(id) != 0) {
+        ordered.push_back(id);
+      }
+    }
+    return Reinstall(data, emitter, ordered, cancel, ignore_failure);
+  }
+
+  static std::string ReinstallDisallowed(const std::set<std::string>& ids) {
+    std::string names;
+    size_t n = 0;
+    for (const auto& id : ids) {
+      if (n == 5) {
+        names += " (and " + std::to_string(ids.size() - 5) + " more)";
+        break;
+      }
+      names += (n++ == 0 ? "" : ", ") + id;
+    }
+    return "allow_reinstall is false, but would need to reinstall instances: " + names;
+  }
+
+  // Uninstalls `ids` (failures ignored when asked) and installs them again.
+  PhaseEnd Reinstall(RunData& data, Emitter& emitter, const std::vector<std::string>& ids,
+                     const std::atomic<bool>* cancel, bool ignore_failure) {
+    const std::set<std::string> set(ids.begin(), ids.end());
+    auto down = LifecycleGraph(data, set, false, "reinstall-uninstall");
     if (!down.ok()) {
       return {ExecutionStatus::kFailed, down.status().message()};
     }
-    PhaseEnd end =
-        RunPhase(data, emitter, std::move(*down), cancel, params.value("ignore_failure", true));
+    PhaseEnd end = RunPhase(data, emitter, std::move(*down), cancel, ignore_failure);
     if (!end.succeeded()) {
       return end;
     }
     if (Status s = Reload(data); !s.ok()) {
       return {ExecutionStatus::kFailed, s.ToString()};
     }
-    auto up = LifecycleGraph(data, ids, true, "reinstall-install");
+    auto up = LifecycleGraph(data, set, true, "reinstall-install");
     if (!up.ok()) {
       return {ExecutionStatus::kFailed, up.status().message()};
     }
     return RunPhase(data, emitter, std::move(*up), cancel, false);
+  }
+
+  // The check_status operation on `ids` (a phase named "check_status"), each result stored in
+  // the instance's system_properties as the original does: `status` {ok, timestamp, task,
+  // result} and the status before it as `previous_status`. Instances whose node defines no
+  // check is left as they are. `failed` gets the instances whose check failed.
+  PhaseEnd RunStatusCheck(RunData& data, Emitter& emitter, const std::vector<std::string>& ids,
+                          bool by_dependency_order, const std::atomic<bool>* cancel,
+                          std::vector<std::string>& failed) {
+    OperationSelection sel;
+    sel.operation = "cloudify.interfaces.validation.check_status";
+    sel.instance_ids.insert(ids.begin(), ids.end());
+    sel.run_by_dependency_order = by_dependency_order;
+    TaskGraph graph;
+    graph.name = "check_status";
+    AddOperationTasks(data, sel, graph, {});
+    std::mutex record_mu;
+    std::string record_error;
+    auto record = [&](const GraphTask& task, const TaskOutcome& outcome) {
+      const bool ok = outcome.kind == TaskOutcome::Kind::kSucceeded;
+      json status = {{"ok", ok},
+                     {"timestamp", FormatTimestamp(clock_.Now())},
+                     {"task", task.name},
+                     {"result", ok ? json(nullptr) : json(outcome.error)}};
+      Status s = UpdateSystemProperties(data, task.node_instance_id, [&](json& props) {
+        json previous = props.contains("status") ? props["status"] : json(nullptr);
+        props["previous_status"] = std::move(previous);
+        props["status"] = status;
+      });
+      if (!s.ok()) {
+        std::lock_guard lock(record_mu);
+        record_error = s.ToString();
+      }
+    };
+    std::map<std::string, std::string> failures;
+    PhaseEnd end = RunPhase(
+        data, emitter, std::move(graph), cancel,
+        PhaseOptions{.ignore_failures = true, .on_operation_end = record, .failures = &failures});
+    if (end.succeeded() && !record_error.empty()) {
+      return {ExecutionStatus::kFailed, "storing a status check: " + record_error};
+    }
+    for (const auto& [id, error] : failures) {
+      failed.push_back(id);
+    }
+    return end;
+  }
+
+  // The check_status workflow: fails when a check failed, after storing every result.
+  PhaseEnd RunCheckStatus(RunData& data, Emitter& emitter, const std::atomic<bool>* cancel) {
+    const json& params = data.execution.parameters;
+    auto sel = SelectionFrom(params, "cloudify.interfaces.validation.check_status");
+    if (!sel.ok()) {
+      return {ExecutionStatus::kFailed, sel.status().message()};
+    }
+    std::vector<std::string> ids;
+    for (const auto& instance : data.instances) {
+      const model::Node* node = data.NodeOf(instance.node_id);
+      if (node != nullptr && Selected(*sel, *node, instance)) {
+        ids.push_back(instance.id);
+      }
+    }
+    std::vector<std::string> failed;
+    PhaseEnd end = RunStatusCheck(data, emitter, ids, sel->run_by_dependency_order, cancel, failed);
+    if (end.succeeded() && !failed.empty()) {
+      std::string names;
+      for (const auto& id : failed) {
+        names += (names.empty() ? "" : ", ") + id;
+      }
+      return {ExecutionStatus::kFailed, "Status check failed for: " + names};
+    }
+    return end;
+  }
+
+  // Changes an instance's system properties over whatever the store holds now (the original
+  // writes them with force), and in the run's cache.
+  Status UpdateSystemProperties(RunData& data, const std::string& id,
+                                const std::function<void(json&)>& change) {
+    for (int attempt = 0; attempt < kStateWriteAttempts; ++attempt) {
+      CLOUDIFY_ASSIGN_OR_RETURN(model::NodeInstance current,
+                                store_.GetNodeInstance(data.caller, id));
+      json props =
+          current.system_properties.is_object() ? current.system_properties : json::object();
+      change(props);
+      storage::NodeInstanceUpdate update;
+      update.version = current.version;
+      update.system_properties = std::move(props);
+      auto updated = store_.UpdateNodeInstance(data.caller, id, update);
+      if (updated.ok()) {
+        std::lock_guard lock(data.mu);
+        if (model::NodeInstance* cached = data.Instance(id)) {
+          cached->system_properties = updated->system_properties;
+          cached->version = updated->version;
+        }
+        return Status::Ok();
+      }
+      if (updated.status().code() != ErrorCode::kConflict) {
+        return updated.status();
+      }
+    }
+    return Status(ErrorCode::kConflict,
+                  "node instance " + id + " kept changing while its status was stored");
   }
 
   int TaskRetries(const RunData& data) const {

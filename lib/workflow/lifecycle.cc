@@ -381,4 +381,23 @@ Result<TaskGraph> BuildUninstallGraph(const LifecycleScope& scope) {
   return Build(scope, Direction::kUninstall);
 }
 
+Result<TaskGraph> BuildHealGraph(const LifecycleScope& scope) {
+  if (scope.nodes == nullptr) {
+    return BadParametersError("lifecycle scope has no nodes");
+  }
+  TaskGraph graph;
+  graph.name = "heal";
+  Builder b(scope, graph);
+  for (const NodeInstance* instance : scope.instances) {
+    CLOUDIFY_ASSIGN_OR_RETURN(const model::Node* node, b.NodeOf(*instance));
+    Sequence seq(b, b.AddSubgraph("heal_" + instance->id), *instance);
+    seq.Step({seq.Event("Healing node instance")});
+    for (const char* op : {"preheal", "heal", "postheal"}) {
+      seq.Operation(*node, Interface(kLifecycle, op));
+    }
+    seq.Step({seq.Event("Node instance healed")});
+  }
+  return graph;
+}
+
 }  // namespace cloudify::workflow

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -70,12 +71,29 @@ Result<storage::NodeInstanceChanges> RollbackChanges(const ScaleRequest& request
 // for rolling it back. kBadParameters when the record lacks them.
 Result<ScaleRequest> RequestOfModification(const model::DeploymentModification& m);
 
-// Heal's scope: the ids of the instances reinstalled. With node_instance_id: every instance
-// contained (transitively) in that instance's host, the host included (the instance itself
-// when it has no host). Without it: the same for every host holding an instance that is not
-// `started`. kIllegalExecutionParameters for an unknown node_instance_id.
+// Heal's scope, as the original's: with node_instance_id, that instance's host and every
+// instance contained in it (transitively), or the instance's own subgraph when it has no host;
+// without it, every instance of the deployment. kIllegalExecutionParameters for an unknown
+// node_instance_id.
 Result<std::vector<std::string>> HealScope(const nlohmann::json& params,
                                            const std::vector<model::NodeInstance>& instances,
                                            const std::vector<model::Node>& nodes);
+
+// The instances of `scope` that need no healing: their last status check (system_properties
+// `status`) passed, or, unless `require_task`, no check_status operation ran for them. A heal
+// of one named instance requires proof; a deployment-wide heal presumes health.
+std::set<std::string> HealthyInstances(const std::vector<model::NodeInstance>& instances,
+                                       const std::vector<std::string>& scope, bool require_task);
+
+// The unhealthy instances of `scope`: those whose node defines the lifecycle `heal` operation
+// are healed; the others are reinstalled together with everything they contain (which then
+// is not healed separately).
+struct HealSplit {
+  std::set<std::string> heal;
+  std::set<std::string> reinstall;
+};
+HealSplit SplitHeal(const std::vector<model::NodeInstance>& instances,
+                    const std::vector<model::Node>& nodes, const std::vector<std::string>& scope,
+                    const std::set<std::string>& healthy);
 
 }  // namespace cloudify::workflow

@@ -39,6 +39,8 @@ node_templates:
         start: p.tasks.op
         stop: p.tasks.op
         delete: p.tasks.op
+      cloudify.interfaces.validation:
+        check_status: p.tasks.op
   app:
     type: cloudify.nodes.ApplicationModule
     interfaces:
@@ -47,6 +49,11 @@ node_templates:
         start: p.tasks.op
         stop: p.tasks.op
         delete: p.tasks.op
+        preheal: p.tasks.op
+        heal: p.tasks.op
+        postheal: p.tasks.op
+      cloudify.interfaces.validation:
+        check_status: p.tasks.op
     relationships:
       - {type: cloudify.relationships.contained_in, target: vm}
   lb:
@@ -66,6 +73,8 @@ node_templates:
     interfaces:
       cloudify.interfaces.lifecycle:
         create: p.tasks.op
+      cloudify.interfaces.validation:
+        check_status: p.tasks.op
 )";
 
 struct Fixture {
@@ -75,6 +84,8 @@ struct Fixture {
   std::mutex mu;
   std::vector<std::string> log;       // "<op>:<instance>" / "<op>:<source>-><target>"
   std::set<std::string> fail_for;     // instances whose create fails (non-recoverable)
+  std::set<std::string> unhealthy;    // instances whose check_status fails
+  std::set<std::string> heal_fails;   // instances whose heal operation fails
   bool fail_new_creates = false;      // creates of instances not in `known` fail
   std::atomic<bool> hold_new{false};  // operations of new instances wait while set
   std::atomic<int> held{0};
@@ -99,6 +110,12 @@ struct Fixture {
       log.push_back(op + ":" + ctx.instance().id());
       if (op == "create" && fail_new_creates && known.count(ctx.instance().id()) == 0) {
         ctx.Fail("create refused", false);
+      }
+      if (op == "check_status" && unhealthy.count(ctx.instance().id()) != 0) {
+        ctx.Fail("not responding", false);
+      }
+      if (op == "heal" && heal_fails.count(ctx.instance().id()) != 0) {
+        ctx.Fail("heal refused", false);
       }
     });
     manager->operations().Add("p.tasks.rel", [this](workflow::OperationContext& ctx) {
@@ -373,13 +390,16 @@ TEST_CASE("heal reinstalls the failed instance's host subgraph and re-links its 
   const std::string app = f.Only("app").id;
   const std::string lb = f.Only("lb").id;
   const std::string db = f.Only("db").id;
+  f.unhealthy = {vm, app};  // vm has no heal operation: its whole subgraph is reinstalled
   auto ex = f.Run("heal", {{"node_instance_id", app}, {"diagnose_value", "app is down"}});
   REQUIRE_MESSAGE(ex.status == model::ExecutionStatus::kTerminated, ex.error);
   for (const auto& i : f.Instances()) {
     CHECK(i.state == model::NodeInstanceState::kStarted);
   }
-  // Uninstall app then vm, install vm then app; lb unlinked first, established last.
-  const std::vector<std::string> order = {"unlink:" + lb + "->" + app,
+  // Checks first; uninstall app then vm, install vm then app; lb unlinked first, established
+  // last; app is not healed on its own, being part of vm's reinstall.
+  const std::vector<std::string> order = {"check_status:" + vm,
+                                          "unlink:" + lb + "->" + app,
                                           "stop:" + app,
                                           "delete:" + app,
                                           "stop:" + vm,
@@ -395,8 +415,17 @@ TEST_CASE("heal reinstalls the failed instance's host subgraph and re-links its 
     CHECK_MESSAGE(at > last, entry);
     last = at;
   }
+  CHECK(f.Position("check_status:" + app) >= 0);
+  CHECK(f.Position("check_status:" + db) < 0);  // outside the scope
+  CHECK(f.Count("heal:") == 0);
   CHECK(f.Count("create:" + db) == 0);
   CHECK(f.Count("create:" + lb) == 0);
+  // The failed checks are recorded as the original records them.
+  const json status = f.Only("vm").system_properties["status"];
+  CHECK(status["ok"] == false);
+  CHECK(status["task"] == "cloudify.interfaces.validation.check_status");
+  CHECK(status["result"].get<std::string>().find("not responding") != std::string::npos);
+  CHECK(status["timestamp"].is_string());
   REQUIRE(f.manager->SyncEvents(seconds(10)).ok());
   storage::ListQuery q;
   q.filters = {{"execution_id", {ex.id}}, {"type", {"cloudify_log"}}};
@@ -414,19 +443,124 @@ TEST_CASE("heal reinstalls the failed instance's host subgraph and re-links its 
   CHECK(bad.error.find("ghost") != std::string::npos);
 }
 
-TEST_CASE("heal without an instance reinstalls the hosts of instances that are not started") {
+TEST_CASE("heal runs the heal operations of an unhealthy instance that defines them") {
+  Fixture f;
+  const std::string vm = f.Only("vm").id;
+  const std::string app = f.Only("app").id;
+  f.unhealthy = {app};
+  auto ex = f.Run("heal", {{"node_instance_id", app}});
+  REQUIRE_MESSAGE(ex.status == model::ExecutionStatus::kTerminated, ex.error);
+  CHECK(f.Position("check_status:" + vm) >= 0);
+  CHECK(f.Position("preheal:" + app) > f.Position("check_status:" + app));
+  CHECK(f.Position("heal:" + app) > f.Position("preheal:" + app));
+  CHECK(f.Position("postheal:" + app) > f.Position("heal:" + app));
+  CHECK(f.Count("stop:") == 0);
+  CHECK(f.Count("create:") == 0);
+  const json status = f.Only("app").system_properties["status"];
+  CHECK(status["ok"] == true);
+  CHECK(status["healed"] == true);
+  CHECK(status["task"].is_null());
+  CHECK(f.Only("app").system_properties["previous_status"].is_null());
+}
+
+TEST_CASE("heal reinstalls an instance whose heal operation failed, and only it") {
+  Fixture f;
+  const std::string vm = f.Only("vm").id;
+  const std::string app = f.Only("app").id;
+  f.unhealthy = {app};
+  f.heal_fails = {app};
+  auto ex = f.Run("heal", {{"node_instance_id", app}});
+  REQUIRE_MESSAGE(ex.status == model::ExecutionStatus::kTerminated, ex.error);
+  CHECK(f.Position("heal:" + app) >= 0);
+  CHECK(f.Count("postheal:") == 0);  // the sequence stops at the failure
+  CHECK(f.Position("delete:" + app) > f.Position("heal:" + app));
+  CHECK(f.Position("create:" + app) > f.Position("delete:" + app));
+  CHECK(f.Count("delete:" + vm) == 0);
+  CHECK(f.Only("app").state == model::NodeInstanceState::kStarted);
+}
+
+TEST_CASE("heal with allow_reinstall false fails before it touches anything") {
+  Fixture f;
+  const std::string vm = f.Only("vm").id;
+  const std::string app = f.Only("app").id;
+  f.unhealthy = {vm};
+  auto ex = f.Run("heal", {{"node_instance_id", app}, {"allow_reinstall", false}});
+  CHECK(ex.status == model::ExecutionStatus::kFailed);
+  CHECK(ex.error.find("allow_reinstall is false, but would need to reinstall instances: ") !=
+        std::string::npos);
+  CHECK(ex.error.find(vm) != std::string::npos);
+  CHECK(f.Count("stop:") == 0);
+  CHECK(f.Count("delete:") == 0);
+  CHECK(f.Count("heal:") == 0);
+
+  // A failed heal with reinstalls disallowed fails after the heal.
+  f.unhealthy = {app};
+  f.heal_fails = {app};
+  auto failed = f.Run("heal", {{"node_instance_id", app}, {"allow_reinstall", false}});
+  CHECK(failed.status == model::ExecutionStatus::kFailed);
+  CHECK(failed.error.find(app) != std::string::npos);
+  CHECK(f.Count("heal:" + app) == 1);
+  CHECK(f.Count("delete:") == 0);
+}
+
+TEST_CASE("heal without an instance reinstalls what its checks find unhealthy") {
   Fixture f;
   const std::string db = f.Only("db").id;
-  auto inst = f.Only("db");
-  storage::NodeInstanceUpdate update;
-  update.version = inst.version;
-  update.state = model::NodeInstanceState::kConfigured;
-  REQUIRE(f.manager->store().UpdateNodeInstance(f.caller, db, update).ok());
+  f.unhealthy = {db};
   auto ex = f.Run("heal");
   REQUIRE_MESSAGE(ex.status == model::ExecutionStatus::kTerminated, ex.error);
+  CHECK(f.Count("check_status:") == 3);  // vm, app and db define a check
   CHECK(f.Count("create:") == 1);
   CHECK(f.Count("create:" + db) == 1);
   CHECK(f.Only("db").state == model::NodeInstanceState::kStarted);
+  CHECK(f.Only("vm").system_properties["status"]["ok"] == true);
+
+  // All healthy: nothing is done. Without checks, a deployment-wide heal presumes health.
+  f.unhealthy.clear();
+  {
+    std::lock_guard lock(f.mu);
+    f.log.clear();
+  }
+  CHECK(f.Run("heal").status == model::ExecutionStatus::kTerminated);
+  CHECK(f.Count("check_status:") == 3);
+  CHECK(f.Count("create:") == 0);
+  CHECK(f.Run("heal", {{"check_status", false}}).status == model::ExecutionStatus::kTerminated);
+  CHECK(f.Count("check_status:") == 3);
+  CHECK(f.Count("create:") == 0);
+}
+
+TEST_CASE("heal with force_reinstall reinstalls the subgraph without checking") {
+  Fixture f;
+  const std::string vm = f.Only("vm").id;
+  const std::string app = f.Only("app").id;
+  auto ex = f.Run("heal", {{"node_instance_id", vm}, {"force_reinstall", true}});
+  REQUIRE_MESSAGE(ex.status == model::ExecutionStatus::kTerminated, ex.error);
+  CHECK(f.Count("check_status:") == 0);
+  CHECK(f.Count("heal:") == 0);
+  CHECK(f.Count("create:" + vm) == 1);
+  CHECK(f.Count("create:" + app) == 1);
+}
+
+TEST_CASE("check_status stores each instance's result and fails when a check failed") {
+  Fixture f;
+  const std::string vm = f.Only("vm").id;
+  const std::string db = f.Only("db").id;
+  auto ok = f.Run("check_status");
+  REQUIRE_MESSAGE(ok.status == model::ExecutionStatus::kTerminated, ok.error);
+  CHECK(f.Count("check_status:") == 3);
+  const json first = f.Only("db").system_properties["status"];
+  CHECK(first["ok"] == true);
+  CHECK(f.Only("lb").system_properties.count("status") == 0);  // lb defines no check
+
+  f.unhealthy = {db};
+  auto failed = f.Run("check_status", {{"node_ids", {"db", "vm"}}});
+  CHECK(failed.status == model::ExecutionStatus::kFailed);
+  CHECK(failed.error == "Status check failed for: " + db);
+  const auto props = f.Only("db").system_properties;
+  CHECK(props["status"]["ok"] == false);
+  CHECK(props["previous_status"] == first);
+  CHECK(f.Count("check_status:" + vm) == 2);
+  CHECK(f.Count("check_status:") == 5);  // app was filtered out
 }
 
 }  // namespace cloudify

@@ -31,4 +31,9 @@ struct LifecycleScope {
 Result<TaskGraph> BuildInstallGraph(const LifecycleScope& scope);
 Result<TaskGraph> BuildUninstallGraph(const LifecycleScope& scope);
 
+// The heal graph (the original's heal_node_instances): per instance of scope.instances a
+// subgraph "heal_<id>" sending "Healing node instance", running the lifecycle preheal, heal
+// and postheal operations in turn, and sending "Node instance healed". `related` is unused.
+Result<TaskGraph> BuildHealGraph(const LifecycleScope& scope);
+
 }  // namespace cloudify::workflow
