@@ -1,5 +1,7 @@
 #include "dsl/yaml_tree.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -7,6 +9,8 @@
 #include <limits>
 #include <map>
 #include <streambuf>
+#include <system_error>
+#include <thread>
 #include <unordered_set>
 
 #include <yaml-cpp/eventhandler.h>
@@ -207,7 +211,8 @@ class TreeBuilder : public YAML::EventHandler {
   // reallocation for the many with two, and wastes little on the many with one ({get_input: x}).
   static constexpr size_t kFirstCapacity = 2;
 
-  TreeBuilder(int file, const YamlLimits& limits) : file_(file), limits_(limits) {}
+  TreeBuilder(int file, const YamlLimits& limits, int line_offset = 0)
+      : file_(file), limits_(limits), line_offset_(line_offset) {}
 
   YamlNodePtr root() const { return root_; }
 
@@ -320,7 +325,7 @@ class TreeBuilder : public YAML::EventHandler {
   };
 
   YamlMark ToMark(const YAML::Mark& mark) const {
-    return YamlMark{file_, mark.line + 1, mark.column + 1};
+    return YamlMark{file_, line_offset_ + mark.line + 1, mark.column + 1};
   }
 
   void Push(YamlNode::Kind kind, const YAML::Mark& mark, YAML::anchor_t anchor) {
@@ -419,6 +424,7 @@ class TreeBuilder : public YAML::EventHandler {
 
   int file_;
   YamlLimits limits_;
+  int line_offset_;  // lines before the text parsed (a part of a larger document)
   std::vector<Frame> stack_;
   std::map<YAML::anchor_t, YamlNodePtr> anchors_;
   YamlNodePtr root_;
@@ -523,9 +529,12 @@ nlohmann::json YamlNode::ToJson() const {
   return nullptr;
 }
 
-Result<YamlNodePtr> ParseYaml(std::string_view text, int file, const std::string& file_name,
-                              const YamlLimits& limits) {
-  TreeBuilder builder(file, limits);
+namespace {
+
+// Parses one document (or a part of one starting `line_offset` lines in).
+Result<YamlNodePtr> ParseText(std::string_view text, int file, const std::string& file_name,
+                              const YamlLimits& limits, int line_offset = 0) {
+  TreeBuilder builder(file, limits, line_offset);
   try {
     ViewBuffer buffer(text);
     std::istream stream(&buffer);
@@ -537,7 +546,7 @@ Result<YamlNodePtr> ParseYaml(std::string_view text, int file, const std::string
                   SourceLocation{file_name, mark.line, mark.column});
   } catch (const YAML::Exception& e) {
     return Status(ErrorCode::kInvalidBlueprint, "invalid YAML: " + e.msg,
-                  SourceLocation{file_name, e.mark.line + 1, e.mark.column + 1});
+                  SourceLocation{file_name, line_offset + e.mark.line + 1, e.mark.column + 1});
   } catch (const std::exception& e) {
     return Status(ErrorCode::kInvalidBlueprint, std::string("invalid YAML: ") + e.what(),
                   SourceLocation{file_name, 0, 0});
@@ -545,10 +554,213 @@ Result<YamlNodePtr> ParseYaml(std::string_view text, int file, const std::string
   YamlNodePtr root = builder.root();
   if (!root) {
     auto empty = std::make_shared<YamlNode>();
-    empty->mark = YamlMark{file, 1, 1};
+    empty->mark = YamlMark{file, line_offset + 1, 1};
     root = std::move(empty);
   }
   return root;
+}
+
+// A large document is parsed on two threads: yaml-cpp's scanner is most of a big blueprint's
+// parse time, and one top-level section (node_templates, node_types, ...) is most of its text.
+// The section's body is cut in two at a line holding one of its keys; each half is parsed as a
+// mapping of its own (keeping its indentation, so columns stay right) and the document without
+// the body is parsed beside them. The cut is made only where it cannot change the meaning:
+// a block-style section whose keys all start a line at one indentation, no aliases in the body
+// (an anchor may be defined in another part), one document. Any error in a part sends the
+// whole text through the plain parse, so errors read exactly as they would without the cut.
+struct Line {
+  size_t begin = 0;  // byte offsets; end excludes the '\n'
+  size_t end = 0;
+  int indent = 0;      // leading spaces
+  bool blank = false;  // empty, spaces only, or a comment
+  bool tab = false;    // a tab in the leading whitespace
+};
+
+struct SectionCut {
+  size_t key_line = 0;                           // index of the section's key line
+  size_t body_begin = 0, body_end = 0, cut = 0;  // byte offsets
+  size_t body_first_line = 0, cut_line = 0;      // line indexes
+  std::string key;
+};
+
+std::vector<Line> SplitLines(std::string_view text) {
+  std::vector<Line> lines;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) {
+      end = text.size();
+    }
+    Line line{pos, end};
+    size_t i = pos;
+    while (i < end && (text[i] == ' ' || text[i] == '\t')) {
+      line.tab = line.tab || text[i] == '\t';
+      ++i;
+    }
+    line.indent = static_cast<int>(i - pos);
+    line.blank = i == end || text[i] == '#' || text[i] == '\r';
+    lines.push_back(line);
+    pos = end + 1;
+  }
+  return lines;
+}
+
+// "name:" alone on a line (a trailing comment allowed): the key of a block section.
+std::optional<std::string> BlockSectionKey(std::string_view line) {
+  size_t colon = line.find(':');
+  if (colon == std::string_view::npos || colon == 0) {
+    return std::nullopt;
+  }
+  for (size_t i = 0; i < colon; ++i) {
+    const char c = line[i];
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) {
+      return std::nullopt;
+    }
+  }
+  size_t rest = colon + 1;
+  while (rest < line.size() && (line[rest] == ' ' || line[rest] == '\r')) {
+    ++rest;
+  }
+  if (rest < line.size() && line[rest] != '#') {
+    return std::nullopt;
+  }
+  return std::string(line.substr(0, colon));
+}
+
+std::optional<SectionCut> PlanCut(std::string_view text, size_t min_body) {
+  if (text.size() < min_body || text.find("\n---") != std::string_view::npos ||
+      text.find("\n...") != std::string_view::npos) {
+    return std::nullopt;
+  }
+  const std::vector<Line> lines = SplitLines(text);
+  std::optional<SectionCut> best;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const Line& line = lines[i];
+    if (line.blank || line.indent != 0) {
+      continue;
+    }
+    std::optional<std::string> key =
+        BlockSectionKey(text.substr(line.begin, line.end - line.begin));
+    if (!key) {
+      continue;
+    }
+    // The body: from the first content line (its indentation is the keys') to the next line
+    // indented less.
+    size_t first = i + 1;
+    while (first < lines.size() && lines[first].blank) {
+      ++first;
+    }
+    if (first >= lines.size() || lines[first].indent == 0) {
+      continue;
+    }
+    const int indent = lines[first].indent;
+    size_t end = first;
+    bool plain = true;
+    std::vector<size_t> keys;
+    for (; end < lines.size(); ++end) {
+      const Line& l = lines[end];
+      if (l.tab) {
+        plain = false;
+      }
+      if (l.blank) {
+        continue;
+      }
+      if (l.indent < indent) {
+        break;
+      }
+      if (l.indent == indent) {
+        const char c = text[l.begin + static_cast<size_t>(indent)];
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '"' || c == '\'')) {
+          plain = false;  // a sequence item, a complex key, a flow or a property
+        }
+        keys.push_back(end);
+      }
+    }
+    if (!plain || keys.size() < 2) {
+      continue;
+    }
+    const size_t body_begin = lines[first].begin;
+    const size_t body_end = end < lines.size() ? lines[end].begin : text.size();
+    if (body_end - body_begin < min_body ||
+        (best && best->body_end - best->body_begin >= body_end - body_begin)) {
+      continue;
+    }
+    const std::string_view body = text.substr(body_begin, body_end - body_begin);
+    if (body.find('*') != std::string_view::npos) {
+      continue;  // an alias may refer to an anchor of another part
+    }
+    // The last key line before the middle of the body (not the first: each part has keys).
+    const size_t middle = body_begin + (body_end - body_begin) / 2;
+    size_t cut_line = keys[1];
+    for (size_t k = 2; k < keys.size() && lines[keys[k]].begin <= middle; ++k) {
+      cut_line = keys[k];
+    }
+    best = SectionCut{i, body_begin, body_end, lines[cut_line].begin, first, cut_line, *key};
+  }
+  return best;
+}
+
+// Parses the document as PlanCut planned, or nullopt when any part did not parse.
+std::optional<YamlNodePtr> ParseCut(std::string_view text, const SectionCut& cut, int file,
+                                    const std::string& file_name, const YamlLimits& limits) {
+  YamlLimits part_limits = limits;
+  part_limits.max_depth = std::max(1, limits.max_depth - 1);  // a part starts one level in
+  Result<YamlNodePtr> second = Status(ErrorCode::kInternal, "not parsed");
+  std::thread worker;
+  try {
+    worker = std::thread([&] {
+      second = ParseText(text.substr(cut.cut, cut.body_end - cut.cut), file, file_name, part_limits,
+                         static_cast<int>(cut.cut_line));
+    });
+  } catch (const std::system_error&) {
+    return std::nullopt;  // no thread to be had: the plain parse
+  }
+  const std::string_view body = text.substr(cut.body_begin, cut.body_end - cut.body_begin);
+  std::string rest;
+  rest.reserve(text.size() - body.size());
+  rest.append(text.substr(0, cut.body_begin));
+  // The body's lines become empty ones: the rest keeps its line numbers.
+  rest.append(static_cast<size_t>(std::count(body.begin(), body.end(), '\n')), '\n');
+  rest.append(text.substr(cut.body_end));
+  Result<YamlNodePtr> first =
+      ParseText(text.substr(cut.body_begin, cut.cut - cut.body_begin), file, file_name, part_limits,
+                static_cast<int>(cut.body_first_line));
+  Result<YamlNodePtr> outer = ParseText(rest, file, file_name, limits);
+  worker.join();
+  if (!first.ok() || !second.ok() || !outer.ok() || !(*first)->IsMap() || !(*second)->IsMap() ||
+      !(*outer)->IsMap()) {
+    return std::nullopt;
+  }
+  // The two halves make the section's mapping, entries in document order.
+  auto section = std::make_shared<YamlNode>(**first);
+  section->entries.insert(section->entries.end(), (*second)->entries.begin(),
+                          (*second)->entries.end());
+  section->subtree_size += (*second)->subtree_size - 1;
+  // The parsed rest is this parse's own: its section entry (now null) takes the mapping.
+  auto root = std::const_pointer_cast<YamlNode>(*outer);
+  for (YamlEntry& entry : root->entries) {
+    if (entry.key == cut.key && entry.key_mark.line == static_cast<int>(cut.key_line) + 1) {
+      if (!entry.value->IsNull()) {
+        return std::nullopt;
+      }
+      root->subtree_size += section->subtree_size - entry.value->subtree_size;
+      entry.value = std::move(section);
+      return YamlNodePtr(std::move(root));
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+Result<YamlNodePtr> ParseYaml(std::string_view text, int file, const std::string& file_name,
+                              const YamlLimits& limits) {
+  if (std::optional<SectionCut> cut = PlanCut(text, limits.split_body_bytes)) {
+    if (std::optional<YamlNodePtr> root = ParseCut(text, *cut, file, file_name, limits)) {
+      return std::move(*root);
+    }
+  }
+  return ParseText(text, file, file_name, limits);
 }
 
 }  // namespace cloudify::dsl

@@ -62,10 +62,15 @@ struct YamlNode {
 struct YamlLimits {
   size_t max_alias_nodes = 100000;  // nodes added by alias expansion, whole document
   int max_depth = 256;              // nesting depth
+  // A document with a top-level section whose body is at least this large is parsed on two
+  // threads (see ParseYaml); SIZE_MAX never.
+  size_t split_body_bytes = 32 * 1024;
 };
 
 // Parses `text` (the first document). `file` indexes the caller's file table; `file_name` is
-// used in error messages. Errors: kInvalidBlueprint with a location (invalid YAML, non-ASCII
+// used in error messages. A large block-style section is parsed in two halves on two threads,
+// with the same result as one parse (and the same errors: a half that fails to parse sends the
+// whole text through one parse). Errors: kInvalidBlueprint with a location (invalid YAML, non-ASCII
 // text, non-string keys, alias bomb, too deep).
 Result<YamlNodePtr> ParseYaml(std::string_view text, int file, const std::string& file_name,
                               const YamlLimits& limits);
