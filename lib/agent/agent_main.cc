@@ -24,7 +24,7 @@ Result<AgentFlags> ParseAgentFlags(const std::vector<std::string>& args) {
   app.add_option("--rest-url", o.rest_url, "The manager's REST API, http[s]://host:port")
       ->envname("CLOUDIFY_AGENT_REST_URL")
       ->capture_default_str();
-  app.add_option("--rest-token", o.rest_token, "API token for the REST API")
+  app.add_option("--rest-token", o.rest_token, "API token for tasks that carry none of their own")
       ->envname("CLOUDIFY_AGENT_REST_TOKEN");
   app.add_option("--rest-username", o.username, "REST user (when no token)")
       ->envname("CLOUDIFY_AGENT_REST_USERNAME");

@@ -48,13 +48,16 @@ Result<client::ClientOptions> RestOptions(const WorkerOptions& options, const js
   if (const json& tenant = context.value("tenant", json()); tenant.is_object()) {
     out.tenant = tenant.value("name", options.tenant);
   }
-  if (!options.rest_token.empty()) {
+  // The execution's own token first, as the original's agent: it acts as the execution's
+  // creator, whoever started the agent.
+  if (const json& token = context.value("rest_token", json());
+      token.is_string() && !token.get<std::string>().empty()) {
+    out.token = token.get<std::string>();
+  } else if (!options.rest_token.empty()) {
     out.token = options.rest_token;
-  } else if (!options.username.empty()) {
+  } else {
     out.username = options.username;
     out.password = options.password;
-  } else {
-    out.token = context.value("rest_token", "");
   }
   return out;
 }

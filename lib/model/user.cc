@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include "cloudify/crypto.h"
+
 #include "common/enum_table.h"
 
 namespace cloudify::model {
@@ -57,6 +59,36 @@ std::optional<TenantRole> EffectiveTenantRole(const User& user,
     }
   }
   return best;
+}
+
+namespace {
+constexpr std::string_view kTokenPrefix = "ctok-";
+constexpr size_t kTokenIdLength = 10;
+constexpr size_t kTokenSecretLength = 40;
+}  // namespace
+
+Result<MintedToken> MintToken(std::string username, std::string description, Timestamp now,
+                              std::chrono::milliseconds lifetime) {
+  MintedToken out;
+  CLOUDIFY_ASSIGN_OR_RETURN(out.record.id, RandomAlphanumeric(kTokenIdLength));
+  CLOUDIFY_ASSIGN_OR_RETURN(std::string secret, RandomAlphanumeric(kTokenSecretLength));
+  out.record.secret_hash = Sha256Hex(secret);
+  out.record.username = std::move(username);
+  out.record.description = std::move(description);
+  out.record.created_at = now;
+  out.record.expires_at = now + lifetime;
+  out.value = std::string(kTokenPrefix) + out.record.id + "-" + secret;
+  return out;
+}
+
+std::optional<TokenParts> ParseTokenValue(std::string_view value) {
+  if (value.substr(0, kTokenPrefix.size()) != kTokenPrefix ||
+      value.size() != kTokenPrefix.size() + kTokenIdLength + 1 + kTokenSecretLength ||
+      value[kTokenPrefix.size() + kTokenIdLength] != '-') {
+    return std::nullopt;
+  }
+  return TokenParts{std::string(value.substr(kTokenPrefix.size(), kTokenIdLength)),
+                    std::string(value.substr(kTokenPrefix.size() + kTokenIdLength + 1))};
 }
 
 }  // namespace cloudify::model

@@ -13,10 +13,6 @@ using nlohmann::json;
 
 namespace {
 
-constexpr std::string_view kTokenPrefix = "ctok-";
-constexpr size_t kTokenIdLength = 10;
-constexpr size_t kTokenSecretLength = 40;
-
 Status Unauthorized(std::string message) {
   return Status(ErrorCode::kUnauthorized, std::move(message));
 }
@@ -53,19 +49,15 @@ int Rank(model::TenantRole r) {
 
 // The user named by an API token; 401 for a malformed, unknown, or expired token.
 Result<std::string> TokenUser(Services& services, const std::string& value) {
-  // ctok-<id>-<secret>
-  if (value.rfind(kTokenPrefix, 0) != 0 ||
-      value.size() != kTokenPrefix.size() + kTokenIdLength + 1 + kTokenSecretLength ||
-      value[kTokenPrefix.size() + kTokenIdLength] != '-') {
+  std::optional<model::TokenParts> parts = model::ParseTokenValue(value);
+  if (!parts) {
     return Unauthorized("Invalid token structure");
   }
-  std::string id = value.substr(kTokenPrefix.size(), kTokenIdLength);
-  std::string secret = value.substr(kTokenPrefix.size() + kTokenIdLength + 1);
-  Result<model::Token> record = services.manager->store().GetToken(id);
+  Result<model::Token> record = services.manager->store().GetToken(parts->id);
   if (!record.ok() && record.status().code() != ErrorCode::kNotFound) {
     return record.status();  // the store, not the token, failed
   }
-  if (!record.ok() || record->secret_hash != Sha256Hex(secret)) {
+  if (!record.ok() || record->secret_hash != Sha256Hex(parts->secret)) {
     return Unauthorized("Authentication failed: invalid token");
   }
   Timestamp now = SystemClock().Now();
@@ -412,22 +404,16 @@ Result<HttpResponse> CreateToken(Context& ctx) {
   CLOUDIFY_ASSIGN_OR_RETURN(std::string description, StringField(body, "description"));
   CLOUDIFY_ASSIGN_OR_RETURN(std::string expiration, StringField(body, "expiration_date"));
   Timestamp now = SystemClock().Now();
-  model::Token t;
-  CLOUDIFY_ASSIGN_OR_RETURN(t.id, RandomAlphanumeric(kTokenIdLength));
-  CLOUDIFY_ASSIGN_OR_RETURN(std::string secret, RandomAlphanumeric(kTokenSecretLength));
-  t.secret_hash = Sha256Hex(secret);
-  t.username = ctx.user.username;
-  t.description = description;
-  t.created_at = now;
-  if (expiration.empty()) {
-    t.expires_at = now + std::chrono::duration_cast<std::chrono::milliseconds>(
-                             ctx.services.options.token_lifetime);
-  } else {
+  CLOUDIFY_ASSIGN_OR_RETURN(model::MintedToken minted,
+                            model::MintToken(ctx.user.username, description, now,
+                                             std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                 ctx.services.options.token_lifetime)));
+  model::Token& t = minted.record;
+  if (!expiration.empty()) {
     CLOUDIFY_ASSIGN_OR_RETURN(t.expires_at, ParseExpiration(expiration, now));
   }
-  std::string value = std::string(kTokenPrefix) + t.id + "-" + secret;
   CLOUDIFY_RETURN_IF_ERROR(ctx.store().CreateToken(t));
-  json out = TokenToWire(t, value);
+  json out = TokenToWire(t, minted.value);
   out["role"] = ctx.is_sys_admin ? "sys_admin" : "default";
   return Json(200, out);
 }

@@ -12,6 +12,7 @@
 #include "cloudify/ids.h"
 #include "cloudify/model/deployment_modification.h"
 #include "cloudify/model/json.h"
+#include "cloudify/model/user.h"
 #include "cloudify/workflow/events.h"
 #include "cloudify/workflow/graph_runner.h"
 #include "cloudify/workflow/lifecycle.h"
@@ -142,6 +143,9 @@ struct RunData {
   mutable std::mutex mu;                            // guards `instances` once the graph runs
   const std::atomic<bool>* force_cancel = nullptr;  // force-cancel / kill requested
   AgentDispatcher* agents = nullptr;                // host_agent operations go through it
+  std::mutex token_mu;                              // guards rest_token
+  std::optional<model::MintedToken> rest_token;     // made when an agent first needs it
+  std::chrono::milliseconds rest_token_lifetime{0};
 
   const model::Node* NodeOf(const std::string& node_id) const {
     auto it = node_by_id.find(node_id);
@@ -1028,9 +1032,15 @@ class RunExecutor final : public TaskExecutor, public GraphObserver {
     if (Status queued = writer_.Flush(); !queued.ok()) {
       return TaskOutcome::Failure("storing node instance states: " + queued.ToString());
     }
+    Result<std::string> token = RestToken();
+    if (!token.ok()) {
+      return TaskOutcome::Failure("making the execution's REST token: " +
+                                  token.status().ToString());
+    }
     json kwargs = inputs.is_object() ? inputs : json::object();
     kwargs["__cloudify_context"] =
         AgentTaskContext(task, retry, self, other, spec, agent, executor);
+    kwargs["__cloudify_context"]["rest_token"] = std::move(*token);
     TaskOutcome outcome = data_.agents->Run(agent, task.id, kwargs, data_.force_cancel);
     // The agent wrote runtime properties through the REST API: the cached copies are stale.
     for (const InstanceView* view : {&self, other}) {
@@ -1042,6 +1052,24 @@ class RunExecutor final : public TaskExecutor, public GraphObserver {
       }
     }
     return outcome;
+  }
+
+  // The token an agent calls the REST API with for this execution (the original's
+  // rest_token): made and stored at the first send, as the execution's creator; it is deleted
+  // when the run ends.
+  Result<std::string> RestToken() {
+    std::lock_guard lock(data_.token_mu);
+    if (!data_.rest_token) {
+      const std::string& user = data_.execution.meta.created_by;
+      CLOUDIFY_ASSIGN_OR_RETURN(
+          model::MintedToken minted,
+          model::MintToken(user.empty() ? std::string(model::kBootstrapAdmin) : user,
+                           "execution " + data_.execution.id, SystemClock().Now(),
+                           data_.rest_token_lifetime));
+      CLOUDIFY_RETURN_IF_ERROR(store_.CreateToken(minted.record));
+      data_.rest_token = std::move(minted);
+    }
+    return data_.rest_token->value;
   }
 
   // Install states (uninitialized..started) and uninstall states (stopping..deleted) each
@@ -1268,6 +1296,17 @@ class Engine::Impl {
     data.caller = caller;
     data.force_cancel = force_cancel;
     data.agents = &agents;
+    data.rest_token_lifetime = options_.rest_token_lifetime;
+    // The execution's REST token ends with its run (a resumed run makes a new one).
+    struct TokenRevoker {
+      storage::Store& store;
+      RunData& data;
+      ~TokenRevoker() {
+        if (data.rest_token) {
+          (void)store.DeleteToken(data.rest_token->record.id);
+        }
+      }
+    } revoker{store_, data};
     CLOUDIFY_ASSIGN_OR_RETURN(data.execution, store_.GetExecution(caller, execution_id));
     CLOUDIFY_RETURN_IF_ERROR(Load(data));
     Emitter emitter(publisher_, data, clock_, options_.manager_name);

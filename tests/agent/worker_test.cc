@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cloudify/crypto.h"
 #include "cloudify/ids.h"
 #include "cloudify/manager.h"
 #include "cloudify/process.h"
@@ -151,9 +152,7 @@ struct ManagerUnderTest {
     WorkerOptions o;
     o.name = agent_name;
     o.bus_url = bus_url;
-    o.rest_url = RestUrl();
-    o.username = "admin";
-    o.password = kAdminPassword;
+    o.rest_url = RestUrl();  // no credentials: each task carries its execution's token
     o.work_dir = tmp.path() / "agent-work";
     o.ctx_dir = CLOUDIFY_CTX_DIR;
     return o;
@@ -222,6 +221,57 @@ TEST_CASE("worker: install runs host_agent operations on the agent (inproc bus)"
     logged = logged || e.message.find("created by the agent") != std::string::npos;
   }
   CHECK(logged);
+
+  // The execution's token was deleted when its run ended, and no longer opens the API.
+  auto tokens = m.manager->store().ListTokens(storage::ListQuery{});
+  REQUIRE(tokens.ok());
+  for (const auto& token : tokens->items) {
+    CHECK(token.description.rfind("execution ", 0) != 0);
+  }
+}
+
+TEST_CASE("worker: a task's REST token acts as the execution's creator, whatever the agent has") {
+  const std::string bus = "inproc://agent-test-" + NewUuid();
+  ManagerUnderTest m(bus, UniqueAgentName(), seconds(10));
+  auto add_user = [&](const std::string& name, model::TenantRole role) {
+    model::User user;
+    user.username = name;
+    user.tenant_roles = {{std::string(model::kDefaultTenant), role}};
+    user.password_hash = HashPassword("unused", {.iterations = 1000}).value();
+    Status created = m.manager->store().CreateUser(user);
+    REQUIRE_MESSAGE(created.ok(), created.ToString());
+    storage::CallerContext caller;
+    caller.user = name;
+    return caller;
+  };
+  const storage::CallerContext viewer = add_user("vera", model::TenantRole::kViewer);
+  const storage::CallerContext operations = add_user("otto", model::TenantRole::kOperations);
+  WorkerOptions options = m.AgentOptions(bus);
+  options.username = "admin";  // never used: the task's token wins
+  options.password = "wrong";
+  auto worker = Worker::Start(options);
+  REQUIRE_MESSAGE(worker.ok(), worker.status().ToString());
+
+  auto run = [&](const storage::CallerContext& caller) {
+    auto started = m.manager->StartExecution(caller, "agent-dep", "install");
+    REQUIRE_MESSAGE(started.ok(), started.status().ToString());
+    auto ended = m.manager->WaitForExecution(caller, started->id, seconds(60));
+    REQUIRE_MESSAGE(ended.ok(), ended.status().ToString());
+    return *ended;
+  };
+  // A viewer's execution may not write runtime properties through the API: the script fails.
+  model::Execution refused = run(viewer);
+  CHECK(refused.status == model::ExecutionStatus::kFailed);
+  CHECK_MESSAGE(refused.error.find("User `vera` with role `viewer`") != std::string::npos,
+                refused.error);
+  CHECK(m.InstanceOf("app").runtime_properties.count("greeting") == 0);
+  // An operations user's may.
+  model::Execution ended = run(operations);
+  CHECK_MESSAGE(ended.status == model::ExecutionStatus::kTerminated, ended.error);
+  m.CheckInstalledByAgent();
+  auto tokens = m.manager->store().ListTokens(storage::ListQuery{});
+  REQUIRE(tokens.ok());
+  CHECK(tokens->items.empty());
 }
 
 TEST_CASE("worker: an agent that does not answer the ping fails the operation with a timeout") {
@@ -351,8 +401,6 @@ class AgentProcess {
                                      "--name=" + o.name,
                                      "--bus-url=" + o.bus_url,
                                      "--rest-url=" + o.rest_url,
-                                     "--rest-username=" + o.username,
-                                     "--rest-password=" + o.password,
                                      "--work-dir=" + o.work_dir.string(),
                                      "--ctx-dir=" + o.ctx_dir.string()};
     std::vector<std::string> env_strings = {"HOLD_FILE=" + hold_file};

@@ -3,8 +3,8 @@
 //
 //   auto worker = cloudify::agent::Worker::Start({.name = "vm_abc123",
 //                                                 .bus_url = "amqp://agent:pw@mq:5672/",
-//                                                 .rest_url = "http://10.0.0.5:53333",
-//                                                 .rest_token = "ctok-..."}).value();
+//                                                 .rest_url = "http://10.0.0.5:53333"})
+//                    .value();
 //
 // It declares its direct exchange "<name>" with the queues "<name>_operation" (routing
 // "operation") and "<name>_service" (routing "service"), and consumes both:
@@ -61,8 +61,10 @@ struct WorkerOptions {
   messaging::Bus* bus = nullptr;
   // The manager's REST API. Default: "http://127.0.0.1:53333".
   std::string rest_url = "http://127.0.0.1:53333";
-  // An API token (sent as Authentication-Token); when empty, username and password (HTTP
-  // Basic); when those are empty too, the rest_token of each task's context. Default: "".
+  // How the agent calls the REST API for a task whose context carries no rest_token (the
+  // manager gives each execution's tasks one; a task's own token always wins): an API token
+  // (sent as Authentication-Token); when empty, username and password (HTTP Basic).
+  // Default: "".
   std::string rest_token;
   std::string username;
   std::string password;

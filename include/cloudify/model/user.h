@@ -4,6 +4,7 @@
 // or through a group). The bootstrap `admin` user is sys_admin in `default_tenant`.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <optional>
 #include <string>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "cloudify/clock.h"
+#include "cloudify/status.h"
 
 namespace cloudify::model {
 
@@ -55,6 +57,22 @@ struct Token {
 
   bool operator==(const Token&) const = default;
 };
+
+// A new token for `username`, valid from `now` for `lifetime`: its record (to store) and the
+// value given to its holder once. kInternal when no random bytes could be had.
+struct MintedToken {
+  Token record;
+  std::string value;  // "ctok-<id>-<secret>"
+};
+Result<MintedToken> MintToken(std::string username, std::string description, Timestamp now,
+                              std::chrono::milliseconds lifetime);
+
+// The id and secret of a token value; nullopt when it is not shaped like one.
+struct TokenParts {
+  std::string id;
+  std::string secret;
+};
+std::optional<TokenParts> ParseTokenValue(std::string_view value);
 
 struct UserGroup {
   std::string name;

@@ -74,6 +74,9 @@ struct EngineOptions {
   // is not pinged again before the next one (beyond the original, which pings before each).
   // Zero pings before every operation. Default: 2 s.
   std::chrono::milliseconds agent_ping_interval = std::chrono::seconds(2);
+  // host_agent operations: the lifetime of the token an execution's tasks carry for the REST
+  // API (`rest_token`), should its run never end to delete it. Default: 7 days.
+  std::chrono::milliseconds rest_token_lifetime = std::chrono::hours(24 * 7);
 };
 
 // Evaluates the functions in `values` (deployment outputs or capabilities: a map of name ->
