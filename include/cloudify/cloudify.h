@@ -12,6 +12,7 @@
 #include "cloudify/model/deployment.h"
 #include "cloudify/model/event.h"
 #include "cloudify/model/execution.h"
+#include "cloudify/model/agent.h"
 #include "cloudify/model/metric.h"
 #include "cloudify/model/node.h"
 #include "cloudify/model/operation.h"

@@ -518,8 +518,18 @@ CONTRACT_TEST("deleting: a used blueprint is refused, a deployment takes its chi
   model::Metric other_metric = MakeMetric("vm_2", 2);
   other_metric.deployment_id = "d2";
   REQUIRE(ts->AppendMetrics(c, {MakeMetric("vm_1", 1), other_metric}).ok());
+  model::Agent agent1;
+  agent1.id = agent1.name = "vm_1";
+  agent1.deployment_id = "d1";
+  model::Agent agent2 = agent1;
+  agent2.id = agent2.name = "vm_2";
+  agent2.deployment_id = "d2";
+  REQUIRE(ts->CreateAgent(c, agent1).ok());
+  REQUIRE(ts->CreateAgent(c, agent2).ok());
 
   REQUIRE(ts->DeleteDeployment(c, "d1").ok());
+  CHECK(ts->GetAgent(c, "vm_1").status().code() == ErrorCode::kNotFound);
+  CHECK(ts->GetAgent(c, "vm_2").ok());
   CHECK(ts->GetDeployment(c, "d1").status().code() == ErrorCode::kNotFound);
   CHECK(ts->GetNode(c, "d1", "vm").status().code() == ErrorCode::kNotFound);
   CHECK(ts->GetNodeInstance(c, "vm_1").status().code() == ErrorCode::kNotFound);
@@ -831,6 +841,55 @@ CONTRACT_TEST("users keep only password hashes; tenants and groups round-trip") 
   CHECK(*ts->GetUserGroup("ops") == group);
   REQUIRE(ts->DeleteUser("alice").ok());
   CHECK(ts->ListUsers({})->total == 0);
+}
+
+CONTRACT_TEST("agents round-trip, filter by their host and state, and stay in their tenant") {
+  CallerContext c = Caller();
+  model::Agent agent;
+  agent.id = agent.name = "vm_abc123";
+  agent.node_instance_id = "vm_abc123";
+  agent.node_id = "vm";
+  agent.deployment_id = "d1";
+  agent.ip = "10.0.0.5";
+  agent.install_method = "provided";
+  agent.system = "linux";
+  agent.version = "7.0.0";
+  agent.state = model::AgentState::kStarted;
+  agent.rabbitmq_username = "agent_user";
+  agent.rabbitmq_exchange = "vm_abc123";
+  agent.meta.tenant_name = c.tenant;
+  agent.meta.created_by = c.user;
+  agent.meta.created_at = Timestamp(std::chrono::milliseconds(1700000000000));
+  agent.updated_at = agent.meta.created_at;
+  REQUIRE(ts->CreateAgent(c, agent).ok());
+  CHECK(ts->CreateAgent(c, agent).code() == ErrorCode::kConflict);
+  auto got = ts->GetAgent(c, "vm_abc123");
+  REQUIRE(got.ok());
+  CHECK(*got == agent);
+  model::Agent other = agent;
+  other.id = other.name = "db_def456";
+  other.node_instance_id = "db_def456";
+  other.state = model::AgentState::kCreating;
+  REQUIRE(ts->CreateAgent(c, other).ok());
+  CHECK(ts->ListAgents(c, Filter("state", {"started"}))->total == 1);
+  CHECK(ts->ListAgents(c, Filter("node_instance_id", {"db_def456"}))->items[0].id == "db_def456");
+  CHECK(ts->ListAgents(c, Filter("deployment_id", {"d1"}))->total == 2);
+  got->state = model::AgentState::kStopped;
+  got->updated_at = agent.updated_at + std::chrono::seconds(5);
+  REQUIRE(ts->UpdateAgent(c, *got).ok());
+  CHECK(ts->GetAgent(c, "vm_abc123")->state == model::AgentState::kStopped);
+  // Another tenant neither sees nor changes them.
+  CallerContext stranger = c;
+  stranger.tenant = "elsewhere";
+  stranger.is_admin = false;
+  CHECK(ts->GetAgent(stranger, "vm_abc123").status().code() == ErrorCode::kNotFound);
+  CHECK(ts->ListAgents(stranger, {})->total == 0);
+  CHECK(ts->DeleteAgent(stranger, "vm_abc123").code() == ErrorCode::kNotFound);
+  REQUIRE(ts->DeleteAgent(c, "vm_abc123").ok());
+  CHECK(ts->GetAgent(c, "vm_abc123").status().code() == ErrorCode::kNotFound);
+  CHECK(model::ParseAgentState("nonresponsive") == model::AgentState::kNonresponsive);
+  CHECK(model::AgentStateName(model::AgentState::kRestored) == "restored");
+  CHECK_FALSE(model::ParseAgentState("running").has_value());
 }
 
 CONTRACT_TEST("plugins, task graphs and operations round-trip") {

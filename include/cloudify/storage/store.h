@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "cloudify/clock.h"
+#include "cloudify/model/agent.h"
 #include "cloudify/model/blueprint.h"
 #include "cloudify/model/deployment.h"
 #include "cloudify/model/deployment_modification.h"
@@ -370,6 +371,14 @@ class Store {
   virtual Result<Page<model::Plugin>> ListPlugins(const CallerContext& caller,
                                                   const ListQuery& query) = 0;
   virtual Status DeletePlugin(const CallerContext& caller, const std::string& id) = 0;
+
+  // --- Agents --- (deleted with their deployment)
+  virtual Status CreateAgent(const CallerContext& caller, const model::Agent& agent) = 0;
+  virtual Result<model::Agent> GetAgent(const CallerContext& caller, const std::string& name) = 0;
+  virtual Status UpdateAgent(const CallerContext& caller, const model::Agent& agent) = 0;
+  virtual Result<Page<model::Agent>> ListAgents(const CallerContext& caller,
+                                                const ListQuery& query) = 0;
+  virtual Status DeleteAgent(const CallerContext& caller, const std::string& name) = 0;
 };
 
 // The node-instance side of a deployment modification, written in the modification's

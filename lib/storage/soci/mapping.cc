@@ -272,6 +272,12 @@ const TableDef& TableOf<model::Plugin>() {
 }
 
 template <>
+const TableDef& TableOf<model::Agent>() {
+  static const TableDef t = Describe<model::Agent>("agents", Tenancy::kFull);
+  return t;
+}
+
+template <>
 const TableDef& TableOf<model::DeploymentModification>() {
   static const TableDef t =
       Describe<model::DeploymentModification>("deployment_modifications", Tenancy::kFull);

@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cloudify/model/agent.h"
 #include "cloudify/model/blueprint.h"
 #include "cloudify/model/deployment.h"
 #include "cloudify/model/deployment_modification.h"
@@ -552,6 +553,24 @@ void Map(M& m, model::Plugin& p) {
   m.Json("wheels", p.wheels);
   m.Json("yaml_url_paths", p.yaml_url_paths);
   MapMeta(m, p.meta);
+}
+
+template <typename M>
+void Map(M& m, model::Agent& a) {
+  m.Text("id", a.id, kKey | kFilter | kSort | kSearch);
+  m.Text("name", a.name, kFilter | kSort);
+  m.Text("node_instance_id", a.node_instance_id, kFilter | kSort);
+  m.Text("node_id", a.node_id, kFilter | kSort);
+  m.Text("deployment_id", a.deployment_id, kFilter | kSort);
+  m.Text("ip", a.ip, kFilter);
+  m.Text("install_method", a.install_method, kFilter | kSort);
+  m.Text("system", a.system, kFilter);
+  m.Text("version", a.version, kFilter | kSort);
+  m.Enum("state", a.state, model::AgentStateName, model::ParseAgentState, kFilter | kSort);
+  m.Text("rabbitmq_username", a.rabbitmq_username);
+  m.Text("rabbitmq_exchange", a.rabbitmq_exchange);
+  MapMeta(m, a.meta);
+  m.Int("updated_at", a.updated_at, kSort);
 }
 
 template <typename M>

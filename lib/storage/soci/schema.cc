@@ -123,6 +123,7 @@ const std::vector<Migration>& Migrations() {
              "deployment_modifications (tenant_name, deployment_id) WHERE status = 'started'"};
        }},
       {6, "metrics", [](Dialect d) { return CreateTables<model::Metric>(d); }},
+      {7, "agents", [](Dialect d) { return CreateTables<model::Agent>(d); }},
   };
   return migrations;
 }

@@ -790,6 +790,7 @@ class SociStore final : public Store {
           run("DELETE FROM nodes WHERE tenant_name = :b0 AND deployment_id = :b1");
           run("DELETE FROM events WHERE tenant_name = :b0 AND deployment_id = :b1");
           run("DELETE FROM metrics WHERE tenant_name = :b0 AND deployment_id = :b1");
+          run("DELETE FROM agents WHERE tenant_name = :b0 AND deployment_id = :b1");
           run("DELETE FROM deployment_modifications WHERE tenant_name = :b0 AND "
               "deployment_id = :b1");
           DeleteByStorageId(s, "deployments", found.first);
@@ -1187,6 +1188,23 @@ class SociStore final : public Store {
   }
   Status DeletePlugin(const CallerContext& c, const std::string& id) override {
     return Delete<model::Plugin>(&c, KeyWhere({{"id", id}}), "plugin " + id);
+  }
+
+  // --- Agents ---
+  Status CreateAgent(const CallerContext& c, const model::Agent& agent) override {
+    return CreateScoped(c, agent, "create agent");
+  }
+  Result<model::Agent> GetAgent(const CallerContext& c, const std::string& name) override {
+    return Get<model::Agent>(&c, KeyWhere({{"id", name}}), "agent " + name);
+  }
+  Status UpdateAgent(const CallerContext& c, const model::Agent& agent) override {
+    return ReplaceScoped(c, agent, KeyWhere({{"id", agent.id}}), "agent " + agent.id);
+  }
+  Result<Page<model::Agent>> ListAgents(const CallerContext& c, const ListQuery& query) override {
+    return List<model::Agent>(&c, query);
+  }
+  Status DeleteAgent(const CallerContext& c, const std::string& name) override {
+    return Delete<model::Agent>(&c, KeyWhere({{"id", name}}), "agent " + name);
   }
 
   // --- Deployment modifications ---
