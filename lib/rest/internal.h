@@ -115,6 +115,7 @@ void AddExecutionRoutes(std::vector<Route>& routes);
 void AddEventRoutes(std::vector<Route>& routes);
 void AddNodeRoutes(std::vector<Route>& routes);
 void AddSecretRoutes(std::vector<Route>& routes);
+void AddAgentRoutes(std::vector<Route>& routes);
 void AddInfoRoutes(std::vector<Route>& routes);
 
 // GET /resources/blueprints/<tenant>/<id>/<path>: a file of an uploaded blueprint, readable

@@ -80,6 +80,7 @@ class Router::Impl {
     internal::AddEventRoutes(routes_);
     internal::AddNodeRoutes(routes_);
     internal::AddSecretRoutes(routes_);
+    internal::AddAgentRoutes(routes_);
     internal::AddInfoRoutes(routes_);
     for (const internal::Route& r : routes_) {
       CompiledRoute c;

@@ -340,3 +340,78 @@ TEST_CASE("GET /events/stream follows an execution as Server-Sent Events until i
 
 }  // namespace
 }  // namespace cloudify::testing
+
+namespace cloudify::testing {
+namespace {
+
+TEST_CASE("agents register for a node instance, report their state, and stay in their tenant") {
+  Tenants t;
+  json vm = Body(t.admin.Get("/node-instances?deployment_id=dep&node_id=vm"))["items"][0];
+  const std::string vm_id = vm["id"];
+  Client alice = t.As("alice");
+  auto put = alice.Put("/agents/" + vm_id, {{"node_instance_id", vm_id},
+                                            {"state", "creating"},
+                                            {"ip", "10.0.0.7"},
+                                            {"install_method", "provided"},
+                                            {"system", "linux"},
+                                            {"version", "7.0.0"},
+                                            {"create_rabbitmq_user", false}});
+  REQUIRE(put);
+  REQUIRE_MESSAGE(put->status == 201, put->body);
+  json agent = Body(put);
+  CHECK(agent["name"] == vm_id);
+  CHECK(agent["node_id"] == "vm");
+  CHECK(agent["deployment_id"] == "dep");
+  CHECK(agent["host_id"] == vm_id);
+  CHECK(agent["state"] == "creating");
+  CHECK(agent["rabbitmq_exchange"] == vm_id);
+  CHECK(agent["created_by"] == "alice");
+  CHECK(agent["tenant_name"] == "default_tenant");
+  // Registering again (a reinstall) returns the agent as it is.
+  auto again = alice.Put("/agents/" + vm_id, {{"node_instance_id", vm_id}, {"state", "started"}});
+  REQUIRE(again);
+  CHECK(again->status == 200);
+  CHECK(Body(again)["state"] == "creating");
+
+  auto patched = alice.Patch("/agents/" + vm_id, {{"state", "started"}, {"version", "7.0.1"}});
+  REQUIRE(patched);
+  REQUIRE_MESSAGE(patched->status == 200, patched->body);
+  CHECK(Body(patched)["state"] == "started");
+  CHECK(Body(patched)["version"] == "7.0.1");
+  CHECK(Body(patched)["updated_at"] >= agent["updated_at"]);
+
+  Client vic = t.As("vic");
+  json listed = Body(vic.Get("/agents?node_instance_ids=" + vm_id + "&state=started"));
+  REQUIRE(listed["items"].size() == 1);
+  CHECK(listed["items"][0]["ip"] == "10.0.0.7");
+  CHECK(listed["items"][0].contains("rabbitmq_username") == false);
+  CHECK(listed["metadata"]["pagination"]["total"] == 1);
+  CHECK(Body(vic.Get("/agents?deployment_id=dep&install_methods=remote"))["items"].empty());
+  CHECK(Body(vic.Get("/agents/" + vm_id)).contains("rabbitmq_username"));
+  // A viewer reads but may not register or report.
+  CHECK(ErrorCodeOf(vic.Patch("/agents/" + vm_id, {{"state", "stopped"}}), 403) ==
+        "forbidden_error");
+  CHECK(ErrorCodeOf(vic.Put("/agents/x", {{"node_instance_id", vm_id}, {"state", "creating"}}),
+                    403) == "forbidden_error");
+  // Bad input changes nothing.
+  CHECK(ErrorCodeOf(alice.Patch("/agents/" + vm_id, {{"state", "running"}}), 400) ==
+        "bad_parameters_error");
+  CHECK(
+      ErrorCodeOf(alice.Put("/agents/a2", {{"node_instance_id", "ghost_1"}, {"state", "started"}}),
+                  404) == "not_found_error");
+  CHECK(ErrorCodeOf(alice.Put("/agents/a2", {{"state", "started"}}), 400) ==
+        "bad_parameters_error");
+  CHECK(ErrorCodeOf(alice.Put("/agents/a2", {{"node_instance_id", vm_id}}), 400) ==
+        "bad_parameters_error");
+  CHECK(ErrorCodeOf(alice.Get("/agents/a2"), 404) == "not_found_error");
+  CHECK(Body(alice.Get("/agents/" + vm_id))["state"] == "started");
+  // Another tenant sees none of them, and cannot register for this tenant's instance.
+  Client bob = t.As("bob", "tenant_b");
+  CHECK(Body(bob.Get("/agents"))["items"].empty());
+  CHECK(ErrorCodeOf(bob.Get("/agents/" + vm_id), 404) == "not_found_error");
+  CHECK(ErrorCodeOf(bob.Put("/agents/b1", {{"node_instance_id", vm_id}, {"state", "started"}}),
+                    404) == "not_found_error");
+}
+
+}  // namespace
+}  // namespace cloudify::testing
