@@ -42,6 +42,17 @@ Result<AgentFlags> ParseAgentFlags(const std::vector<std::string>& args) {
       ->capture_default_str();
   app.add_option("--ctx-dir", ctx_dir, "Folder of the ctx program (default: beside this one)")
       ->envname("CLOUDIFY_AGENT_CTX_DIR");
+  app.add_option("--node-instance-id", o.node_instance_id,
+                 "The host node instance served: register in the manager's agents table")
+      ->envname("CLOUDIFY_AGENT_NODE_INSTANCE_ID");
+  app.add_option("--ip", o.ip, "This host's address, recorded with the registration")
+      ->envname("CLOUDIFY_AGENT_IP");
+  int heartbeat_seconds = 30;
+  app.add_option("--heartbeat-seconds", heartbeat_seconds,
+                 "Seconds between state reports to the manager, when registered")
+      ->envname("CLOUDIFY_AGENT_HEARTBEAT_SECONDS")
+      ->check(CLI::Range(1, 86400))
+      ->capture_default_str();
   // CLI11 wants argv-style input in reverse order for its vector overload.
   std::vector<std::string> reversed(args.rbegin(), args.rend());
   try {
@@ -55,6 +66,7 @@ Result<AgentFlags> ParseAgentFlags(const std::vector<std::string>& args) {
   }
   o.work_dir = work_dir;
   o.ctx_dir = ctx_dir;
+  o.heartbeat_interval = std::chrono::seconds(heartbeat_seconds);
   return parsed;
 }
 

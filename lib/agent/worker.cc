@@ -21,6 +21,7 @@
 #include "cloudify/model/json.h"
 #include "cloudify/model/node.h"
 #include "cloudify/url.h"
+#include "cloudify/version.h"
 #include "cloudify/workflow/events.h"
 #include "cloudify/workflow/script_executor.h"
 
@@ -297,6 +298,9 @@ class Worker::Impl {
       return Status(ErrorCode::kInternal,
                     "cannot make the work dir " + options_.work_dir.string() + ": " + ec.message());
     }
+    if (!options_.node_instance_id.empty()) {
+      CLOUDIFY_RETURN_IF_ERROR(Register());
+    }
     for (int i = 0; i < options_.max_workers; ++i) {
       threads_.emplace_back([this] { WorkLoop(); });
     }
@@ -327,6 +331,12 @@ class Worker::Impl {
       t.join();
     }
     threads_.clear();
+    if (heartbeat_.joinable()) {
+      heartbeat_.join();
+      if (Status s = ReportState("stopped"); !s.ok()) {
+        Warn("reporting the stop: " + s.ToString());
+      }
+    }
     // Running operations answered and acked above; now nothing is in flight.
     operations_.reset();
     service_.reset();
@@ -624,7 +634,53 @@ class Worker::Impl {
     return dir;
   }
 
+  // The agents table: registration at start, then a state report per heartbeat.
+  Status Register() {
+    client::ClientOptions rest;
+    CLOUDIFY_ASSIGN_OR_RETURN(rest, RestOptions(options_, json::object()));
+    if (rest.token.empty() && rest.username.empty()) {
+      return Status(ErrorCode::kBadParameters,
+                    "registering agent " + options_.name +
+                        " needs REST credentials (a token, or a username and password)");
+    }
+    CLOUDIFY_ASSIGN_OR_RETURN(registry_, client::RestClient::Create(rest));
+    json body = {{"node_instance_id", options_.node_instance_id},
+                 {"state", "started"},
+                 {"ip", options_.ip},
+                 {"install_method", options_.install_method},
+                 {"system", "linux"},
+                 {"version", std::string(kVersion)},
+                 {"rabbitmq_exchange", options_.name}};
+    auto registered = registry_->Put("/agents/" + options_.name, body);
+    if (!registered.ok()) {
+      return Status(registered.status().code(),
+                    "registering agent " + options_.name + ": " + registered.status().message());
+    }
+    // Registered before (a restart): this start is reported.
+    if (registered->value("state", "") != "started") {
+      CLOUDIFY_RETURN_IF_ERROR(ReportState("started"));
+    }
+    heartbeat_ = std::thread([this] {
+      std::unique_lock lock(mu_);
+      while (!cv_.wait_for(lock, options_.heartbeat_interval, [this] { return stopped_; })) {
+        lock.unlock();
+        if (Status s = ReportState("started"); !s.ok()) {
+          Warn("heartbeat: " + s.ToString());
+        }
+        lock.lock();
+      }
+    });
+    return Status::Ok();
+  }
+
+  Status ReportState(const std::string& state) {
+    auto reported = registry_->Patch("/agents/" + options_.name, {{"state", state}});
+    return reported.ok() ? Status::Ok() : reported.status();
+  }
+
   WorkerOptions options_;
+  std::unique_ptr<client::RestClient> registry_;  // when registered
+  std::thread heartbeat_;
   std::unique_ptr<messaging::Bus> owned_bus_;
   messaging::Bus* bus_ = nullptr;
   std::unique_ptr<workflow::EventPublisher> publisher_;

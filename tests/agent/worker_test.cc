@@ -274,6 +274,58 @@ TEST_CASE("worker: a task's REST token acts as the execution's creator, whatever
   CHECK(tokens->items.empty());
 }
 
+TEST_CASE("worker: an agent given its host registers, reports while it runs, and its stop") {
+  const std::string bus = "inproc://agent-test-" + NewUuid();
+  ManagerUnderTest m(bus, UniqueAgentName(), seconds(10));
+  const std::string vm = m.InstanceOf("vm").id;
+  WorkerOptions options = m.AgentOptions(bus);
+  options.node_instance_id = vm;
+  options.ip = "10.9.8.7";
+  options.heartbeat_interval = milliseconds(50);
+  // Registering needs credentials of the agent's own.
+  auto refused = Worker::Start(options);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.status().message().find("needs REST credentials") != std::string::npos);
+  CHECK(m.manager->store().GetAgent(m.caller, options.name).status().code() ==
+        ErrorCode::kNotFound);
+  options.username = "admin";
+  options.password = kAdminPassword;
+  WorkerOptions ghost = options;
+  ghost.node_instance_id = "ghost_123456";
+  auto unknown = Worker::Start(ghost);
+  REQUIRE_FALSE(unknown.ok());
+  CHECK(unknown.status().message().find("registering agent") != std::string::npos);
+
+  auto worker = Worker::Start(options);
+  REQUIRE_MESSAGE(worker.ok(), worker.status().ToString());
+  auto agent = m.manager->store().GetAgent(m.caller, options.name);
+  REQUIRE(agent.ok());
+  CHECK(agent->state == model::AgentState::kStarted);
+  CHECK(agent->node_instance_id == vm);
+  CHECK(agent->node_id == "vm");
+  CHECK(agent->deployment_id == "agent-dep");
+  CHECK(agent->ip == "10.9.8.7");
+  CHECK(agent->install_method == "provided");
+  CHECK(agent->rabbitmq_exchange == options.name);
+  const Timestamp registered = agent->updated_at;
+  // Heartbeats move updated_at on.
+  bool reported = false;
+  for (int i = 0; i < 100 && !reported; ++i) {
+    std::this_thread::sleep_for(milliseconds(20));
+    reported = m.manager->store().GetAgent(m.caller, options.name)->updated_at > registered;
+  }
+  CHECK(reported);
+  (*worker)->Stop();
+  CHECK(m.manager->store().GetAgent(m.caller, options.name)->state == model::AgentState::kStopped);
+  // Started again under the same name: the registration is reused and reported started.
+  auto again = Worker::Start(options);
+  REQUIRE_MESSAGE(again.ok(), again.status().ToString());
+  CHECK(m.manager->store().GetAgent(m.caller, options.name)->state == model::AgentState::kStarted);
+  auto page = m.manager->store().ListAgents(m.caller, {});
+  REQUIRE(page.ok());
+  CHECK(page->total == 1);
+}
+
 TEST_CASE("worker: an agent that does not answer the ping fails the operation with a timeout") {
   const std::string bus = "inproc://agent-test-" + NewUuid();
   const std::string name = UniqueAgentName();

@@ -85,6 +85,15 @@ struct WorkerOptions {
   // Diagnostics (connection problems, operations that could not be answered). Default: null
   // (silent).
   std::shared_ptr<Logger> logger;
+  // The host node instance this agent serves. When set, the agent registers itself in the
+  // manager's agents table when it starts (PUT /agents/<name>, state `started`, with the REST
+  // credentials above, which it then needs), reports `started` every heartbeat_interval (the
+  // agent's updated_at shows it alive) and `stopped` when it stops. Default: "" (not
+  // registered).
+  std::string node_instance_id;
+  std::string ip;                           // recorded with the registration. Default: "".
+  std::string install_method = "provided";  // ditto: the user started it
+  std::chrono::milliseconds heartbeat_interval = std::chrono::seconds(30);
 };
 
 // Counters for tests and monitoring.
@@ -120,7 +129,8 @@ class Worker {
 
 // Parses cloudify-agent's flags (args excludes the program name): --name, --bus-url,
 // --rest-url, --rest-token, --rest-username, --rest-password, --tenant, --work-dir,
-// --max-workers, --ctx-dir; each also from its CLOUDIFY_AGENT_* environment variable.
+// --max-workers, --ctx-dir, --node-instance-id, --ip, --heartbeat-seconds; each also from its
+// CLOUDIFY_AGENT_* environment variable.
 // kBadParameters with the reason on a bad flag. `help` is set when --help was asked for; the
 // text is then in `help_text`.
 struct AgentFlags {
