@@ -3,10 +3,13 @@
 # `cfy install` of a blueprint whose host records its agent (a central script sets the
 # cloudify_agent runtime property) runs the contained node's host_agent script on the agent:
 # in the agent's work dir, its ctx calls reaching the manager through the REST API.
-#   agent_test.sh <folder of cloudify-manager, cloudify-agent, cfy and ctx>
+# With --restart-broker, RabbitMQ is restarted while the agent runs that script (and the script
+# ends while the broker is down): the manager and the agent reconnect and the install completes.
+#   agent_test.sh <folder of cloudify-manager, cloudify-agent, cfy and ctx> [--restart-broker]
 # Needs CLOUDIFY_TEST_AMQP_URL; without it it skips (exit 77), unless CLOUDIFY_REQUIRE_SERVERS=1.
 set -euo pipefail
 bin=$1
+restart=${2:-}
 if [[ -z ${CLOUDIFY_TEST_AMQP_URL:-} ]]; then
   if [[ ${CLOUDIFY_REQUIRE_SERVERS:-0} == 1 ]]; then
     echo "FAILED: CLOUDIFY_TEST_AMQP_URL is not set" >&2
@@ -48,8 +51,13 @@ done
 [[ -n $url ]] || fail "the manager did not start"
 
 agent="agent-$$-$RANDOM"
+hold=""
+if [[ $restart == --restart-broker ]]; then
+  hold="$work/hold"
+  touch "$hold"
+fi
 # No REST credentials: the agent calls the API with each task's execution token.
-"$bin/cloudify-agent" --name "$agent" --bus-url "$CLOUDIFY_TEST_AMQP_URL" --rest-url "$url" \
+HOLD_FILE=$hold "$bin/cloudify-agent" --name "$agent" --bus-url "$CLOUDIFY_TEST_AMQP_URL" --rest-url "$url" \
   --work-dir "$work/agent" >"$work/agent.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 200); do
@@ -66,6 +74,10 @@ SCRIPT
 cat >"$work/bp/scripts/app.sh" <<'SCRIPT'
 #!/bin/sh
 set -e
+if [ -n "$HOLD_FILE" ]; then
+  touch "$HOLD_FILE.started"
+  while [ -e "$HOLD_FILE" ]; do sleep 0.05; done
+fi
 ctx instance runtime-properties ran_in "$PWD"
 ctx instance runtime-properties host "$(ctx node properties port)"
 SCRIPT
@@ -99,8 +111,21 @@ YAML
 
 export CFY_WORKDIR=$work PATH="$bin:$PATH"
 cfy profiles use 127.0.0.1 --rest-port "${url##*:}" -u admin -p agent-password >/dev/null
-cfy install "$work/bp" -b agent-bp -d agent-dep -i "agent_name=$agent" >"$work/install.log" 2>&1 ||
-  fail "cfy install"
+cfy install "$work/bp" -b agent-bp -d agent-dep -i "agent_name=$agent" >"$work/install.log" 2>&1 &
+install=$!
+if [[ -n $hold ]]; then
+  for _ in $(seq 1 600); do
+    [[ -e $hold.started ]] && break
+    sleep 0.1
+  done
+  [[ -e $hold.started ]] || fail "the app script did not start on the agent"
+  node=${RABBITMQ_NODENAME:-rabbit@localhost}
+  rabbitmqctl -q -n "$node" stop_app >"$work/rabbitmqctl.log" 2>&1 || fail "stopping RabbitMQ"
+  rm -f "$hold"  # the script ends while the broker is down: its reply waits for it
+  sleep 2
+  rabbitmqctl -q -n "$node" start_app >>"$work/rabbitmqctl.log" 2>&1 || fail "starting RabbitMQ"
+fi
+wait "$install" || fail "cfy install"
 instances=$(cfy node-instances list -d agent-dep --json)
 started=$(echo "$instances" | grep -o '"state":"started"' | wc -l)
 [[ $started -eq 2 ]] || fail "expected 2 started instances, got $started"
@@ -111,4 +136,4 @@ properties=$(cfy node-instances get "$app")
 echo "$properties" | grep -q "$work/agent/" || fail "the app script did not run on the agent: $properties"
 echo "$properties" | grep -q 'Value: 8080' ||
   fail "the app script's ctx calls did not reach the manager: $properties"
-echo "agent test passed: install ran the host_agent script on agent $agent"
+echo "agent test passed: install ran the host_agent script on agent $agent${hold:+ across a broker restart}"
