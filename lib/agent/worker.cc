@@ -449,6 +449,9 @@ class Worker::Impl {
     if (!reply.value("ok", false)) {
       ++failed_;
     }
+    // The operation's logs go out before its reply, so they are queued when the manager
+    // learns that it ended.
+    publisher_->Send();
     if (delivery.message().reply_to.empty()) {
       Warn("task without reply_to: its outcome is dropped");
     } else {

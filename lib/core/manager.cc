@@ -178,6 +178,9 @@ class Manager::Impl {
       scheduler_.join();
     }
     // Publishes still in flight hold the engine's publisher: let them resolve first.
+    if (engine_ != nullptr) {
+      engine_->SendEvents();
+    }
     if (bus_ != nullptr) {
       (void)bus_->WaitForConfirms(std::chrono::seconds(10));
     }
@@ -508,7 +511,10 @@ class Manager::Impl {
     return e;
   }
 
-  Status SyncEvents(std::chrono::milliseconds timeout) { return writer_->Sync(timeout); }
+  Status SyncEvents(std::chrono::milliseconds timeout) {
+    engine_->SendEvents();  // the writer's marker then travels behind them
+    return writer_->Sync(timeout);
+  }
   Status SyncMetrics(std::chrono::milliseconds timeout) { return metric_writer_->Sync(timeout); }
 
  private:

@@ -1277,6 +1277,8 @@ class Engine::Impl {
         options_(std::move(options)),
         clock_(options_.clock != nullptr ? *options_.clock : SystemClock()) {}
 
+  void SendEvents() { publisher_.Send(); }
+
   Result<model::Execution> Run(const storage::CallerContext& caller,
                                const std::string& execution_id, const std::atomic<bool>* cancel,
                                const std::atomic<bool>* force_cancel) {
@@ -2221,6 +2223,8 @@ Engine::Engine(storage::Store& store, messaging::Bus& bus, const OperationRegist
                EngineOptions options)
     : impl_(std::make_unique<Impl>(store, bus, operations, std::move(options))) {}
 Engine::~Engine() = default;
+
+void Engine::SendEvents() { impl_->SendEvents(); }
 
 Result<model::Execution> Engine::Run(const storage::CallerContext& caller,
                                      const std::string& execution_id,

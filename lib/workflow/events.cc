@@ -1,5 +1,6 @@
 #include "cloudify/workflow/events.h"
 
+#include <algorithm>
 #include <vector>
 
 #include "cloudify/messaging/topology.h"
@@ -110,20 +111,115 @@ Result<model::Event> EventFromMessage(const json& m) {
   return e;
 }
 
+Result<std::vector<model::Event>> EventsFromMessage(const json& body) {
+  std::vector<model::Event> out;
+  if (!body.is_array()) {
+    CLOUDIFY_ASSIGN_OR_RETURN(model::Event e, EventFromMessage(body));
+    out.push_back(std::move(e));
+    return out;
+  }
+  out.reserve(body.size());
+  for (const json& item : body) {
+    CLOUDIFY_ASSIGN_OR_RETURN(model::Event e, EventFromMessage(item));
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+EventPublisher::EventPublisher(messaging::Bus& bus, EventPublisherOptions options)
+    : bus_(bus), options_(options) {
+  if (options_.max_batch > 1) {
+    sender_ = std::thread([this] { SendLoop(); });
+  }
+}
+
+EventPublisher::~EventPublisher() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (sender_.joinable()) {
+    sender_.join();
+  }
+  Send();
+}
+
 void EventPublisher::Publish(const model::Event& event) {
-  messaging::Message message;
-  message.body = EventToMessage(event).dump();
-  const bool is_event = event.kind == model::EventKind::kEvent;
-  bus_.PublishAsync(is_event ? messaging::kEventsExchange : messaging::kLogsExchange,
-                    is_event ? messaging::kEventsRoutingKey : "", std::move(message),
-                    [this](Status s) {
-                      if (!s.ok()) {
-                        ++failures_;
-                      }
-                    });
+  Pending item{event.kind == model::EventKind::kEvent, EventToMessage(event).dump()};
+  bool full = false;
+  {
+    std::lock_guard lock(mu_);
+    pending_.push_back(std::move(item));
+    if (pending_.size() == 1) {
+      deadline_ = std::chrono::steady_clock::now() + options_.linger;
+      cv_.notify_all();
+    }
+    full = pending_.size() >= options_.max_batch || !sender_.joinable();
+  }
+  if (full) {
+    Send();
+  }
+}
+
+void EventPublisher::Send() {
+  std::lock_guard send_lock(send_mu_);
+  std::vector<Pending> taken;
+  {
+    std::lock_guard lock(mu_);
+    taken.swap(pending_);
+  }
+  // Both exchanges feed the logs-events queue, where each item says what it is: a batch of
+  // logs goes to the logs exchange, one with any event to the events exchange.
+  for (size_t first = 0; first < taken.size();) {
+    const size_t end = std::min(taken.size(), first + std::max<size_t>(1, options_.max_batch));
+    bool is_event = false;
+    for (size_t i = first; i < end; ++i) {
+      is_event = is_event || taken[i].is_event;
+    }
+    messaging::Message message;
+    if (end - first == 1) {
+      message.body = std::move(taken[first].message);  // alone: the original's shape
+    } else {
+      message.body.reserve((taken[first].message.size() + 1) * (end - first) + 2);
+      message.body = "[";
+      for (size_t i = first; i < end; ++i) {
+        message.body += i == first ? "" : ",";
+        message.body += taken[i].message;
+      }
+      message.body += "]";
+    }
+    bus_.PublishAsync(is_event ? messaging::kEventsExchange : messaging::kLogsExchange,
+                      is_event ? messaging::kEventsRoutingKey : "", std::move(message),
+                      [this](Status s) {
+                        if (!s.ok()) {
+                          ++failures_;
+                        }
+                      });
+    first = end;
+  }
+}
+
+void EventPublisher::SendLoop() {
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    if (pending_.empty()) {
+      cv_.wait(lock, [&] { return stopping_ || !pending_.empty(); });
+      continue;
+    }
+    if (cv_.wait_until(lock, deadline_, [&] { return stopping_; })) {
+      break;
+    }
+    if (!pending_.empty() && std::chrono::steady_clock::now() >= deadline_) {
+      lock.unlock();
+      Send();
+      lock.lock();
+    }
+  }
 }
 
 Status EventPublisher::Flush(std::chrono::milliseconds timeout) {
+  Send();
   return bus_.WaitForConfirms(timeout);
 }
 
@@ -140,7 +236,7 @@ Result<std::unique_ptr<EventWriter>> EventWriter::Start(messaging::Bus& bus, sto
   QueueWriterSpec<model::Event> spec;
   spec.queue = std::string(messaging::kLogsEventsQueue);
   spec.sync_exchange = std::string(messaging::kLogsExchange);
-  spec.parse = EventFromMessage;
+  spec.parse = EventsFromMessage;
   spec.store = [&store](std::vector<model::Event>& events) {
     const Timestamp now = SystemClock().Now();
     for (auto& e : events) {

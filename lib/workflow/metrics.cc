@@ -37,7 +37,10 @@ Result<std::unique_ptr<MetricWriter>> MetricWriter::Start(messaging::Bus& bus,
   spec.queue = std::string(messaging::kMetricsQueue);
   spec.sync_exchange = std::string(messaging::kMonitoringExchange);
   spec.sync_routing_key = "sync";
-  spec.parse = model::MetricFromMessage;
+  spec.parse = [](const nlohmann::json& body) -> Result<std::vector<model::Metric>> {
+    CLOUDIFY_ASSIGN_OR_RETURN(model::Metric metric, model::MetricFromMessage(body));
+    return std::vector<model::Metric>{std::move(metric)};
+  };
   spec.store = [&store](std::vector<model::Metric>& metrics) {
     return store.AppendMetrics(storage::CallerContext::System(), metrics).status();
   };

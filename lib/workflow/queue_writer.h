@@ -8,6 +8,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <iterator>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -31,7 +32,8 @@ struct QueueWriterSpec {
   // Where a Sync() marker is published so that it travels behind the messages it waits for.
   std::string sync_exchange;
   std::string sync_routing_key;
-  std::function<Result<T>(const nlohmann::json&)> parse;
+  // A message body to its items (a message may carry several).
+  std::function<Result<std::vector<T>>(const nlohmann::json&)> parse;
   std::function<Status(std::vector<T>&)> store;  // stores one batch (all or none)
   std::string what;                              // "events", "metrics": for errors
   size_t max_batch = 1000;
@@ -125,20 +127,25 @@ class QueueWriter {
     }
     nlohmann::json body =
         nlohmann::json::parse(delivery.message().body, nullptr, /*allow_exceptions=*/false);
-    Result<T> item = spec_.parse(body);
-    if (!item.ok()) {
+    Result<std::vector<T>> items = spec_.parse(body);
+    if (!items.ok()) {
       ++malformed_;
       (void)delivery.Nack(/*requeue=*/false);  // a malformed message would come back for ever
       return;
     }
-    items_.push_back(std::move(*item));
+    if (items->empty()) {
+      (void)delivery.Ack();
+      return;
+    }
+    const bool first = items_.empty();
+    std::move(items->begin(), items->end(), std::back_inserter(items_));
     deliveries_.push_back(std::move(delivery));
     if (stopping_) {
       return;  // requeued when the subscription goes
     }
     if (items_.size() >= spec_.max_batch) {
       FlushLocked();
-    } else if (items_.size() == 1) {
+    } else if (first) {
       deadline_ = std::chrono::steady_clock::now() + spec_.max_delay;
       cv_.notify_all();
     }

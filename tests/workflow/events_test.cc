@@ -1,5 +1,10 @@
 #include "cloudify/workflow/events.h"
 
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
 #include <doctest/doctest.h>
 
 #include "cloudify/messaging/topology.h"
@@ -66,6 +71,8 @@ TEST_CASE("published events reach the store in batches, Sync waits for them") {
     e.execution_id = "e1";
     publisher.Publish(e);
   }
+  // What waits is handed to the bus; a Sync marker published after it travels behind it.
+  publisher.Send();
   // A poisoned message is dropped, not redelivered for ever.
   messaging::Message junk;
   junk.body = "{not json";
@@ -73,12 +80,59 @@ TEST_CASE("published events reach the store in batches, Sync waits for them") {
   REQUIRE((*writer)->Sync(std::chrono::seconds(10)).ok());
   CHECK((*writer)->stored() == 500);
   CHECK(publisher.failures() == 0);
+  // Batched: far fewer messages than events (256 at most in one).
+  const uint64_t published = p.bus->Stats().published;
+  CHECK(published >= 2 + 2);  // 500 events, the junk and the marker
+  CHECK(published <= 100);
   storage::ListQuery q;
   q.filters = {{"execution_id", {"e1"}}};
-  q.size = 1;
+  q.get_all_results = true;
   auto page = p.store->ListEvents(storage::CallerContext::System(), q);
   REQUIRE(page.ok());
-  CHECK(page->total == 500);
+  REQUIRE(page->total == 500);
+  // In publish order, each with its kind, whatever batch it came in.
+  for (int i = 0; i < 500; ++i) {
+    const model::Event& e = page->items[static_cast<size_t>(i)];
+    CHECK(e.message == "event " + std::to_string(i));
+    CHECK(e.kind == (i % 2 == 0 ? model::EventKind::kEvent : model::EventKind::kLog));
+  }
+}
+
+TEST_CASE("a publisher sends a lone event by itself after its linger, in the original's shape") {
+  testing::Plumbing p;
+  std::mutex mu;
+  std::vector<std::string> bodies;
+  auto spy =
+      p.bus->Consume(std::string(messaging::kLogsEventsQueue), {}, [&](messaging::Delivery d) {
+        std::lock_guard lock(mu);
+        bodies.push_back(d.message().body);
+        (void)d.Ack();
+      });
+  REQUIRE(spy.ok());
+  EventPublisher publisher(*p.bus, {.max_batch = 256, .linger = std::chrono::milliseconds(5)});
+  model::Event e;
+  e.kind = model::EventKind::kLog;
+  e.message = "alone";
+  e.execution_id = "e1";
+  publisher.Publish(e);
+  bool seen = false;
+  for (int i = 0; i < 500 && !seen; ++i) {  // no Send(): the linger sends it
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    std::lock_guard lock(mu);
+    seen = !bodies.empty();
+  }
+  REQUIRE(seen);
+  std::lock_guard lock(mu);
+  const json body = json::parse(bodies.front());
+  CHECK(body.is_object());
+  CHECK(EventFromMessage(body)->message == "alone");
+  // A batch body is an array of such messages; anything else in it is refused whole.
+  auto two = EventsFromMessage(json::array({body, body}));
+  REQUIRE(two.ok());
+  CHECK(two->size() == 2);
+  CHECK(EventsFromMessage(json::array({body, json{{"type", "nope"}}})).status().code() ==
+        ErrorCode::kBadParameters);
+  CHECK(EventsFromMessage(json::array())->empty());
 }
 
 }  // namespace

@@ -108,6 +108,10 @@ class Engine {
                                const std::atomic<bool>* cancel = nullptr,
                                const std::atomic<bool>* force_cancel = nullptr);
 
+  // Hands the events and logs published so far to the bus (they are sent in batches): a
+  // message published on the bus after this call travels behind them.
+  void SendEvents();
+
  private:
   class Impl;
   std::unique_ptr<Impl> impl_;
