@@ -140,6 +140,15 @@ class Manager {
   Result<model::Execution> CancelExecution(const storage::CallerContext& caller,
                                            const std::string& execution_id,
                                            CancelKind kind = CancelKind::kCancel);
+  // The original's execution status update (PATCH /executions/<id>, what a workflow process
+  // reports): sets status and error, and started_at / ended_at as the status says. An end
+  // status stops a run of this manager from starting more operations and lets the
+  // deployment's next queued execution start. kInvalidExecutionStatusUpdate for a transition
+  // the original refuses (model::CheckExecutionTransition).
+  Result<model::Execution> UpdateExecutionStatus(const storage::CallerContext& caller,
+                                                 const std::string& execution_id,
+                                                 model::ExecutionStatus status,
+                                                 const std::string& error = "");
   // A failed or cancelled execution runs again from its stored graph (operations that
   // succeeded are not run again). kConflict from any other status.
   Result<model::Execution> ResumeExecution(const storage::CallerContext& caller,

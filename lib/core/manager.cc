@@ -495,6 +495,35 @@ class Manager::Impl {
     return e;
   }
 
+  Result<model::Execution> UpdateStatus(const storage::CallerContext& caller, const std::string& id,
+                                        ExecutionStatus status, const std::string& error) {
+    model::Execution e;
+    CLOUDIFY_RETURN_IF_ERROR(store_->InTransaction([&](storage::Store& tx) -> Status {
+      CLOUDIFY_ASSIGN_OR_RETURN(e, tx.GetExecution(caller, id));
+      CLOUDIFY_RETURN_IF_ERROR(model::CheckExecutionTransition(e.workflow_id, e.status, status));
+      e.status = status;
+      e.error = error;
+      if (status == ExecutionStatus::kStarted && !e.started_at) {
+        e.started_at = clock_.Now();
+      }
+      if (model::IsTerminal(status)) {
+        e.ended_at = clock_.Now();
+      }
+      return tx.UpdateExecution(caller, e);
+    }));
+    if (model::IsTerminal(status)) {
+      {
+        std::lock_guard lock(mu_);
+        if (auto it = running_.find(id); it != running_.end()) {
+          it->second->store(true);  // the run ends: no new operation starts
+        }
+      }
+      StartQueued(caller, e.deployment_id);
+      done_cv_.notify_all();
+    }
+    return e;
+  }
+
   Result<model::Execution> Resume(const storage::CallerContext& caller, const std::string& id) {
     CLOUDIFY_ASSIGN_OR_RETURN(model::Execution e, store_->GetExecution(caller, id));
     if (e.status != ExecutionStatus::kFailed && e.status != ExecutionStatus::kCancelled) {
@@ -848,6 +877,13 @@ Result<model::Execution> Manager::CancelExecution(const storage::CallerContext& 
                                                   const std::string& execution_id,
                                                   CancelKind kind) {
   return impl_->Cancel(caller, execution_id, kind);
+}
+
+Result<model::Execution> Manager::UpdateExecutionStatus(const storage::CallerContext& caller,
+                                                        const std::string& execution_id,
+                                                        model::ExecutionStatus status,
+                                                        const std::string& error) {
+  return impl_->UpdateStatus(caller, execution_id, status, error);
 }
 
 Result<model::Execution> Manager::ResumeExecution(const storage::CallerContext& caller,

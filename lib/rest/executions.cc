@@ -81,6 +81,23 @@ Result<HttpResponse> List(Context& ctx) {
                       [](const model::Execution& e) { return ToWire(e); });
 }
 
+// The original's status update: {"status", "error"}.
+Result<HttpResponse> Patch(Context& ctx) {
+  CLOUDIFY_ASSIGN_OR_RETURN(json body, JsonBody(ctx));
+  CLOUDIFY_ASSIGN_OR_RETURN(std::string text, StringField(body, "status"));
+  if (text.empty()) {
+    return BadParametersError("`status` is required");
+  }
+  std::optional<model::ExecutionStatus> status = model::ParseExecutionStatus(text);
+  if (!status) {
+    return BadParametersError("Invalid execution status: `" + text + "`");
+  }
+  CLOUDIFY_ASSIGN_OR_RETURN(std::string error, StringField(body, "error"));
+  CLOUDIFY_ASSIGN_OR_RETURN(model::Execution e, ctx.manager().UpdateExecutionStatus(
+                                                    ctx.caller, ctx.params[0], *status, error));
+  return Json(200, ToWire(e));
+}
+
 Result<HttpResponse> Action(Context& ctx) {
   CLOUDIFY_ASSIGN_OR_RETURN(json body, JsonBody(ctx));
   CLOUDIFY_ASSIGN_OR_RETURN(std::string action, StringField(body, "action"));
@@ -111,6 +128,7 @@ void AddExecutionRoutes(std::vector<Route>& routes) {
   routes.push_back({"POST", "/executions", Access::kOperations, Start});
   routes.push_back({"GET", "/executions/<>", Access::kViewer, Get});
   routes.push_back({"POST", "/executions/<>", Access::kOperations, Action});
+  routes.push_back({"PATCH", "/executions/<>", Access::kOperations, Patch});
 }
 
 }  // namespace cloudify::rest::internal

@@ -366,6 +366,41 @@ TEST_CASE("one active execution per deployment: a second is refused or queued") 
         ErrorCode::kIllegalAction);
 }
 
+TEST_CASE("a status update ending an execution lets the queued one start") {
+  Fixture f;
+  REQUIRE(f.manager->UploadBlueprint(f.caller, "web", f.tmp.path() / "bp" / "blueprint.yaml").ok());
+  REQUIRE(f.manager->CreateDeployment(f.caller, "web", "d").ok());
+  f.hold = true;
+  auto first = f.manager->StartExecution(f.caller, "d", "install");
+  REQUIRE(first.ok());
+  while (f.starts.load() == 0) {
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  auto queued = f.manager->StartExecution(f.caller, "d", "install", {}, {.queue = true});
+  REQUIRE(queued.ok());
+  CHECK(queued->status == model::ExecutionStatus::kQueued);
+  auto ended = f.manager->UpdateExecutionStatus(f.caller, first->id,
+                                                model::ExecutionStatus::kFailed, "given up");
+  REQUIRE_MESSAGE(ended.ok(), ended.status().ToString());
+  CHECK(ended->ended_at.has_value());
+  // The queued execution no longer waits for the first.
+  auto promoted = f.manager->store().GetExecution(f.caller, queued->id);
+  REQUIRE(promoted.ok());
+  CHECK(promoted->status != model::ExecutionStatus::kQueued);
+  f.hold = false;
+  auto b = f.manager->WaitForExecution(f.caller, queued->id, seconds(30));
+  REQUIRE(b.ok());
+  CHECK(b->status == model::ExecutionStatus::kTerminated);
+  // The first run stopped at its end status, and it stays as reported.
+  auto a = f.manager->WaitForExecution(f.caller, first->id, seconds(30));
+  REQUIRE(a.ok());
+  CHECK(a->status == model::ExecutionStatus::kFailed);
+  CHECK(a->error == "given up");
+  CHECK(f.manager->UpdateExecutionStatus(f.caller, first->id, model::ExecutionStatus::kTerminated)
+            .status()
+            .code() == ErrorCode::kInvalidExecutionStatusUpdate);
+}
+
 TEST_CASE("a cancelled execution can be resumed and finishes without re-running") {
   Fixture f;
   REQUIRE(f.manager->UploadBlueprint(f.caller, "web", f.tmp.path() / "bp" / "blueprint.yaml").ok());

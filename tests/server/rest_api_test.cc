@@ -225,6 +225,40 @@ TEST_CASE("an execution started with scheduled_time waits as scheduled and can b
                     400) == "bad_parameters_error");
 }
 
+TEST_CASE("PATCH /executions/<id> updates the status as the original's workflow process does") {
+  ServerUnderTest s;
+  Client c(s.port, "admin", kAdminPassword);
+  REQUIRE(c.Upload("bp", s.BlueprintArchive())->status == 201);
+  REQUIRE(c.Put("/deployments/d", {{"blueprint_id", "bp"}})->status == 201);
+  auto started = c.Post("/executions", {{"deployment_id", "d"},
+                                        {"workflow_id", "install"},
+                                        {"scheduled_time", "2999-01-01T00:00:00.000Z"}});
+  REQUIRE(started);
+  REQUIRE_MESSAGE(started->status == 201, started->body);
+  const std::string id = Body(started)["id"];
+  CHECK(ErrorCodeOf(c.Patch("/executions/" + id, {{"status", "running"}}), 400) ==
+        "bad_parameters_error");
+  CHECK(ErrorCodeOf(c.Patch("/executions/" + id, {{"error", "no status"}}), 400) ==
+        "bad_parameters_error");
+  CHECK(ErrorCodeOf(c.Patch("/executions/nope", {{"status", "failed"}}), 404) == "not_found_error");
+  auto failed = c.Patch("/executions/" + id, {{"status", "failed"}, {"error", "given up"}});
+  REQUIRE(failed);
+  REQUIRE_MESSAGE(failed->status == 200, failed->body);
+  CHECK(Body(failed)["status"] == "failed");
+  CHECK(Body(failed)["error"] == "given up");
+  CHECK(Body(failed)["ended_at"].is_string());
+  json stored = Body(c.Get("/executions/" + id));
+  CHECK(stored["status"] == "failed");
+  // Nothing leaves an end state.
+  CHECK(ErrorCodeOf(c.Patch("/executions/" + id, {{"status", "started"}}), 400) ==
+        "invalid_exception_status_update");
+  CHECK(Body(c.Get("/executions/" + id))["status"] == "failed");
+  // The same status again is allowed (a redelivered report).
+  auto again = c.Patch("/executions/" + id, {{"status", "failed"}, {"error", "given up"}});
+  REQUIRE(again);
+  CHECK(again->status == 200);
+}
+
 TEST_CASE("every error path answers the envelope with the original's code and status") {
   ServerUnderTest s;
   Client c(s.port, "admin", kAdminPassword);
