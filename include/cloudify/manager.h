@@ -26,12 +26,14 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
 #include "cloudify/model/blueprint.h"
 #include "cloudify/model/deployment.h"
 #include "cloudify/model/execution.h"
+#include "cloudify/model/plugin.h"
 #include "cloudify/options.h"
 #include "cloudify/status.h"
 #include "cloudify/storage/store.h"
@@ -56,6 +58,13 @@ struct StartOptions {
   // `scheduled`, then runs, or queues when another execution of the deployment is active. A
   // time not in the future starts it at once. Default: unset.
   std::optional<Timestamp> scheduled_for;
+};
+
+// A plugin upload's own settings (POST /plugins query parameters).
+struct PluginUploadOptions {
+  std::string id;     // Default: a new uuid.
+  std::string title;  // Default: the package name.
+  model::Visibility visibility = model::Visibility::kTenant;
 };
 
 // The original's cancel actions: cancel, force-cancel, kill.
@@ -98,6 +107,20 @@ class Manager {
   Result<std::string> FetchUrl(const std::string& url);
   // kDependentExists while deployments of it exist.
   Status DeleteBlueprint(const storage::CallerContext& caller, const std::string& blueprint_id);
+
+  // --- Plugins ---
+  // Stores a plugin archive as `cfy plugins upload` sends it (a wagon, or a zip holding one
+  // wagon and its plugin YAML files) under the data dir, and its record read from the
+  // wagon's package.json. kInvalidPlugin naming what is wrong; kConflict when the tenant has
+  // the same package (name, version, distribution, platform) or the id; nothing is kept then.
+  Result<model::Plugin> UploadPlugin(const storage::CallerContext& caller,
+                                     std::string_view archive_bytes,
+                                     const PluginUploadOptions& options = {});
+  // Removes its record and files.
+  Status DeletePlugin(const storage::CallerContext& caller, const std::string& plugin_id);
+  // The stored wagon file of the plugin. kNotFound.
+  Result<std::filesystem::path> PluginArchivePath(const storage::CallerContext& caller,
+                                                  const std::string& plugin_id);
 
   // --- Deployments ---
   // Creates the deployment: inputs bound and checked, nodes and node instances stored, a

@@ -16,6 +16,8 @@
 #include "cloudify/workflow/events.h"
 #include "cloudify/workflow/metrics.h"
 
+#include "core/plugin_archive.h"
+
 namespace cloudify {
 namespace {
 
@@ -827,6 +829,88 @@ Result<model::Blueprint> Manager::UploadBlueprintArchive(const storage::CallerCo
         return dest;
       },
       main_file_name);
+}
+
+namespace {
+fs::path PluginDir(const ManagerOptions& options, const std::string& tenant,
+                   const std::string& id) {
+  return options.data_dir / "resources" / "plugins" / tenant / id;
+}
+}  // namespace
+
+Result<model::Plugin> Manager::UploadPlugin(const storage::CallerContext& caller,
+                                            std::string_view archive_bytes,
+                                            const PluginUploadOptions& options) {
+  const std::string id = options.id.empty() ? NewUuid() : options.id;
+  CLOUDIFY_RETURN_IF_ERROR(ValidateResourceId(id, "plugin"));
+  const ManagerOptions& o = impl_->options();
+  const fs::path staging = o.data_dir / "resources" / "plugins" / (".upload-" + NewUuid());
+  struct Cleanup {
+    fs::path dir;
+    ~Cleanup() {
+      std::error_code ec;
+      fs::remove_all(dir, ec);
+    }
+  } cleanup{staging};
+  CLOUDIFY_ASSIGN_OR_RETURN(core::PluginArchive read,
+                            core::ReadPluginArchive(archive_bytes, staging));
+  model::Plugin p = std::move(read.plugin);
+  storage::ListQuery same;
+  same.size = 1;
+  same.filters = {{"package_name", {p.package_name}},
+                  {"package_version", {p.package_version}},
+                  {"distribution", {p.distribution}},
+                  {"supported_platform", {p.supported_platform}}};
+  CLOUDIFY_ASSIGN_OR_RETURN(auto existing, impl_->store().ListPlugins(caller, same));
+  if (existing.total > 0) {
+    return ConflictError("Plugin " + p.package_name + " " + p.package_version +
+                         (p.distribution.empty() ? "" : " for " + p.distribution) +
+                         " already exists (id " + existing.items.front().id + ")");
+  }
+  p.id = id;
+  p.title = options.title.empty() ? p.package_name : options.title;
+  p.meta.tenant_name = caller.tenant;
+  p.meta.created_by = caller.user;
+  p.meta.visibility = options.visibility;
+  p.meta.created_at = SystemClock().Now();
+  if (!read.yamls.empty()) {
+    p.yaml_url_paths = {"plugin:" + p.package_name + "?version=" + p.package_version +
+                        "&distribution=" + p.distribution};
+  }
+  const fs::path dir = PluginDir(o, caller.tenant, id);
+  std::error_code ec;
+  if (fs::exists(dir, ec)) {
+    return ConflictError("plugin `" + id + "` already exists");
+  }
+  fs::create_directories(dir, ec);
+  fs::rename(read.wagon, dir / p.archive_name, ec);
+  for (const auto& yaml : read.yamls) {
+    if (!ec) {
+      fs::rename(yaml, dir / yaml.filename(), ec);
+    }
+  }
+  Status stored =
+      ec ? InternalError("storing plugin files under " + dir.string() + ": " + ec.message())
+         : impl_->store().CreatePlugin(caller, p);
+  if (!stored.ok()) {
+    std::error_code ignored;
+    fs::remove_all(dir, ignored);
+    return stored;
+  }
+  return p;
+}
+
+Status Manager::DeletePlugin(const storage::CallerContext& caller, const std::string& plugin_id) {
+  CLOUDIFY_RETURN_IF_ERROR(impl_->store().DeletePlugin(caller, plugin_id));
+  std::error_code ec;
+  fs::remove_all(PluginDir(impl_->options(), caller.tenant, plugin_id), ec);
+  return Status::Ok();
+}
+
+Result<fs::path> Manager::PluginArchivePath(const storage::CallerContext& caller,
+                                            const std::string& plugin_id) {
+  CLOUDIFY_ASSIGN_OR_RETURN(model::Plugin p, impl_->store().GetPlugin(caller, plugin_id));
+  return PluginDir(impl_->options(), p.meta.tenant_name, p.id) / p.archive_name;
 }
 
 Status Manager::DeleteBlueprint(const storage::CallerContext& caller,

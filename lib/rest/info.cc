@@ -93,12 +93,6 @@ Result<HttpResponse> Config(Context& ctx) {
                     {"authorization", {{"roles", roles}, {"permissions", permissions}}}});
 }
 
-Result<HttpResponse> ListPlugins(Context& ctx) {
-  CLOUDIFY_ASSIGN_OR_RETURN(storage::ListQuery q, ListQueryFrom(ctx));
-  CLOUDIFY_ASSIGN_OR_RETURN(auto page, ctx.store().ListPlugins(ctx.caller, q));
-  return PageResponse(page, IncludeFields(ctx), [](const model::Plugin& p) { return ToWire(p); });
-}
-
 std::string ContentTypeFor(const fs::path& file) {
   const std::string ext = file.extension().string();
   if (ext == ".yaml" || ext == ".yml" || ext == ".txt" || ext == ".sh" || ext == ".py") {
@@ -158,7 +152,6 @@ Result<HttpResponse> ServeResource(Context& ctx) {
 void AddInfoRoutes(std::vector<Route>& routes) {
   routes.push_back({"GET", "/status", Access::kAuthenticated, StatusRoute});
   routes.push_back({"GET", "/config", Access::kAuthenticated, Config});
-  routes.push_back({"GET", "/plugins", Access::kViewer, ListPlugins});
 }
 
 }  // namespace cloudify::rest::internal

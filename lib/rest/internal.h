@@ -116,6 +116,7 @@ void AddEventRoutes(std::vector<Route>& routes);
 void AddNodeRoutes(std::vector<Route>& routes);
 void AddSecretRoutes(std::vector<Route>& routes);
 void AddAgentRoutes(std::vector<Route>& routes);
+void AddPluginRoutes(std::vector<Route>& routes);
 void AddInfoRoutes(std::vector<Route>& routes);
 
 // GET /resources/blueprints/<tenant>/<id>/<path>: a file of an uploaded blueprint, readable

@@ -81,6 +81,7 @@ class Router::Impl {
     internal::AddNodeRoutes(routes_);
     internal::AddSecretRoutes(routes_);
     internal::AddAgentRoutes(routes_);
+    internal::AddPluginRoutes(routes_);
     internal::AddInfoRoutes(routes_);
     for (const internal::Route& r : routes_) {
       CompiledRoute c;

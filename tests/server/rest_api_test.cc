@@ -1,4 +1,6 @@
 // The REST API over HTTP against a real manager: lifecycle, error paths, auth and tenancy.
+#include <cstdlib>
+
 #include "rest_fixture.h"
 
 #include "support/env.h"
@@ -257,6 +259,107 @@ TEST_CASE("PATCH /executions/<id> updates the status as the original's workflow 
   auto again = c.Patch("/executions/" + id, {{"status", "failed"}, {"error", "given up"}});
   REQUIRE(again);
   CHECK(again->status == 200);
+}
+
+// A wagon as the wagon tool builds it: <top>/package.json and <top>/wheels/*.whl, tar.gz.
+std::string MakeWagon(const std::filesystem::path& dir, const std::string& name,
+                      const std::string& version) {
+  namespace fs = std::filesystem;
+  const fs::path top = dir / (name + "-" + version);
+  fs::create_directories(top / "wheels");
+  std::ofstream(top / "wheels" / (name + "-" + version + "-py3-none-any.whl")) << "wheel";
+  std::ofstream(top / "package.json")
+      << json{{"package_name", name},
+              {"package_version", version},
+              {"package_source", name + "==" + version},
+              {"archive_name", name + "-" + version + "-py3-none-linux_x86_64.wgn"},
+              {"supported_platform", "linux_x86_64"},
+              {"supported_python_versions", {"py3"}},
+              {"build_server_os_properties",
+               {{"distribution", "debian"},
+                {"distribution_version", "12"},
+                {"distribution_release", "bookworm"}}},
+              {"wheels", {name + "-" + version + "-py3-none-any.whl"}}}
+             .dump();
+  const fs::path out = dir / (name + "-" + version + ".wgn");
+  REQUIRE(CreateTarGz(top, out).ok());
+  std::ifstream in(out, std::ios::binary);
+  std::stringstream bytes;
+  bytes << in.rdbuf();
+  return bytes.str();
+}
+
+TEST_CASE("plugins: a wagon or a bundle uploads, lists, downloads and deletes") {
+  namespace fs = std::filesystem;
+  ServerUnderTest s;
+  Client c(s.port, "admin", kAdminPassword);
+  TempDir work;
+  const std::string wagon = MakeWagon(work.path(), "cloudify-mock-plugin", "1.2");
+  auto post = [&](const std::string& query, const std::string& body) {
+    return c.http.Post(Client::Api("/plugins" + query), c.Headers(), body,
+                       "application/octet-stream");
+  };
+  auto uploaded = post("?title=Mock&visibility=tenant", wagon);
+  REQUIRE(uploaded);
+  REQUIRE_MESSAGE(uploaded->status == 201, uploaded->body);
+  json p = Body(uploaded);
+  const std::string id = p["id"];
+  CHECK(p["package_name"] == "cloudify-mock-plugin");
+  CHECK(p["package_version"] == "1.2");
+  CHECK(p["title"] == "Mock");
+  CHECK(p["distribution"] == "debian");
+  CHECK(p["distribution_release"] == "bookworm");
+  CHECK(p["supported_platform"] == "linux_x86_64");
+  CHECK(p["archive_name"] == "cloudify-mock-plugin-1.2-py3-none-linux_x86_64.wgn");
+  CHECK(p["wheels"] == json{"cloudify-mock-plugin-1.2-py3-none-any.whl"});
+  CHECK(p["visibility"] == "tenant");
+  CHECK(Body(c.Get("/plugins/" + id))["package_source"] == "cloudify-mock-plugin==1.2");
+  CHECK(Body(c.Get("/plugins?package_name=cloudify-mock-plugin"))["items"].size() == 1);
+  auto archive = c.Get("/plugins/" + id + "/archive");
+  REQUIRE(archive);
+  CHECK(archive->status == 200);
+  CHECK(archive->body == wagon);
+  // The same package again is a conflict; garbage is not a plugin; nothing is kept.
+  CHECK(ErrorCodeOf(post("", wagon), 409) == "conflict_error");
+  CHECK(ErrorCodeOf(post("", "not an archive"), 400) == "invalid_plugin_error");
+  CHECK(ErrorCodeOf(post("", ""), 400) == "upload_missing_file");
+  CHECK(Body(c.Get("/plugins"))["items"].size() == 1);
+
+  // A bundle: the wagon and its plugin.yaml in a zip, as `cfy plugins upload -y` sends it.
+  const std::string other = MakeWagon(work.path(), "cloudify-other-plugin", "0.1");
+  std::ofstream(work.path() / "other.wgn", std::ios::binary) << other;
+  std::ofstream(work.path() / "plugin.yaml") << "plugins:\n  other: {executor: host_agent}\n";
+  const fs::path zip = work.path() / "bundle.zip";
+  REQUIRE(std::system(("cd '" + work.path().string() +
+                       "' && python3 -m zipfile -c bundle.zip other.wgn plugin.yaml")
+                          .c_str()) == 0);
+  std::ifstream in(zip, std::ios::binary);
+  std::stringstream bundle;
+  bundle << in.rdbuf();
+  auto bundled = post("?id=other-id", bundle.str());
+  REQUIRE(bundled);
+  REQUIRE_MESSAGE(bundled->status == 201, bundled->body);
+  CHECK(Body(bundled)["id"] == "other-id");
+  CHECK(Body(bundled)["package_name"] == "cloudify-other-plugin");
+  CHECK(Body(bundled)["archive_name"] == "other.wgn");
+  CHECK(Body(bundled)["yaml_url_path"] ==
+        "plugin:cloudify-other-plugin?version=0.1&distribution=debian");
+  CHECK(c.Get("/plugins/other-id/archive")->body == other);
+  // A zip without a wagon is refused.
+  REQUIRE(std::system(
+              ("cd '" + work.path().string() + "' && python3 -m zipfile -c empty.zip plugin.yaml")
+                  .c_str()) == 0);
+  std::ifstream empty_in(work.path() / "empty.zip", std::ios::binary);
+  std::stringstream empty;
+  empty << empty_in.rdbuf();
+  CHECK(ErrorCodeOf(post("", empty.str()), 400) == "invalid_plugin_error");
+
+  auto deleted = c.Delete("/plugins/" + id);
+  REQUIRE(deleted);
+  CHECK(deleted->status == 200);
+  CHECK(ErrorCodeOf(c.Get("/plugins/" + id), 404) == "not_found_error");
+  CHECK(ErrorCodeOf(c.Get("/plugins/" + id + "/archive"), 404) == "not_found_error");
+  CHECK(Body(c.Get("/plugins"))["items"].size() == 1);
 }
 
 TEST_CASE("every error path answers the envelope with the original's code and status") {
