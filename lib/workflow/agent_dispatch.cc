@@ -150,6 +150,9 @@ TaskOutcome AgentDispatcher::Run(const std::string& agent, const std::string& ta
     return TaskOutcome::Failure("sending to agent " + agent + ": " + s.ToString());
   }
   if (!Alive(agent)) {
+    if (on_silent_) {
+      on_silent_(agent);
+    }
     return TaskOutcome::Failure(timed_out);
   }
 

@@ -23,6 +23,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -54,6 +55,12 @@ class AgentDispatcher {
   TaskOutcome Run(const std::string& agent, const std::string& task_id,
                   const nlohmann::json& kwargs, const std::atomic<bool>* cancel);
 
+  // Called (on the caller's thread) with the name of an agent that did not answer its ping.
+  // Set before the first Run.
+  void set_on_silent(std::function<void(const std::string& agent)> on_silent) {
+    on_silent_ = std::move(on_silent);
+  }
+
   // True once a task was sent (the reply queue exists).
   bool used() const;
   // The execution ended for good: deletes its reply queue when empty. Kept when `keep` (a
@@ -67,6 +74,7 @@ class AgentDispatcher {
   bool Alive(const std::string& agent);
 
   messaging::Bus& bus_;
+  std::function<void(const std::string&)> on_silent_;
   const std::string execution_id_;
   const std::string reply_queue_;
   const std::chrono::milliseconds ping_timeout_;

@@ -1284,6 +1284,16 @@ class Engine::Impl {
                                const std::atomic<bool>* force_cancel) {
     AgentDispatcher agents(bus_, execution_id, options_.agent_ping_timeout,
                            options_.agent_ping_interval);
+    // An agent registered in the agents table that does not answer is shown nonresponsive
+    // there (its next heartbeat shows it started again).
+    agents.set_on_silent([this, &caller](const std::string& name) {
+      auto agent = store_.GetAgent(caller, name);
+      if (agent.ok() && agent->state != model::AgentState::kNonresponsive) {
+        agent->state = model::AgentState::kNonresponsive;
+        agent->updated_at = clock_.Now();
+        (void)store_.UpdateAgent(caller, *agent);
+      }
+    });
     auto ended = RunWith(agents, caller, execution_id, cancel, force_cancel);
     // A cancelled execution keeps its reply queue: a resume still collects the replies.
     agents.Finish(/*keep=*/!ended.ok() || ended->status == ExecutionStatus::kCancelled);

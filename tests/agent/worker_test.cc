@@ -330,11 +330,19 @@ TEST_CASE("worker: an agent that does not answer the ping fails the operation wi
   const std::string bus = "inproc://agent-test-" + NewUuid();
   const std::string name = UniqueAgentName();
   ManagerUnderTest m(bus, name, milliseconds(200));
+  // It registered once, then went away: the agents table shows it nonresponsive.
+  model::Agent registered;
+  registered.id = registered.name = name;
+  registered.node_instance_id = m.InstanceOf("vm").id;
+  registered.deployment_id = "agent-dep";
+  registered.state = model::AgentState::kStarted;
+  REQUIRE(m.manager->store().CreateAgent(m.caller, registered).ok());
   model::Execution ended = m.Install();
   CHECK(ended.status == model::ExecutionStatus::kFailed);
   CHECK_MESSAGE(ended.error.find("Timed out waiting for agent " + name) != std::string::npos,
                 ended.error);
   CHECK(m.InstanceOf("app").state != model::NodeInstanceState::kStarted);
+  CHECK(m.manager->store().GetAgent(m.caller, name)->state == model::AgentState::kNonresponsive);
 }
 
 TEST_CASE("worker: a host without cloudify_agent fails host_agent operations without retry") {
