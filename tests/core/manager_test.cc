@@ -92,6 +92,20 @@ struct Fixture {
     REQUIRE_MESSAGE(ended.ok(), ended.status().ToString());
     return *ended;
   }
+
+  // Deploys "web" as "d" and starts its install, held in its first operation (until `hold`
+  // is cleared).
+  model::Execution StartHeldInstall() {
+    REQUIRE(manager->UploadBlueprint(caller, "web", tmp.path() / "bp" / "blueprint.yaml").ok());
+    REQUIRE(manager->CreateDeployment(caller, "web", "d").ok());
+    hold = true;
+    auto run = manager->StartExecution(caller, "d", "install");
+    REQUIRE_MESSAGE(run.ok(), run.status().ToString());
+    while (starts.load() == 0) {
+      std::this_thread::sleep_for(milliseconds(5));
+    }
+    return *run;
+  }
 };
 
 TEST_CASE("upload, deploy, install, outputs, uninstall, delete: the whole embedded flow") {
@@ -368,19 +382,12 @@ TEST_CASE("one active execution per deployment: a second is refused or queued") 
 
 TEST_CASE("a status update ending an execution lets the queued one start") {
   Fixture f;
-  REQUIRE(f.manager->UploadBlueprint(f.caller, "web", f.tmp.path() / "bp" / "blueprint.yaml").ok());
-  REQUIRE(f.manager->CreateDeployment(f.caller, "web", "d").ok());
-  f.hold = true;
-  auto first = f.manager->StartExecution(f.caller, "d", "install");
-  REQUIRE(first.ok());
-  while (f.starts.load() == 0) {
-    std::this_thread::sleep_for(milliseconds(5));
-  }
+  const model::Execution first = f.StartHeldInstall();
   auto queued = f.manager->StartExecution(f.caller, "d", "install", {}, {.queue = true});
   REQUIRE(queued.ok());
   CHECK(queued->status == model::ExecutionStatus::kQueued);
-  auto ended = f.manager->UpdateExecutionStatus(f.caller, first->id,
-                                                model::ExecutionStatus::kFailed, "given up");
+  auto ended = f.manager->UpdateExecutionStatus(f.caller, first.id, model::ExecutionStatus::kFailed,
+                                                "given up");
   REQUIRE_MESSAGE(ended.ok(), ended.status().ToString());
   CHECK(ended->ended_at.has_value());
   // The queued execution no longer waits for the first.
@@ -392,34 +399,27 @@ TEST_CASE("a status update ending an execution lets the queued one start") {
   REQUIRE(b.ok());
   CHECK(b->status == model::ExecutionStatus::kTerminated);
   // The first run stopped at its end status, and it stays as reported.
-  auto a = f.manager->WaitForExecution(f.caller, first->id, seconds(30));
+  auto a = f.manager->WaitForExecution(f.caller, first.id, seconds(30));
   REQUIRE(a.ok());
   CHECK(a->status == model::ExecutionStatus::kFailed);
   CHECK(a->error == "given up");
-  CHECK(f.manager->UpdateExecutionStatus(f.caller, first->id, model::ExecutionStatus::kTerminated)
+  CHECK(f.manager->UpdateExecutionStatus(f.caller, first.id, model::ExecutionStatus::kTerminated)
             .status()
             .code() == ErrorCode::kInvalidExecutionStatusUpdate);
 }
 
 TEST_CASE("a cancelled execution can be resumed and finishes without re-running") {
   Fixture f;
-  REQUIRE(f.manager->UploadBlueprint(f.caller, "web", f.tmp.path() / "bp" / "blueprint.yaml").ok());
-  REQUIRE(f.manager->CreateDeployment(f.caller, "web", "d").ok());
-  f.hold = true;
-  auto run = f.manager->StartExecution(f.caller, "d", "install");
-  REQUIRE(run.ok());
-  while (f.starts.load() == 0) {
-    std::this_thread::sleep_for(milliseconds(5));
-  }
-  REQUIRE(f.manager->CancelExecution(f.caller, run->id).ok());
+  const model::Execution run = f.StartHeldInstall();
+  REQUIRE(f.manager->CancelExecution(f.caller, run.id).ok());
   f.hold = false;
-  auto cancelled = f.manager->WaitForExecution(f.caller, run->id, seconds(30));
+  auto cancelled = f.manager->WaitForExecution(f.caller, run.id, seconds(30));
   REQUIRE(cancelled.ok());
   CHECK(cancelled->status == model::ExecutionStatus::kCancelled);
   const int starts_before = f.starts.load();
   CHECK(f.manager->ResumeExecution(f.caller, "nope").status().code() == ErrorCode::kNotFound);
-  REQUIRE(f.manager->ResumeExecution(f.caller, run->id).ok());
-  auto resumed = f.manager->WaitForExecution(f.caller, run->id, seconds(30));
+  REQUIRE(f.manager->ResumeExecution(f.caller, run.id).ok());
+  auto resumed = f.manager->WaitForExecution(f.caller, run.id, seconds(30));
   REQUIRE(resumed.ok());
   CHECK(resumed->status == model::ExecutionStatus::kTerminated);
   CHECK(f.starts.load() == starts_before + 1);  // only the web start that never ran

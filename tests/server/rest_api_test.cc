@@ -201,9 +201,8 @@ TEST_CASE("node-instance PATCH checks the version: stale is 409, current bumps i
         "bad_parameters_error");
 }
 
-TEST_CASE("an execution started with scheduled_time waits as scheduled and can be cancelled") {
-  ServerUnderTest s;
-  Client c(s.port, "admin", kAdminPassword);
+// Uploads "bp", deploys it as "d" and starts its install scheduled far ahead: the execution.
+json DeployAndScheduleInstall(Client& c, ServerUnderTest& s) {
   REQUIRE(c.Upload("bp", s.BlueprintArchive())->status == 201);
   REQUIRE(c.Put("/deployments/d", {{"blueprint_id", "bp"}})->status == 201);
   auto started = c.Post("/executions", {{"deployment_id", "d"},
@@ -211,7 +210,13 @@ TEST_CASE("an execution started with scheduled_time waits as scheduled and can b
                                         {"scheduled_time", "2999-01-01T00:00:00.000Z"}});
   REQUIRE(started);
   REQUIRE_MESSAGE(started->status == 201, started->body);
-  json e = Body(started);
+  return Body(started);
+}
+
+TEST_CASE("an execution started with scheduled_time waits as scheduled and can be cancelled") {
+  ServerUnderTest s;
+  Client c(s.port, "admin", kAdminPassword);
+  json e = DeployAndScheduleInstall(c, s);
   CHECK(e["status"] == "scheduled");
   CHECK(e["scheduled_for"] == "2999-01-01T00:00:00.000Z");
   // Waiting does not make the deployment busy: another execution starts at once.
@@ -230,14 +235,7 @@ TEST_CASE("an execution started with scheduled_time waits as scheduled and can b
 TEST_CASE("PATCH /executions/<id> updates the status as the original's workflow process does") {
   ServerUnderTest s;
   Client c(s.port, "admin", kAdminPassword);
-  REQUIRE(c.Upload("bp", s.BlueprintArchive())->status == 201);
-  REQUIRE(c.Put("/deployments/d", {{"blueprint_id", "bp"}})->status == 201);
-  auto started = c.Post("/executions", {{"deployment_id", "d"},
-                                        {"workflow_id", "install"},
-                                        {"scheduled_time", "2999-01-01T00:00:00.000Z"}});
-  REQUIRE(started);
-  REQUIRE_MESSAGE(started->status == 201, started->body);
-  const std::string id = Body(started)["id"];
+  const std::string id = DeployAndScheduleInstall(c, s)["id"];
   CHECK(ErrorCodeOf(c.Patch("/executions/" + id, {{"status", "running"}}), 400) ==
         "bad_parameters_error");
   CHECK(ErrorCodeOf(c.Patch("/executions/" + id, {{"error", "no status"}}), 400) ==
