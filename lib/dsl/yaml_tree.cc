@@ -633,6 +633,25 @@ std::optional<SectionCut> PlanCut(std::string_view text, size_t min_body) {
     return std::nullopt;
   }
   const std::vector<Line> lines = SplitLines(text);
+  // The document must be a block mapping: inside a flow collection the section's lines would
+  // not be block content, and one parse would refuse what the parts accept.
+  for (const Line& line : lines) {
+    if (line.blank) {
+      continue;
+    }
+    const std::string_view content = text.substr(line.begin, line.end - line.begin);
+    if (content.substr(0, 3) == "---") {
+      if (content.find_first_not_of(" \r", 3) != std::string_view::npos) {
+        return std::nullopt;  // content on the document-start line
+      }
+      continue;
+    }
+    const char c = content[0];
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '"' || c == '\'')) {
+      return std::nullopt;  // a flow collection, a sequence, a property, an indented start
+    }
+    break;
+  }
   std::optional<SectionCut> best;
   for (size_t i = 0; i < lines.size(); ++i) {
     const Line& line = lines[i];

@@ -144,10 +144,14 @@ TEST_CASE("what a cut could change is parsed whole") {
     sequence += "  - name: g" + std::to_string(i) + "\n    members: [a, b]\n";
   }
   const std::string documents = "a: 1\n---\n" + Blueprint(50);
+  // A flow mapping around block lines: invalid as a whole, whatever its parts would say.
+  const std::string flow = "{\nnode_templates:\n  a: {type: x}\n  b: {type: y}\n}\n";
+  const std::string flow_after_start = "--- {\nnode_templates:\n  a: 1\n  b: 2\n}\n";
   // A tab in the indentation (invalid YAML, reported as one parse reports it).
   std::string tab = Blueprint(50);
   tab.insert(tab.find("  node_40:"), "\tbad: 1\n");
-  for (const std::string& text : {alias, duplicate, sequence, documents, tab}) {
+  for (const std::string& text :
+       {alias, duplicate, sequence, documents, tab, flow, flow_after_start}) {
     auto split = ParseYaml(text, 0, "b.yaml", Split());
     auto whole = ParseYaml(text, 0, "b.yaml", Whole());
     REQUIRE(split.ok() == whole.ok());
