@@ -191,9 +191,9 @@ void EventPublisher::Send() {
     }
     bus_.PublishAsync(is_event ? messaging::kEventsExchange : messaging::kLogsExchange,
                       is_event ? messaging::kEventsRoutingKey : "", std::move(message),
-                      [this](Status s) {
+                      [failures = failures_](Status s) {
                         if (!s.ok()) {
-                          ++failures_;
+                          ++*failures;
                         }
                       });
     first = end;

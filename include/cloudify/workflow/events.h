@@ -65,7 +65,7 @@ class EventPublisher {
   void Send();
   // Send()s, then waits until every event published so far is confirmed by the broker.
   Status Flush(std::chrono::milliseconds timeout);
-  uint64_t failures() const { return failures_.load(); }
+  uint64_t failures() const { return failures_->load(); }
 
  private:
   struct Pending {
@@ -76,7 +76,8 @@ class EventPublisher {
 
   messaging::Bus& bus_;
   const EventPublisherOptions options_;
-  std::atomic<uint64_t> failures_{0};
+  // Shared with the publishes' callbacks, which may come after the publisher is gone.
+  std::shared_ptr<std::atomic<uint64_t>> failures_ = std::make_shared<std::atomic<uint64_t>>(0);
   std::mutex send_mu_;  // batches go to the bus in the order they were taken
   std::mutex mu_;       // guards pending_, deadline_ and stopping_
   std::condition_variable cv_;
