@@ -1,14 +1,16 @@
-// agent_bench: host_agent operations per second through one cloudify-agent Worker, over the
-// in-process broker and over RabbitMQ, against the same install run by the manager's own
-// workers (central_deployment_agent) as the baseline.
+// agent_bench: host_agent operations per second through one cloudify-agent Worker (and through
+// two, each serving its own host), over the in-process broker and over RabbitMQ, against the
+// same install run by the manager's own workers (central_deployment_agent) as the baseline.
 //
-// The blueprint: one Compute host (its create records the agent) and N app instances contained
-// in it, each with create and start implemented by a C++ handler that does nothing, so the
-// figure is the dispatch cost: per operation a ping round trip, the task and its reply over the
-// broker, and the agent's two REST reads (the node instance and its node) over HTTP.
+// The blueprint: Compute hosts (each one's create records its agent) and N app instances
+// contained in them, each with create and start implemented by a C++ handler that does
+// nothing, so the figure is the dispatch cost: per operation the task and its reply over the
+// broker (a ping when the agent was not heard from lately), with the instances carried in the
+// task, and the run's state writes. Agents and manager share this process.
 //
 //   agent_bench [--instances N] [--amqp URL] [--workers N]
 //   (--amqp defaults to $CLOUDIFY_TEST_AMQP_URL; without one only inproc runs)
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -16,6 +18,7 @@
 #include <fstream>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include <sys/resource.h>
 
@@ -33,7 +36,7 @@ using Clock = std::chrono::steady_clock;
 
 constexpr const char* kPassword = "bench-password";
 
-std::string Blueprint(int instances, const char* executor) {
+std::string Blueprint(int hosts, int instances, const char* executor) {
   return std::string(R"(tosca_definitions_version: cloudify_dsl_1_4
 imports:
   - http://cloudify.co/spec/cloudify/6.4.0/types.yaml
@@ -45,6 +48,9 @@ node_templates:
   vm:
     type: cloudify.nodes.Compute
     properties: {agent_config: {install_method: provided}}
+    capabilities:
+      scalable: {properties: {default_instances: )" +
+         std::to_string(hosts) + R"(}}
     interfaces:
       cloudify.interfaces.lifecycle:
         create: iaas.tasks.create_vm
@@ -74,15 +80,20 @@ struct Figures {
   double cpu_ms_per_op = -1;  // the whole process: manager, REST server and agent
 };
 
-// One install of N instances: the app operations per second and their CPU cost.
-Figures Run(const std::string& bus_url, int instances, int workers, bool on_agent) {
+// One install of N app instances spread over `agents` hosts, each with its own agent: the app
+// operations per second and their CPU cost.
+Figures Run(const std::string& bus_url, int instances, int workers, bool on_agent, int agents = 1) {
   Figures figures;
   std::string pattern = (fs::temp_directory_path() / "agent-bench-XXXXXX").string();
   if (mkdtemp(pattern.data()) == nullptr) {
     return figures;
   }
   const fs::path tmp = pattern;
-  const std::string agent_name = "bench-agent-" + NewUuid().substr(0, 8);
+  std::vector<std::string> agent_names;
+  for (int i = 0; i < agents; ++i) {
+    agent_names.push_back("bench-agent-" + NewUuid().substr(0, 8));
+  }
+  std::atomic<size_t> next_agent{0};
   {
     cloudify::ManagerOptions options;
     options.data_dir = tmp / "data";
@@ -97,8 +108,8 @@ Figures Run(const std::string& bus_url, int instances, int workers, bool on_agen
     }
     auto& m = **manager;
     m.operations().Add("iaas.tasks.create_vm", [&](cloudify::workflow::OperationContext& ctx) {
-      ctx.instance().runtime_properties()["cloudify_agent"] = {{"name", agent_name},
-                                                               {"queue", agent_name}};
+      const std::string& name = agent_names[next_agent++ % agent_names.size()];
+      ctx.instance().runtime_properties()["cloudify_agent"] = {{"name", name}, {"queue", name}};
     });
     cloudify::workflow::OperationRegistry handlers;
     handlers.Add("app.tasks.op", [](cloudify::workflow::OperationContext&) {});
@@ -119,8 +130,8 @@ Figures Run(const std::string& bus_url, int instances, int workers, bool on_agen
     }
 
     fs::create_directories(tmp / "bp");
-    std::ofstream(tmp / "bp" / "blueprint.yaml")
-        << Blueprint(instances, on_agent ? "host_agent" : "central_deployment_agent");
+    std::ofstream(tmp / "bp" / "blueprint.yaml") << Blueprint(
+        agents, instances / agents, on_agent ? "host_agent" : "central_deployment_agent");
     const auto caller = cloudify::storage::CallerContext::System();
     if (!m.UploadBlueprint(caller, "bp", tmp / "bp" / "blueprint.yaml").ok() ||
         !m.CreateDeployment(caller, "bp", "dep").ok()) {
@@ -128,15 +139,15 @@ Figures Run(const std::string& bus_url, int instances, int workers, bool on_agen
       return figures;
     }
 
-    std::unique_ptr<cloudify::agent::Worker> worker;
-    if (on_agent) {
+    std::vector<std::unique_ptr<cloudify::agent::Worker>> workers_of_agents;
+    for (int i = 0; on_agent && i < agents; ++i) {
       cloudify::agent::WorkerOptions agent;
-      agent.name = agent_name;
+      agent.name = agent_names[static_cast<size_t>(i)];
       agent.bus_url = bus_url;
       agent.rest_url = "http://127.0.0.1:" + std::to_string((*http)->port());
       agent.username = "admin";
       agent.password = kPassword;
-      agent.work_dir = tmp / "agent";
+      agent.work_dir = tmp / ("agent-" + std::to_string(i));
       agent.max_workers = workers;
       agent.operations = &handlers;
       auto started = cloudify::agent::Worker::Start(agent);
@@ -144,7 +155,7 @@ Figures Run(const std::string& bus_url, int instances, int workers, bool on_agen
         std::cerr << started.status().ToString() << "\n";
         return figures;
       }
-      worker = std::move(*started);
+      workers_of_agents.push_back(std::move(*started));
     }
 
     const auto begin = Clock::now();
@@ -159,10 +170,11 @@ Figures Run(const std::string& bus_url, int instances, int workers, bool on_agen
       std::cerr << "install did not end well: "
                 << (ended.ok() ? ended->error : ended.status().ToString()) << "\n";
     } else {
-      figures.ops_per_second = 2.0 * instances / seconds;
-      figures.cpu_ms_per_op = cpu * 1000.0 / (2.0 * instances);
+      const double operations = 2.0 * (instances / agents) * agents;
+      figures.ops_per_second = operations / seconds;
+      figures.cpu_ms_per_op = cpu * 1000.0 / operations;
     }
-    if (worker != nullptr) {
+    for (auto& worker : workers_of_agents) {
       worker->Stop();
     }
   }
@@ -197,9 +209,11 @@ int main(int argc, char** argv) {
   const std::string inproc = "inproc://agent-bench-" + NewUuid();
   Print("inproc central (baseline): ", Run(inproc, instances, workers, false));
   Print("inproc agent:              ", Run(inproc, instances, workers, true));
+  Print("inproc two agents:         ", Run(inproc, instances, workers, true, 2));
   if (!amqp.empty()) {
     Print("amqp central (baseline):   ", Run(amqp, instances, workers, false));
     Print("amqp agent:                ", Run(amqp, instances, workers, true));
+    Print("amqp two agents:           ", Run(amqp, instances, workers, true, 2));
   }
   return 0;
 }
