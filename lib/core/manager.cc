@@ -1,9 +1,12 @@
 #include "cloudify/manager.h"
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <fstream>
 #include <map>
 #include <mutex>
+#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -24,6 +27,11 @@ namespace {
 namespace fs = std::filesystem;
 using model::ExecutionStatus;
 using nlohmann::json;
+
+fs::path PluginDir(const ManagerOptions& options, const std::string& tenant,
+                   const std::string& id) {
+  return options.data_dir / "resources" / "plugins" / tenant / id;
+}
 
 // Workflow parameters: declared defaults filled, undeclared ones refused unless allowed,
 // required ones present, simple types checked (the original's merge_and_validate).
@@ -224,6 +232,59 @@ class Manager::Impl {
     return dirs == 1 ? only_dir : dir;
   }
 
+  // The plugin YAML of an uploaded plugin, for a `plugin:<package>[?version=..&distribution=..]`
+  // import: the newest upload of the tenant that matches.
+  Result<std::string> PluginYaml(const storage::CallerContext& caller, const std::string& url) {
+    std::string spec = url.substr(std::string_view("plugin:").size());
+    storage::ListQuery query;
+    query.size = 1;
+    query.sort = {"-created_at"};
+    const size_t question = spec.find('?');
+    query.filters["package_name"] = {spec.substr(0, question)};
+    if (question != std::string::npos) {
+      std::stringstream params(spec.substr(question + 1));
+      for (std::string pair; std::getline(params, pair, '&');) {
+        const size_t eq = pair.find('=');
+        const std::string key = pair.substr(0, eq);
+        const std::string value = eq == std::string::npos ? "" : pair.substr(eq + 1);
+        if (key == "version" && !value.empty()) {
+          query.filters["package_version"] = {value};
+        } else if (key == "distribution" && !value.empty()) {
+          query.filters["distribution"] = {value};
+        }
+      }
+    }
+    CLOUDIFY_ASSIGN_OR_RETURN(auto found, store_->ListPlugins(caller, query));
+    if (found.items.empty()) {
+      return NotFoundError("no uploaded plugin matches " + url);
+    }
+    const model::Plugin& plugin = found.items.front();
+    // Its YAML file: the one named plugin*.yaml, else the only one.
+    const fs::path dir = PluginDir(options_, plugin.meta.tenant_name, plugin.id);
+    std::vector<fs::path> yamls;
+    std::error_code ec;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+      if (it->path().extension() == ".yaml") {
+        yamls.push_back(it->path());
+      }
+    }
+    std::sort(yamls.begin(), yamls.end());
+    auto chosen = std::find_if(yamls.begin(), yamls.end(), [](const fs::path& p) {
+      return p.filename().string().rfind("plugin", 0) == 0;
+    });
+    if (chosen == yamls.end() && yamls.size() == 1) {
+      chosen = yamls.begin();
+    }
+    if (chosen == yamls.end()) {
+      return NotFoundError("plugin " + plugin.package_name + " " + plugin.package_version +
+                           " (id " + plugin.id + ") was uploaded without its plugin YAML");
+    }
+    std::ifstream in(*chosen, std::ios::binary);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  }
+
   Result<model::Blueprint> Upload(const storage::CallerContext& caller, const std::string& id,
                                   const std::function<Result<fs::path>(const fs::path&)>& place,
                                   const std::string& main_file_name) {
@@ -240,7 +301,15 @@ class Manager::Impl {
       return root.status();
     }
     dsl::ParseOptions parse_options;
-    parse_options.import_resolver = options_.url_fetcher;
+    parse_options.import_resolver = [&](const std::string& url) -> Result<std::string> {
+      if (url.rfind("plugin:", 0) == 0) {
+        return PluginYaml(caller, url);
+      }
+      if (!options_.url_fetcher) {
+        return NotFoundError("this manager fetches no URLs (ManagerOptions::url_fetcher)");
+      }
+      return options_.url_fetcher(url);
+    };
     auto plan = dsl::ParseBlueprintFile(*root / main_file_name, parse_options);
     if (!plan.ok()) {
       fs::remove_all(dest, ec);
@@ -830,13 +899,6 @@ Result<model::Blueprint> Manager::UploadBlueprintArchive(const storage::CallerCo
       },
       main_file_name);
 }
-
-namespace {
-fs::path PluginDir(const ManagerOptions& options, const std::string& tenant,
-                   const std::string& id) {
-  return options.data_dir / "resources" / "plugins" / tenant / id;
-}
-}  // namespace
 
 Result<model::Plugin> Manager::UploadPlugin(const storage::CallerContext& caller,
                                             std::string_view archive_bytes,

@@ -326,7 +326,10 @@ TEST_CASE("plugins: a wagon or a bundle uploads, lists, downloads and deletes") 
   // A bundle: the wagon and its plugin.yaml in a zip, as `cfy plugins upload -y` sends it.
   const std::string other = MakeWagon(work.path(), "cloudify-other-plugin", "0.1");
   std::ofstream(work.path() / "other.wgn", std::ios::binary) << other;
-  std::ofstream(work.path() / "plugin.yaml") << "plugins:\n  other: {executor: host_agent}\n";
+  std::ofstream(work.path() / "plugin.yaml")
+      << "plugins:\n  other: {executor: central_deployment_agent, package_name: "
+         "cloudify-other-plugin}\nnode_types:\n  other.nodes.Thing:\n    derived_from: "
+         "cloudify.nodes.Root\n    properties:\n      size: {default: 3}\n";
   const fs::path zip = work.path() / "bundle.zip";
   REQUIRE(std::system(("cd '" + work.path().string() +
                        "' && python3 -m zipfile -c bundle.zip other.wgn plugin.yaml")
@@ -343,6 +346,25 @@ TEST_CASE("plugins: a wagon or a bundle uploads, lists, downloads and deletes") 
   CHECK(Body(bundled)["yaml_url_path"] ==
         "plugin:cloudify-other-plugin?version=0.1&distribution=debian");
   CHECK(c.Get("/plugins/other-id/archive")->body == other);
+  // A blueprint imports it by name (and version), as `plugin:` imports name uploaded plugins.
+  const std::string uses_plugin = R"(tosca_definitions_version: cloudify_dsl_1_4
+imports:
+  - http://cloudify.co/spec/cloudify/6.4.0/types.yaml
+  - plugin:cloudify-other-plugin?version=0.1
+node_templates:
+  thing: {type: other.nodes.Thing}
+)";
+  auto with_plugin = c.Upload("uses-plugin", s.BlueprintArchive(uses_plugin, "uses-plugin"));
+  REQUIRE(with_plugin);
+  CHECK_MESSAGE(with_plugin->status == 201, with_plugin->body);
+  const std::string missing = R"(tosca_definitions_version: cloudify_dsl_1_4
+imports:
+  - plugin:cloudify-absent-plugin
+)";
+  auto unresolved = c.Upload("missing-plugin", s.BlueprintArchive(missing, "missing-plugin"));
+  REQUIRE(unresolved);
+  CHECK(unresolved->status == 400);
+  CHECK(unresolved->body.find("plugin:cloudify-absent-plugin") != std::string::npos);
   // A zip without a wagon is refused.
   REQUIRE(std::system(
               ("cd '" + work.path().string() + "' && python3 -m zipfile -c empty.zip plugin.yaml")
