@@ -86,6 +86,7 @@ int RunCfy(const std::vector<std::string>& args, std::ostream& out, std::ostream
   AddEventCommands(app, session, action);
   AddNodeCommands(app, session, action);
   AddSecretCommands(app, session, action);
+  AddPluginCommands(app, session, action);
   AddAdminCommands(app, session, action);
   AddInstallCommands(app, session, action);
   CLI::App* completion = app.add_subcommand("completion", "Print a shell completion script");

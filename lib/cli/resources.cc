@@ -1,9 +1,15 @@
 // cfy deployments, nodes, node-instances, secrets, and the list flags they share.
 #include <cctype>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "cli/commands.h"
+
+#include "cloudify/archive.h"
+#include "cloudify/ids.h"
 
 namespace cloudify::cli {
 
@@ -446,6 +452,187 @@ void AddNodeCommands(CLI::App& app, Session& session, Action& action) {
 }
 void AddSecretCommands(CLI::App& app, Session& session, Action& action) {
   AddSecrets(app, session, action);
+}
+
+// ---- plugins and agents ----
+
+namespace {
+
+const std::vector<std::string> kPluginColumns = {
+    "id",          "package_name", "package_version", "distribution", "supported_platform",
+    "uploaded_at", "visibility",   "tenant_name",     "created_by",   "yaml_url_path"};
+const std::vector<std::string> kAgentColumns = {
+    "id", "ip", "deployment", "node", "system", "version", "install_method", "tenant_name"};
+
+struct PluginArgs {
+  std::string path;
+  std::vector<std::string> yamls;
+  std::string title;
+  std::string visibility;
+  std::string id;
+  std::string output;
+};
+
+Result<std::string> ReadBytes(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return BadParametersError("cannot read " + path.string());
+  }
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  return bytes.str();
+}
+
+// The wagon itself, or, with plugin YAML files, a tar.gz holding the wagon and them (the
+// manager takes either).
+Result<std::string> PluginUploadBody(const PluginArgs& args) {
+  namespace fs = std::filesystem;
+  if (args.yamls.empty()) {
+    return ReadBytes(args.path);
+  }
+  const fs::path staging = fs::temp_directory_path() / ("cfy-plugin-" + NewUuid());
+  struct Cleanup {
+    fs::path dir;
+    ~Cleanup() {
+      std::error_code ec;
+      fs::remove_all(dir, ec);
+    }
+  } cleanup{staging};
+  std::error_code ec;
+  fs::create_directories(staging / "bundle", ec);
+  if (!ec) {
+    fs::copy_file(args.path, staging / "bundle" / fs::path(args.path).filename(), ec);
+  }
+  for (const std::string& yaml : args.yamls) {
+    if (!ec) {
+      fs::copy_file(yaml, staging / "bundle" / fs::path(yaml).filename(), ec);
+    }
+  }
+  if (ec) {
+    return BadParametersError("cannot bundle the plugin: " + ec.message());
+  }
+  CLOUDIFY_RETURN_IF_ERROR(CreateTarGz(staging / "bundle", staging / "bundle.tar.gz"));
+  return ReadBytes(staging / "bundle.tar.gz");
+}
+
+void AddPlugins(CLI::App& app, Session& session, Action& action) {
+  CLI::App* plugins = app.add_subcommand("plugins", "Handle plugins on the manager");
+  plugins->require_subcommand(1);
+  auto args = std::make_shared<PluginArgs>();
+
+  CLI::App* upload = plugins->add_subcommand("upload", "Upload a plugin (a wagon) to the manager");
+  upload->add_option("plugin-path", args->path, "The wagon file")->required();
+  upload->add_option("-y,--yaml-path", args->yamls, "The plugin's YAML file(s)");
+  upload->add_option("-t,--title", args->title, "A title for the plugin");
+  upload->add_option("-l,--visibility", args->visibility, "private, tenant or global");
+  OnRun(upload, action, [&session, args] {
+    return WithClient(session, [&](client::RestClient& client) {
+      auto body = PluginUploadBody(*args);
+      if (!body.ok()) {
+        return session.Fail(body.status());
+      }
+      client::QueryParams query = {
+          {"visibility", args->visibility.empty() ? "tenant" : args->visibility}};
+      if (!args->title.empty()) {
+        query.emplace_back("title", args->title);
+      }
+      session.Info("Uploading plugin " + args->path + "...");
+      auto uploaded = client.PostBytes("/plugins", *body, "application/octet-stream", query);
+      if (!uploaded.ok()) {
+        return session.Fail(uploaded.status());
+      }
+      session.Info("Plugin uploaded. Plugin's id is " + uploaded->value("id", ""));
+      if (session.json) {
+        session.PrintOne(kPluginColumns, *uploaded, "");
+      }
+      return 0;
+    });
+  });
+
+  CLI::App* get = plugins->add_subcommand("get", "Retrieve a plugin");
+  get->add_option("plugin-id", args->id, "The plugin's id")->required();
+  OnRun(get, action, [&session, args] {
+    return GetResource(session, "/plugins/" + args->id, {}, kPluginColumns,
+                       "Requested plugin info:", "plugin " + args->id);
+  });
+
+  auto list = std::make_shared<ListArgs>();
+  CLI::App* ls = plugins->add_subcommand("list", "List plugins");
+  list->AddTo(ls);
+  OnRun(ls, action, [&session, list] {
+    return ListResource(session, "/plugins", *list, kPluginColumns, "Plugins:", "plugins");
+  });
+
+  CLI::App* download = plugins->add_subcommand("download", "Download a plugin's wagon");
+  download->add_option("plugin-id", args->id, "The plugin's id")->required();
+  download->add_option("-o,--output-path", args->output, "Where to write it");
+  OnRun(download, action, [&session, args] {
+    return WithClient(session, [&](client::RestClient& client) {
+      auto bytes = client.Download("/plugins/" + args->id + "/archive");
+      if (!bytes.ok()) {
+        return session.Fail(bytes.status());
+      }
+      const std::string output = args->output.empty() ? args->id + ".wgn" : args->output;
+      std::ofstream(output, std::ios::binary)
+          .write(bytes->data(), static_cast<std::streamsize>(bytes->size()));
+      session.Info("Plugin downloaded as " + output);
+      return 0;
+    });
+  });
+
+  CLI::App* del = plugins->add_subcommand("delete", "Delete a plugin");
+  del->add_option("plugin-id", args->id, "The plugin's id")->required();
+  OnRun(del, action, [&session, args] {
+    return WithClient(session, [&](client::RestClient& client) {
+      session.Info("Deleting plugin " + args->id + "...");
+      auto deleted = client.Delete("/plugins/" + args->id);
+      if (!deleted.ok()) {
+        return session.Fail(deleted.status());
+      }
+      session.Info("Plugin deleted");
+      return 0;
+    });
+  });
+}
+
+struct AgentFilters {
+  std::string deployment_id;
+  std::string node_id;
+  std::string node_instance_id;
+  std::string install_method;
+};
+
+void AddAgents(CLI::App& app, Session& session, Action& action) {
+  CLI::App* agents = app.add_subcommand("agents", "Handle a deployment's agents");
+  agents->require_subcommand(1);
+  auto list = std::make_shared<ListArgs>();
+  auto filters = std::make_shared<AgentFilters>();
+  CLI::App* ls = agents->add_subcommand("list", "List agents");
+  list->AddTo(ls);
+  ls->add_option("-d,--deployment-id", filters->deployment_id, "Only this deployment's");
+  ls->add_option("--node-id", filters->node_id, "Only this node's");
+  ls->add_option("--node-instance-id", filters->node_instance_id, "Only this node instance's");
+  ls->add_option("--install-method", filters->install_method, "Only those installed so");
+  OnRun(ls, action, [&session, list, filters] {
+    ListArgs args = *list;
+    for (const auto& [name, value] : std::vector<std::pair<std::string, std::string>>{
+             {"deployment_id", filters->deployment_id},
+             {"node_ids", filters->node_id},
+             {"node_instance_ids", filters->node_instance_id},
+             {"install_methods", filters->install_method}}) {
+      if (!value.empty()) {
+        args.filters.emplace_back(name, value);
+      }
+    }
+    return ListResource(session, "/agents", args, kAgentColumns, "Agents:", "agents");
+  });
+}
+
+}  // namespace
+
+void AddPluginCommands(CLI::App& app, Session& session, Action& action) {
+  AddPlugins(app, session, action);
+  AddAgents(app, session, action);
 }
 
 }  // namespace cloudify::cli

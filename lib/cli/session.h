@@ -92,6 +92,8 @@ void AddExecutionCommands(CLI::App& app, Session& session, Action& action);
 void AddEventCommands(CLI::App& app, Session& session, Action& action);
 void AddNodeCommands(CLI::App& app, Session& session, Action& action);
 void AddSecretCommands(CLI::App& app, Session& session, Action& action);
+// cfy plugins (upload, list, get, download, delete) and cfy agents list.
+void AddPluginCommands(CLI::App& app, Session& session, Action& action);
 void AddAdminCommands(CLI::App& app, Session& session, Action& action);
 void AddInstallCommands(CLI::App& app, Session& session, Action& action);
 

@@ -225,6 +225,12 @@ Result<json> RestClient::Patch(std::string_view path, const json& body, const Qu
   return impl_->SendJson("PATCH", path, &body, query);
 }
 
+Result<json> RestClient::PostBytes(std::string_view path, std::string_view body,
+                                   const std::string& content_type, const QueryParams& query) {
+  return impl_->Decode(impl_->http_->Post(impl_->Url(path, query, false), impl_->Headers(),
+                                          body.data(), body.size(), content_type));
+}
+
 Result<json> RestClient::PutForm(std::string_view path, const std::vector<FormPart>& parts,
                                  const QueryParams& query) {
   httplib::MultipartFormDataItems items;

@@ -225,5 +225,70 @@ TEST_CASE("secrets, tenants and users through cfy, as an administrator") {
   CHECK(Contains(deploy.err, "(forbidden_error)"));
 }
 
+TEST_CASE("plugins and agents through cfy: upload with its YAML, list, get, download, delete") {
+  namespace fs = std::filesystem;
+  ServerUnderTest server;
+  WorkDirScope scope;
+  UseAdmin(server);
+  // A wagon: <top>/package.json and a wheel, tar.gz.
+  const fs::path top = server.tmp.path() / "cfy-mock-plugin-2.0";
+  fs::create_directories(top / "wheels");
+  std::ofstream(top / "wheels" / "cfy_mock_plugin-2.0-py3-none-any.whl") << "wheel";
+  std::ofstream(top / "package.json")
+      << json{{"package_name", "cfy-mock-plugin"},
+              {"package_version", "2.0"},
+              {"supported_platform", "any"},
+              {"build_server_os_properties", {{"distribution", "debian"}}},
+              {"wheels", {"cfy_mock_plugin-2.0-py3-none-any.whl"}}}
+             .dump();
+  const fs::path wagon = server.tmp.path() / "cfy_mock_plugin-2.0.wgn";
+  REQUIRE(CreateTarGz(top, wagon).ok());
+  const fs::path yaml = server.tmp.path() / "plugin.yaml";
+  std::ofstream(yaml) << "plugins:\n  mock: {executor: central_deployment_agent}\n";
+
+  Run uploaded = Cfy({"plugins", "upload", wagon.string(), "-y", yaml.string(), "-t", "Mock"});
+  REQUIRE_MESSAGE(uploaded.code == 0, uploaded.err);
+  CHECK(Contains(uploaded.out + uploaded.err, "Plugin uploaded. Plugin's id is "));
+  Run listed = Cfy({"plugins", "list", "--json"});
+  REQUIRE(listed.code == 0);
+  const json plugins = json::parse(listed.out);
+  REQUIRE(plugins.size() == 1);
+  const std::string id = plugins[0]["id"];
+  CHECK(plugins[0]["package_name"] == "cfy-mock-plugin");
+  CHECK(plugins[0]["yaml_url_path"] == "plugin:cfy-mock-plugin?version=2.0&distribution=debian");
+  Run got = Cfy({"plugins", "get", id, "--json"});
+  REQUIRE(got.code == 0);
+  CHECK(json::parse(got.out)["package_version"] == "2.0");
+  testing::Client admin(server.port, "admin", kAdminPassword);
+  CHECK(testing::Body(admin.Get("/plugins/" + id))["title"] == "Mock");
+  const fs::path downloaded = server.tmp.path() / "downloaded.wgn";
+  REQUIRE(Cfy({"plugins", "download", id, "-o", downloaded.string()}).code == 0);
+  std::ifstream a(wagon, std::ios::binary), b(downloaded, std::ios::binary);
+  std::stringstream wagon_bytes, downloaded_bytes;
+  wagon_bytes << a.rdbuf();
+  downloaded_bytes << b.rdbuf();
+  CHECK(wagon_bytes.str() == downloaded_bytes.str());
+  // The same package again is refused with the manager's code.
+  Run again = Cfy({"plugins", "upload", wagon.string()});
+  CHECK(again.code == 1);
+  CHECK(Contains(again.err, "(conflict_error)"));
+  CHECK(Cfy({"plugins", "delete", id}).code == 0);
+  CHECK(json::parse(Cfy({"plugins", "list", "--json"}).out).empty());
+
+  // Agents: one registered for the deployment's instance is listed, filtered by its host.
+  REQUIRE(Cfy({"install", BlueprintFolder(server, "bp"), "-b", "bp", "-d", "dep"}).code == 0);
+  json instance = json::parse(Cfy({"node-instances", "list", "-d", "dep", "--json"}).out)[0];
+  auto registered = admin.Put(
+      "/agents/agent-1",
+      {{"node_instance_id", instance["id"]}, {"state", "started"}, {"install_method", "provided"}});
+  REQUIRE(registered);
+  REQUIRE(registered->status == 201);
+  Run agents = Cfy({"agents", "list", "-d", "dep", "--json"});
+  REQUIRE_MESSAGE(agents.code == 0, agents.err);
+  REQUIRE(json::parse(agents.out).size() == 1);
+  CHECK(json::parse(agents.out)[0]["id"] == "agent-1");
+  CHECK(json::parse(Cfy({"agents", "list", "--install-method", "remote", "--json"}).out).empty());
+}
+
 }  // namespace
 }  // namespace cloudify::cli

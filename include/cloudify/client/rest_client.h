@@ -97,6 +97,9 @@ class RestClient {
                               const QueryParams& query = {});
   Result<nlohmann::json> Patch(std::string_view path, const nlohmann::json& body,
                                const QueryParams& query = {});
+  // POST with a raw body (plugin upload: the archive is the body).
+  Result<nlohmann::json> PostBytes(std::string_view path, std::string_view body,
+                                   const std::string& content_type, const QueryParams& query = {});
   // PUT with a multipart/form-data body (blueprint upload).
   Result<nlohmann::json> PutForm(std::string_view path, const std::vector<FormPart>& parts,
                                  const QueryParams& query = {});
