@@ -6,6 +6,7 @@
 #include "cloudify/dsl/deployment_plan.h"
 #include "cloudify/dsl/functions.h"
 #include "cloudify/dsl/parser.h"
+#include "cloudify/files.h"
 #include "cloudify/ids.h"
 #include "cloudify/logging.h"
 #include "cloudify/model/agent.h"

@@ -1,13 +1,13 @@
 // cfy blueprints: upload, list, get, delete, download, inputs, validate.
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "cli/commands.h"
 
 #include "cloudify/archive.h"
 #include "cloudify/dsl/deployment_plan.h"
 #include "cloudify/dsl/parser.h"
+#include "cloudify/files.h"
 #include "cloudify/ids.h"
 
 namespace cloudify::cli {
@@ -31,16 +31,6 @@ bool IsArchive(const fs::path& path) {
     }
   }
   return false;
-}
-
-Result<std::string> ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return NotFoundError("cannot read " + path.string());
-  }
-  std::ostringstream bytes;
-  bytes << in.rdbuf();
-  return bytes.str();
 }
 
 }  // namespace
@@ -70,7 +60,7 @@ Result<UploadedBlueprint> UploadBlueprint(Session& session, const std::string& p
       std::string name = path.filename().string();
       blueprint_id = name.substr(0, name.find('.'));
     }
-    CLOUDIFY_ASSIGN_OR_RETURN(archive, ReadFile(path));
+    CLOUDIFY_ASSIGN_OR_RETURN(archive, ReadFileBytes(path));
   } else {
     // A YAML file: its folder is the blueprint.
     if (main_file.empty()) {
@@ -86,7 +76,7 @@ Result<UploadedBlueprint> UploadBlueprint(Session& session, const std::string& p
     // The original packs the folder under one top-level directory; so do we, in a temp file.
     const fs::path temp = fs::temp_directory_path() / ("cfy-upload-" + NewUuid() + ".tar.gz");
     Status packed = CreateTarGz(folder, temp, "blueprint");
-    auto bytes = packed.ok() ? ReadFile(temp) : Result<std::string>(packed);
+    auto bytes = packed.ok() ? ReadFileBytes(temp) : Result<std::string>(packed);
     fs::remove(temp, ec);
     CLOUDIFY_ASSIGN_OR_RETURN(archive, std::move(bytes));
   }

@@ -3,12 +3,12 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <thread>
 
 #include "cli/commands.h"
 
 #include "cloudify/archive.h"
+#include "cloudify/files.h"
 #include "cloudify/ids.h"
 
 namespace cloudify::cli {
@@ -473,31 +473,15 @@ struct PluginArgs {
   std::string output;
 };
 
-Result<std::string> ReadBytes(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return BadParametersError("cannot read " + path.string());
-  }
-  std::ostringstream bytes;
-  bytes << in.rdbuf();
-  return bytes.str();
-}
-
 // The wagon itself, or, with plugin YAML files, a tar.gz holding the wagon and them (the
 // manager takes either).
 Result<std::string> PluginUploadBody(const PluginArgs& args) {
   namespace fs = std::filesystem;
   if (args.yamls.empty()) {
-    return ReadBytes(args.path);
+    return ReadFileBytes(args.path);
   }
   const fs::path staging = fs::temp_directory_path() / ("cfy-plugin-" + NewUuid());
-  struct Cleanup {
-    fs::path dir;
-    ~Cleanup() {
-      std::error_code ec;
-      fs::remove_all(dir, ec);
-    }
-  } cleanup{staging};
+  ScopedRemoval cleanup(staging);
   std::error_code ec;
   fs::create_directories(staging / "bundle", ec);
   if (!ec) {
@@ -512,7 +496,7 @@ Result<std::string> PluginUploadBody(const PluginArgs& args) {
     return BadParametersError("cannot bundle the plugin: " + ec.message());
   }
   CLOUDIFY_RETURN_IF_ERROR(CreateTarGz(staging / "bundle", staging / "bundle.tar.gz"));
-  return ReadBytes(staging / "bundle.tar.gz");
+  return ReadFileBytes(staging / "bundle.tar.gz");
 }
 
 void AddPlugins(CLI::App& app, Session& session, Action& action) {

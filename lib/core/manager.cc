@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
-#include <fstream>
 #include <map>
 #include <mutex>
 #include <sstream>
@@ -13,6 +12,7 @@
 #include "cloudify/archive.h"
 #include "cloudify/dsl/deployment_plan.h"
 #include "cloudify/dsl/parser.h"
+#include "cloudify/files.h"
 #include "cloudify/ids.h"
 #include "cloudify/messaging/topology.h"
 #include "cloudify/workflow/engine.h"
@@ -279,10 +279,7 @@ class Manager::Impl {
       return NotFoundError("plugin " + plugin.package_name + " " + plugin.package_version +
                            " (id " + plugin.id + ") was uploaded without its plugin YAML");
     }
-    std::ifstream in(*chosen, std::ios::binary);
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
+    return ReadFileBytes(*chosen);
   }
 
   Result<model::Blueprint> Upload(const storage::CallerContext& caller, const std::string& id,
@@ -907,13 +904,7 @@ Result<model::Plugin> Manager::UploadPlugin(const storage::CallerContext& caller
   CLOUDIFY_RETURN_IF_ERROR(ValidateResourceId(id, "plugin"));
   const ManagerOptions& o = impl_->options();
   const fs::path staging = o.data_dir / "resources" / "plugins" / (".upload-" + NewUuid());
-  struct Cleanup {
-    fs::path dir;
-    ~Cleanup() {
-      std::error_code ec;
-      fs::remove_all(dir, ec);
-    }
-  } cleanup{staging};
+  ScopedRemoval cleanup(staging);
   CLOUDIFY_ASSIGN_OR_RETURN(core::PluginArchive read,
                             core::ReadPluginArchive(archive_bytes, staging));
   model::Plugin p = std::move(read.plugin);

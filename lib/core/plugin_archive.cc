@@ -1,11 +1,11 @@
 #include "core/plugin_archive.h"
 
 #include <fstream>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "cloudify/archive.h"
+#include "cloudify/files.h"
 
 namespace cloudify::core {
 namespace {
@@ -53,10 +53,8 @@ Result<model::Plugin> ReadWagon(std::string_view bytes, const fs::path& dir) {
         "found " +
         std::to_string(found.size()));
   }
-  std::ifstream in(found.front());
-  std::stringstream text;
-  text << in.rdbuf();
-  json meta = json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+  CLOUDIFY_ASSIGN_OR_RETURN(std::string text, ReadFileBytes(found.front()));
+  json meta = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (!meta.is_object()) {
     return Invalid(
         "The provided wagon archive can not be read: package.json is not a JSON "
@@ -131,10 +129,8 @@ Result<PluginArchive> ReadPluginArchive(std::string_view bytes, const fs::path& 
     return Invalid("Archive must include one wgn file (found " + std::to_string(wagons.size()) +
                    ")");
   }
-  std::ifstream in(wagons.front(), std::ios::binary);
-  std::stringstream content;
-  content << in.rdbuf();
-  CLOUDIFY_ASSIGN_OR_RETURN(out.plugin, ReadWagon(content.str(), work_dir / "bundled-wagon"));
+  CLOUDIFY_ASSIGN_OR_RETURN(std::string wagon_bytes, ReadFileBytes(wagons.front()));
+  CLOUDIFY_ASSIGN_OR_RETURN(out.plugin, ReadWagon(wagon_bytes, work_dir / "bundled-wagon"));
   out.plugin.archive_name = wagons.front().filename().string();
   out.wagon = wagons.front();
   for (const auto& y : FindFiles(bundle, "", ".yaml")) {

@@ -1,7 +1,6 @@
 // /plugins: upload (the body is the archive `cfy plugins upload` sends), list, get, delete and
 // download of plugin wagons.
-#include <fstream>
-#include <sstream>
+#include "cloudify/files.h"
 
 #include "rest/internal.h"
 #include "rest/json_codec.h"
@@ -65,16 +64,14 @@ Result<HttpResponse> Delete(Context& ctx) {
 Result<HttpResponse> Archive(Context& ctx) {
   CLOUDIFY_ASSIGN_OR_RETURN(std::filesystem::path file,
                             ctx.manager().PluginArchivePath(ctx.caller, ctx.params[0]));
-  std::ifstream in(file, std::ios::binary);
-  if (!in) {
+  Result<std::string> bytes = ReadFileBytes(file);
+  if (!bytes.ok()) {
     return NotFoundError("Requested archive of plugin `" + ctx.params[0] + "` was not found");
   }
-  std::ostringstream bytes;
-  bytes << in.rdbuf();
   HttpResponse r;
   r.content_type = "application/octet-stream";
   r.headers["Content-Disposition"] = "attachment; filename=" + file.filename().string();
-  r.body = bytes.str();
+  r.body = std::move(*bytes);
   return r;
 }
 
