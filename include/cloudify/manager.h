@@ -15,6 +15,7 @@
 //
 // Executions: one active execution per deployment (a second start is refused, or queued with
 // StartOptions::queue, or run beside it with force); queued ones start in order when it ends.
+// A system-wide execution (StartSystemExecution) runs alone.
 // Executions are claimed through the store with a lease, so an execution left `started` by a
 // manager that died is resumed by the next one that claims it.
 //
@@ -67,6 +68,22 @@ struct PluginUploadOptions {
   model::Visibility visibility = model::Visibility::kTenant;
 };
 
+struct BlueprintUploadOptions {
+  bool async = false;  // see UploadBlueprintArchive
+};
+
+struct DeploymentCreateOptions {
+  // The original's async_create: return once the inputs are checked and the deployment is
+  // recorded; a worker then stores its nodes and instances and ends its
+  // create_deployment_environment execution (until then executions of it are refused with
+  // kDeploymentEnvironmentCreationPending). Default: false (all done before returning).
+  bool async = false;
+  // Default: the deployment id.
+  std::string display_name;
+  // Default: the caller's tenant.
+  model::Visibility visibility = model::Visibility::kTenant;
+};
+
 // The original's cancel actions: cancel, force-cancel, kill.
 enum class CancelKind { kCancel, kForce, kKill };
 
@@ -97,10 +114,14 @@ class Manager {
                                            const std::filesystem::path& main_file);
   // The same for an archive (tar, tar.gz, tar.bz2, zip) holding one top-level folder;
   // `main_file_name` is the YAML file in it. Unsafe archives are kBadParameters.
+  // With options.async (the original's async_upload) it returns once the archive is
+  // extracted, the blueprint `uploading`; a worker's upload_blueprint execution then parses it
+  // into `uploaded`, or `invalid` with the parser's error in `error`.
   Result<model::Blueprint> UploadBlueprintArchive(const storage::CallerContext& caller,
                                                   const std::string& blueprint_id,
                                                   std::string_view archive_bytes,
-                                                  const std::string& main_file_name);
+                                                  const std::string& main_file_name,
+                                                  const BlueprintUploadOptions& options = {});
   // The body of an http(s):// URL, through ManagerOptions::url_fetcher (a blueprint archive
   // named by URL, say). kBadParameters when no fetcher is configured; the fetcher's errors
   // otherwise.
@@ -129,7 +150,8 @@ class Manager {
   // kConflict (id exists), kBadParameters (bad id).
   Result<model::Deployment> CreateDeployment(
       const storage::CallerContext& caller, const std::string& blueprint_id,
-      const std::string& deployment_id, const nlohmann::json& inputs = nlohmann::json::object());
+      const std::string& deployment_id, const nlohmann::json& inputs = nlohmann::json::object(),
+      const DeploymentCreateOptions& options = {});
   // Refused (kDependentExists) while an execution is active or queued, or, without `force`,
   // while node instances are live (not uninitialized or deleted).
   Status DeleteDeployment(const storage::CallerContext& caller, const std::string& deployment_id,
@@ -147,6 +169,16 @@ class Manager {
   Result<model::Execution> StartExecution(
       const storage::CallerContext& caller, const std::string& deployment_id,
       const std::string& workflow_id, const nlohmann::json& parameters = nlohmann::json::object(),
+      const StartOptions& options = {});
+  // Starts the system-wide workflow `workflow_id` (WorkflowRegistry::AddSystemWide), which
+  // belongs to no deployment and runs alone, as the original's snapshots do: it waits until no
+  // execution of any tenant is active, and while it is active or queued no other execution
+  // starts (with options.queue they queue behind it, forced or not; without, they are refused).
+  // Errors: kNonexistentWorkflow; kExistingRunningExecution when others run and not
+  // options.queue; kBadParameters for a dry run, a schedule or force.
+  Result<model::Execution> StartSystemExecution(
+      const storage::CallerContext& caller, const std::string& workflow_id,
+      const nlohmann::json& parameters = nlohmann::json::object(),
       const StartOptions& options = {});
   // Waits until the execution ends (or `timeout`) and returns it as stored then.
   // kUnavailable on timeout.

@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <set>
 #include <sstream>
 #include <thread>
 #include <vector>
@@ -284,7 +285,7 @@ class Manager::Impl {
 
   Result<model::Blueprint> Upload(const storage::CallerContext& caller, const std::string& id,
                                   const std::function<Result<fs::path>(const fs::path&)>& place,
-                                  const std::string& main_file_name) {
+                                  const std::string& main_file_name, bool async = false) {
     CLOUDIFY_RETURN_IF_ERROR(ValidateBlueprintId(id));
     if (store_->GetBlueprint(caller, id).ok()) {
       return ConflictError("blueprint with id `" + id + "` already exists");
@@ -297,21 +298,6 @@ class Manager::Impl {
       fs::remove_all(dest, ec);
       return root.status();
     }
-    dsl::ParseOptions parse_options;
-    parse_options.import_resolver = [&](const std::string& url) -> Result<std::string> {
-      if (url.rfind("plugin:", 0) == 0) {
-        return PluginYaml(caller, url);
-      }
-      if (!options_.url_fetcher) {
-        return NotFoundError("this manager fetches no URLs (ManagerOptions::url_fetcher)");
-      }
-      return options_.url_fetcher(url);
-    };
-    auto plan = dsl::ParseBlueprintFile(*root / main_file_name, parse_options);
-    if (!plan.ok()) {
-      fs::remove_all(dest, ec);
-      return plan.status();
-    }
     model::Blueprint bp;
     bp.id = id;
     bp.meta.tenant_name = caller.tenant;
@@ -319,6 +305,32 @@ class Manager::Impl {
     bp.meta.created_at = clock_.Now();
     bp.updated_at = bp.meta.created_at;
     bp.main_file_name = main_file_name;
+    if (async) {
+      // The original's upload_blueprint execution: a worker parses it (ParseUploaded).
+      bp.state = model::BlueprintState::kUploading;
+      model::Execution upload;
+      upload.id = NewUuid();
+      upload.workflow_id = "upload_blueprint";
+      upload.blueprint_id = id;
+      upload.is_system_workflow = true;
+      upload.parameters = {{"blueprint_id", id}, {"app_file_name", main_file_name}};
+      upload.meta = bp.meta;
+      Status created = store_->InTransaction([&](storage::Store& tx) -> Status {
+        CLOUDIFY_RETURN_IF_ERROR(tx.CreateBlueprint(caller, bp));
+        return tx.CreateExecution(caller, upload);
+      });
+      if (!created.ok()) {
+        fs::remove_all(dest, ec);
+        return created;
+      }
+      work_cv_.notify_one();
+      return store_->GetBlueprint(caller, id);
+    }
+    auto plan = Parse(caller, *root / main_file_name);
+    if (!plan.ok()) {
+      fs::remove_all(dest, ec);
+      return plan.status();
+    }
     bp.description = plan->description;
     bp.requirements = plan->requirements;
     bp.plan = std::move(*plan);
@@ -330,9 +342,54 @@ class Manager::Impl {
     return store_->GetBlueprint(caller, id);
   }
 
+  Result<model::Plan> Parse(const storage::CallerContext& caller, const fs::path& main_file) {
+    dsl::ParseOptions parse_options;
+    parse_options.import_resolver = [&](const std::string& url) -> Result<std::string> {
+      if (url.rfind("plugin:", 0) == 0) {
+        return PluginYaml(caller, url);
+      }
+      if (!options_.url_fetcher) {
+        return NotFoundError("this manager fetches no URLs (ManagerOptions::url_fetcher)");
+      }
+      return options_.url_fetcher(url);
+    };
+    return dsl::ParseBlueprintFile(main_file, parse_options);
+  }
+
+  // The upload_blueprint execution of an asynchronous upload: the blueprint ends `uploaded`
+  // with its plan, or `invalid` with the parser's error (its files are kept, as the original
+  // keeps a failed blueprint until it is replaced or deleted).
+  void ParseUploaded(const storage::CallerContext& caller, model::Execution e) {
+    e.started_at = clock_.Now();
+    auto bp = store_->GetBlueprint(caller, e.blueprint_id);
+    Status ended = bp.status();
+    if (bp.ok()) {
+      auto plan = Parse(caller, BlueprintDir(caller, bp->id) / bp->main_file_name);
+      if (plan.ok()) {
+        bp->description = plan->description;
+        bp->requirements = plan->requirements;
+        bp->plan = std::move(*plan);
+        bp->state = model::BlueprintState::kUploaded;
+      } else {
+        bp->state = model::BlueprintState::kInvalid;
+        bp->error = plan.status().ToString();
+        ended = plan.status();
+      }
+      bp->updated_at = clock_.Now();
+      if (Status updated = store_->UpdateBlueprint(caller, *bp); !updated.ok()) {
+        ended = updated;
+      }
+    }
+    e.status = ended.ok() ? ExecutionStatus::kTerminated : ExecutionStatus::kFailed;
+    e.error = ended.ok() ? "" : ended.ToString();
+    e.ended_at = clock_.Now();
+    (void)store_->UpdateExecution(caller, e);
+  }
+
   Result<model::Deployment> CreateDeployment(const storage::CallerContext& caller,
                                              const std::string& blueprint_id,
-                                             const std::string& deployment_id, const json& inputs) {
+                                             const std::string& deployment_id, const json& inputs,
+                                             const DeploymentCreateOptions& options) {
     CLOUDIFY_RETURN_IF_ERROR(ValidateResourceId(deployment_id, "deployment"));
     CLOUDIFY_ASSIGN_OR_RETURN(model::Blueprint bp, store_->GetBlueprint(caller, blueprint_id));
     if (bp.state != model::BlueprintState::kUploaded) {
@@ -350,8 +407,9 @@ class Manager::Impl {
                                    {.deployment_id = deployment_id, .blueprint_id = blueprint_id}));
     model::Deployment d;
     d.id = deployment_id;
-    d.display_name = deployment_id;
+    d.display_name = options.display_name.empty() ? deployment_id : options.display_name;
     d.blueprint_id = blueprint_id;
+    d.meta.visibility = options.visibility;
     d.meta.tenant_name = caller.tenant;
     d.meta.created_by = caller.user;
     d.meta.created_at = clock_.Now();
@@ -372,27 +430,85 @@ class Manager::Impl {
     env.deployment_id = deployment_id;
     env.blueprint_id = blueprint_id;
     env.is_system_workflow = true;
-    env.status = ExecutionStatus::kTerminated;
     env.parameters = {{"inputs", dp.inputs}};
     env.meta = d.meta;
-    env.started_at = d.meta.created_at;
-    env.ended_at = d.meta.created_at;
     d.create_execution_id = env.id;
     d.latest_execution_id = env.id;
+    if (options.async) {
+      // The nodes and instances come from a worker (CreateEnvironment); the inputs were
+      // checked above, so what is left cannot fail on them.
+      env.status = ExecutionStatus::kPending;
+      d.latest_execution_status = model::LatestExecutionStatus::kInProgress;
+      CLOUDIFY_RETURN_IF_ERROR(store_->InTransaction([&](storage::Store& tx) -> Status {
+        CLOUDIFY_RETURN_IF_ERROR(tx.CreateDeployment(caller, d));
+        return tx.CreateExecution(caller, env);
+      }));
+      work_cv_.notify_one();
+      return store_->GetDeployment(caller, deployment_id);
+    }
+    env.status = ExecutionStatus::kTerminated;
+    env.started_at = d.meta.created_at;
+    env.ended_at = d.meta.created_at;
     d.latest_execution_status = model::LatestExecutionStatus::kCompleted;
+    CLOUDIFY_RETURN_IF_ERROR(store_->InTransaction([&](storage::Store& tx) -> Status {
+      CLOUDIFY_RETURN_IF_ERROR(tx.CreateDeployment(caller, d));
+      CLOUDIFY_RETURN_IF_ERROR(StoreEnvironment(tx, caller, d, dp));
+      return tx.CreateExecution(caller, env);
+    }));
+    return store_->GetDeployment(caller, deployment_id);
+  }
+
+  // The deployment's nodes and node instances, as its plan made them.
+  static Status StoreEnvironment(storage::Store& tx, const storage::CallerContext& caller,
+                                 const model::Deployment& d, dsl::DeploymentPlan& dp) {
     for (auto& node : dp.nodes) {
       node.meta = d.meta;
     }
     for (auto& instance : dp.node_instances) {
       instance.meta = d.meta;
     }
-    CLOUDIFY_RETURN_IF_ERROR(store_->InTransaction([&](storage::Store& tx) -> Status {
-      CLOUDIFY_RETURN_IF_ERROR(tx.CreateDeployment(caller, d));
-      CLOUDIFY_RETURN_IF_ERROR(tx.CreateNodes(caller, dp.nodes));
-      CLOUDIFY_RETURN_IF_ERROR(tx.CreateNodeInstances(caller, dp.node_instances));
-      return tx.CreateExecution(caller, env);
-    }));
-    return store_->GetDeployment(caller, deployment_id);
+    CLOUDIFY_RETURN_IF_ERROR(tx.CreateNodes(caller, dp.nodes));
+    return tx.CreateNodeInstances(caller, dp.node_instances);
+  }
+
+  // The create_deployment_environment execution of an asynchronous create: the plan is made
+  // again from the blueprint and the stored inputs, its nodes and instances stored, and the
+  // execution ended, in one transaction (a manager dying halfway leaves it to the next).
+  void CreateEnvironment(const storage::CallerContext& caller, model::Execution e) {
+    e.started_at = clock_.Now();
+    auto made = [&]() -> Result<dsl::DeploymentPlan> {
+      CLOUDIFY_ASSIGN_OR_RETURN(model::Blueprint bp, store_->GetBlueprint(caller, e.blueprint_id));
+      IdGenerator ids;
+      return dsl::PrepareDeploymentPlan(
+          bp.plan, e.parameters.value("inputs", json::object()), ids,
+          {.deployment_id = e.deployment_id, .blueprint_id = e.blueprint_id});
+    }();
+    Status stored = made.status();
+    if (made.ok()) {
+      stored = store_->InTransaction([&](storage::Store& tx) -> Status {
+        CLOUDIFY_ASSIGN_OR_RETURN(model::Execution now, tx.GetExecution(caller, e.id));
+        if (now.status != ExecutionStatus::kPending) {
+          return Status::Ok();  // cancelled meanwhile, or done by another manager
+        }
+        CLOUDIFY_ASSIGN_OR_RETURN(model::Deployment d, tx.GetDeployment(caller, e.deployment_id));
+        CLOUDIFY_RETURN_IF_ERROR(StoreEnvironment(tx, caller, d, *made));
+        d.latest_execution_status = model::LatestExecutionStatus::kCompleted;
+        CLOUDIFY_RETURN_IF_ERROR(tx.UpdateDeployment(caller, d));
+        e.status = ExecutionStatus::kTerminated;
+        e.ended_at = clock_.Now();
+        return tx.UpdateExecution(caller, e);
+      });
+    }
+    if (!stored.ok()) {
+      e.status = ExecutionStatus::kFailed;
+      e.error = stored.ToString();
+      e.ended_at = clock_.Now();
+      (void)store_->UpdateExecution(caller, e);
+      if (auto d = store_->GetDeployment(caller, e.deployment_id); d.ok()) {
+        d->latest_execution_status = model::LatestExecutionStatus::kFailed;
+        (void)store_->UpdateDeployment(caller, *d);
+      }
+    }
   }
 
   Status DeleteDeployment(const storage::CallerContext& caller, const std::string& id, bool force) {
@@ -445,6 +561,7 @@ class Manager::Impl {
                                  const std::string& workflow_id, const json& parameters,
                                  const StartOptions& options) {
     CLOUDIFY_ASSIGN_OR_RETURN(model::Deployment d, store_->GetDeployment(caller, dep_id));
+    CLOUDIFY_RETURN_IF_ERROR(CheckEnvironmentCreated(caller, d));
     auto wf = d.workflows.find(workflow_id);
     if (wf == d.workflows.end()) {
       return Status(ErrorCode::kNonexistentWorkflow,
@@ -476,6 +593,15 @@ class Manager::Impl {
     }
     // The active check and the insert are one transaction, so two starts cannot both pass.
     CLOUDIFY_RETURN_IF_ERROR(store_->InTransaction([&](storage::Store& tx) -> Status {
+      // A system-wide execution active or queued holds every other back, forced or not.
+      CLOUDIFY_ASSIGN_OR_RETURN(auto system_wide, SystemWide(tx, kActiveOrQueued));
+      if (system_wide.total > 0) {
+        if (!options.queue) {
+          return RunningError(system_wide);
+        }
+        e.status = ExecutionStatus::kQueued;
+        return tx.CreateExecution(caller, e);
+      }
       storage::ListQuery query;
       query.size = 1;
       query.filters = {
@@ -490,6 +616,74 @@ class Manager::Impl {
                             active.items.front().id +
                             ". To execute this workflow anyway, pass \"force=true\" as a query "
                             "parameter to this request");
+        }
+        e.status = ExecutionStatus::kQueued;
+      }
+      return tx.CreateExecution(caller, e);
+    }));
+    work_cv_.notify_one();
+    return e;
+  }
+
+  // An execution starts only on a deployment whose environment exists (the original's
+  // checks, with its codes).
+  Status CheckEnvironmentCreated(const storage::CallerContext& caller, const model::Deployment& d) {
+    if (d.latest_execution_status != model::LatestExecutionStatus::kInProgress &&
+        d.latest_execution_status != model::LatestExecutionStatus::kFailed) {
+      return Status::Ok();  // its creation ended well long ago: no need to look
+    }
+    auto env = store_->GetExecution(caller, d.create_execution_id);
+    if (!env.ok()) {
+      return Status::Ok();  // an older record without it
+    }
+    switch (env->status) {
+      case ExecutionStatus::kPending:
+        return Status(ErrorCode::kDeploymentEnvironmentCreationPending,
+                      "Deployment environment creation is still pending, try again in a minute");
+      case ExecutionStatus::kStarted:
+        return Status(ErrorCode::kDeploymentEnvironmentCreationInProgress,
+                      "Deployment environment creation is still in progress, try again in a "
+                      "minute");
+      case ExecutionStatus::kFailed:
+      case ExecutionStatus::kCancelled:
+        return Status(ErrorCode::kDeploymentCreation,
+                      "Failed creating the environment of deployment " + d.id + ": " + env->error);
+      default:
+        return Status::Ok();
+    }
+  }
+
+  Result<model::Execution> StartSystem(const storage::CallerContext& caller,
+                                       const std::string& workflow_id, const json& parameters,
+                                       const StartOptions& options) {
+    if (workflows_.FindSystemWide(workflow_id) == nullptr) {
+      return Status(ErrorCode::kNonexistentWorkflow,
+                    "System-wide workflow " + workflow_id + " does not exist");
+    }
+    if (options.dry_run || options.scheduled_for || options.force) {
+      return BadParametersError(
+          "a system-wide execution is neither a dry run, nor scheduled, nor forced");
+    }
+    if (!parameters.is_object() && !parameters.is_null()) {
+      return BadParametersError("the parameters of " + workflow_id + " must be a mapping");
+    }
+    model::Execution e;
+    e.id = NewUuid();
+    e.workflow_id = workflow_id;
+    e.is_system_workflow = true;
+    e.parameters = parameters.is_null() ? json::object() : parameters;
+    e.allow_custom_parameters = true;  // a C++ function declares none: it reads what it needs
+    e.meta.tenant_name = caller.tenant;
+    e.meta.created_by = caller.user;
+    e.meta.created_at = clock_.Now();
+    CLOUDIFY_RETURN_IF_ERROR(store_->InTransaction([&](storage::Store& tx) -> Status {
+      // It waits for every active execution of every tenant, and behind the system-wide
+      // ones queued before it.
+      CLOUDIFY_ASSIGN_OR_RETURN(auto active, AllTenants(tx, {{"status", ActiveNames()}}));
+      CLOUDIFY_ASSIGN_OR_RETURN(auto queued, SystemWide(tx, {"queued"}));
+      if (active.total > 0 || queued.total > 0) {
+        if (!options.queue) {
+          return RunningError(active.total > 0 ? active : queued);
         }
         e.status = ExecutionStatus::kQueued;
       }
@@ -520,6 +714,7 @@ class Manager::Impl {
   Result<model::Execution> Cancel(const storage::CallerContext& caller, const std::string& id,
                                   CancelKind kind) {
     model::Execution e;
+    bool dropped = false;
     const char* verb = kind == CancelKind::kKill    ? "kill"
                        : kind == CancelKind::kForce ? "force-cancel"
                                                     : "cancel";
@@ -542,6 +737,7 @@ class Manager::Impl {
       if (model::IsWaiting(e.status)) {
         e.status = ExecutionStatus::kCancelled;  // a waiting execution is simply dropped
         e.ended_at = clock_.Now();
+        dropped = true;
       } else {
         e.status = kind == CancelKind::kKill    ? ExecutionStatus::kKillCancelling
                    : kind == CancelKind::kForce ? ExecutionStatus::kForceCancelling
@@ -557,6 +753,9 @@ class Manager::Impl {
       if (auto it = forced_.find(id); it != forced_.end() && kind != CancelKind::kCancel) {
         it->second->store(true);
       }
+    }
+    if (dropped && model::IsSystemWide(e)) {
+      StartQueued();  // what waited behind it
     }
     work_cv_.notify_all();
     done_cv_.notify_all();
@@ -586,7 +785,7 @@ class Manager::Impl {
           it->second->store(true);  // the run ends: no new operation starts
         }
       }
-      StartQueued(caller, e.deployment_id);
+      StartQueued();
       done_cv_.notify_all();
     }
     return e;
@@ -657,6 +856,10 @@ class Manager::Impl {
       e.status = ExecutionStatus::kCancelled;
       e.ended_at = clock_.Now();
       (void)store_->UpdateExecution(caller, e);
+    } else if (e.workflow_id == "create_deployment_environment") {
+      CreateEnvironment(caller, e);
+    } else if (e.workflow_id == "upload_blueprint") {
+      ParseUploaded(caller, e);
     } else if (auto run = engine_->Run(caller, e.id, cancel.get(), forced.get()); !run.ok()) {
       // The engine could not even record the end (e.g. the store went away): fail it, so it
       // is not claimed again at once, over and over.
@@ -678,7 +881,7 @@ class Manager::Impl {
     // (see WorkerLoop) and the claim held it for a whole lease.
     (void)store_->ReleaseExecution(e.id, options_.manager_name);
     work_cv_.notify_all();
-    StartQueued(caller, e.deployment_id);
+    StartQueued();
     done_cv_.notify_all();
   }
 
@@ -706,12 +909,11 @@ class Manager::Impl {
         }
         storage::ListQuery busy;
         busy.size = 1;
-        busy.filters = {{"deployment_id", {e.deployment_id}},
-                        {"status",
-                         {"pending", "started", "cancelling", "force_cancelling", "kill_cancelling",
-                          "queued"}}};
+        busy.filters = {{"deployment_id", {e.deployment_id}}, {"status", kActiveOrQueued}};
         CLOUDIFY_ASSIGN_OR_RETURN(auto active, tx.ListExecutions(caller, busy));
-        e.status = active.total > 0 ? ExecutionStatus::kQueued : ExecutionStatus::kPending;
+        CLOUDIFY_ASSIGN_OR_RETURN(auto system_wide, SystemWide(tx, kActiveOrQueued));
+        e.status = active.total > 0 || system_wide.total > 0 ? ExecutionStatus::kQueued
+                                                             : ExecutionStatus::kPending;
         return tx.UpdateExecution(caller, e);
       });
     }
@@ -732,36 +934,87 @@ class Manager::Impl {
     }
   }
 
-  // The oldest queued execution of the deployment goes to pending, when nothing else of the
-  // deployment is active (a forced execution may still run).
-  void StartQueued(const storage::CallerContext& caller, const std::string& deployment_id) {
-    if (deployment_id.empty()) {
-      return;
-    }
+  // What waits in the queue goes to pending when it may run (the original's
+  // start_queued_executions): the oldest queued system-wide execution once nothing at all is
+  // active, and nothing else before it; otherwise, while no system-wide execution is active,
+  // the oldest queued execution of each deployment that has none active (a forced one may
+  // still run).
+  void StartQueued() {
     Status promoted = store_->InTransaction([&](storage::Store& tx) -> Status {
-      storage::ListQuery active;
-      active.size = 1;
-      active.filters = {
-          {"deployment_id", {deployment_id}},
-          {"status", {"pending", "started", "cancelling", "force_cancelling", "kill_cancelling"}}};
-      CLOUDIFY_ASSIGN_OR_RETURN(auto running, tx.ListExecutions(caller, active));
-      if (running.total > 0) {
+      CLOUDIFY_ASSIGN_OR_RETURN(auto system_wide, SystemWide(tx, ActiveNames()));
+      if (system_wide.total > 0) {
         return Status::Ok();
       }
-      storage::ListQuery query;
-      query.size = 1;
-      query.sort = {"created_at"};
-      query.filters = {{"deployment_id", {deployment_id}}, {"status", {"queued"}}};
-      CLOUDIFY_ASSIGN_OR_RETURN(auto queued, tx.ListExecutions(caller, query));
-      if (queued.items.empty()) {
-        return Status::Ok();
+      CLOUDIFY_ASSIGN_OR_RETURN(auto waiting_system, SystemWide(tx, {"queued"}, 1));
+      if (!waiting_system.items.empty()) {
+        CLOUDIFY_ASSIGN_OR_RETURN(auto active, AllTenants(tx, {{"status", ActiveNames()}}, 1));
+        return active.total > 0 ? Status::Ok() : Promote(tx, waiting_system.items.front());
       }
-      model::Execution next = queued.items.front();
-      next.status = ExecutionStatus::kPending;
-      return tx.UpdateExecution(caller, next);
+      CLOUDIFY_ASSIGN_OR_RETURN(auto queued, AllTenants(tx, {{"status", {"queued"}}}, 1000));
+      std::set<std::string> seen;
+      for (const model::Execution& next : queued.items) {
+        if (!seen.insert(next.meta.tenant_name + '/' + next.deployment_id).second) {
+          continue;  // not the oldest of its deployment
+        }
+        const storage::CallerContext owner = storage::CallerContext::System(next.meta.tenant_name);
+        storage::ListQuery active;
+        active.size = 1;
+        active.filters = {{"deployment_id", {next.deployment_id}}, {"status", ActiveNames()}};
+        CLOUDIFY_ASSIGN_OR_RETURN(auto running, tx.ListExecutions(owner, active));
+        if (running.total == 0) {
+          CLOUDIFY_RETURN_IF_ERROR(Promote(tx, next));
+        }
+      }
+      return Status::Ok();
     });
-    (void)promoted;  // a failure leaves it queued; the next end of an execution tries again
+    (void)promoted;  // a failure leaves them queued; the next end of an execution tries again
     work_cv_.notify_all();
+  }
+
+  Status Promote(storage::Store& tx, model::Execution next) {
+    next.status = ExecutionStatus::kPending;
+    return tx.UpdateExecution(storage::CallerContext::System(next.meta.tenant_name), next);
+  }
+
+  // The statuses of an execution that runs or is about to (pending, started, cancelling).
+  static const std::vector<std::string>& ActiveNames() {
+    static const std::vector<std::string> names = {"pending", "started", "cancelling",
+                                                   "force_cancelling", "kill_cancelling"};
+    return names;
+  }
+  inline static const std::vector<std::string> kActiveOrQueued = {
+      "pending", "started", "cancelling", "force_cancelling", "kill_cancelling", "queued"};
+
+  // Executions of every tenant matching `filters`, oldest first.
+  static Result<storage::Page<model::Execution>> AllTenants(
+      storage::Store& tx, std::map<std::string, std::vector<std::string>> filters,
+      int64_t size = 10) {
+    storage::CallerContext all = storage::CallerContext::System();
+    all.all_tenants = true;
+    storage::ListQuery query;
+    query.size = size;
+    query.sort = {"created_at"};
+    query.filters = std::move(filters);
+    return tx.ListExecutions(all, query);
+  }
+  // System-wide executions in one of `statuses`.
+  static Result<storage::Page<model::Execution>> SystemWide(
+      storage::Store& tx, const std::vector<std::string>& statuses, int64_t size = 10) {
+    return AllTenants(tx,
+                      {{"is_system_workflow", {"true"}},
+                       {"deployment_id", {""}},
+                       {"blueprint_id", {""}},
+                       {"status", statuses}},
+                      size);
+  }
+  // The original's refusal when others run and the caller did not ask to queue.
+  static Status RunningError(const storage::Page<model::Execution>& running) {
+    std::string ids;
+    for (const model::Execution& e : running.items) {
+      ids += (ids.empty() ? "" : ", ") + e.id;
+    }
+    return Status(ErrorCode::kExistingRunningExecution,
+                  "Cannot start execution because there are other executions running: " + ids);
   }
 
   void LeaseLoop() {
@@ -873,7 +1126,8 @@ Result<std::string> Manager::FetchUrl(const std::string& url) {
 Result<model::Blueprint> Manager::UploadBlueprintArchive(const storage::CallerContext& caller,
                                                          const std::string& blueprint_id,
                                                          std::string_view archive_bytes,
-                                                         const std::string& main_file_name) {
+                                                         const std::string& main_file_name,
+                                                         const BlueprintUploadOptions& options) {
   return impl_->Upload(
       caller, blueprint_id,
       [&](const fs::path& dest) -> Result<fs::path> {
@@ -894,7 +1148,7 @@ Result<model::Blueprint> Manager::UploadBlueprintArchive(const storage::CallerCo
         }
         return dest;
       },
-      main_file_name);
+      main_file_name, options.async);
 }
 
 Result<model::Plugin> Manager::UploadPlugin(const storage::CallerContext& caller,
@@ -977,8 +1231,9 @@ Status Manager::DeleteBlueprint(const storage::CallerContext& caller,
 Result<model::Deployment> Manager::CreateDeployment(const storage::CallerContext& caller,
                                                     const std::string& blueprint_id,
                                                     const std::string& deployment_id,
-                                                    const json& inputs) {
-  return impl_->CreateDeployment(caller, blueprint_id, deployment_id, inputs);
+                                                    const json& inputs,
+                                                    const DeploymentCreateOptions& options) {
+  return impl_->CreateDeployment(caller, blueprint_id, deployment_id, inputs, options);
 }
 
 Status Manager::DeleteDeployment(const storage::CallerContext& caller,
@@ -1002,6 +1257,13 @@ Result<model::Execution> Manager::StartExecution(const storage::CallerContext& c
                                                  const json& parameters,
                                                  const StartOptions& options) {
   return impl_->Start(caller, deployment_id, workflow_id, parameters, options);
+}
+
+Result<model::Execution> Manager::StartSystemExecution(const storage::CallerContext& caller,
+                                                       const std::string& workflow_id,
+                                                       const json& parameters,
+                                                       const StartOptions& options) {
+  return impl_->StartSystem(caller, workflow_id, parameters, options);
 }
 
 Result<model::Execution> Manager::WaitForExecution(const storage::CallerContext& caller,

@@ -59,10 +59,10 @@ Result<HttpResponse> Upload(Context& ctx) {
   if (visibility == "global" && !ctx.is_sys_admin) {
     return Status(ErrorCode::kForbidden, "only sys_admin may create global blueprints");
   }
-  // async_upload is accepted; the upload is parsed before the reply either way, so the
-  // blueprint is already `uploaded` (or refused) when the client first looks.
-  CLOUDIFY_ASSIGN_OR_RETURN(bool async_upload, BoolField(params, "async_upload", false));
-  (void)async_upload;
+  // async_upload: 201 once the archive is extracted, the blueprint `uploading`; the client
+  // follows its state. Without it, the reply waits for the parse (as the original waits).
+  BlueprintUploadOptions upload_options;
+  CLOUDIFY_ASSIGN_OR_RETURN(upload_options.async, BoolField(params, "async_upload", false));
   CLOUDIFY_ASSIGN_OR_RETURN(std::string url, StringField(params, "blueprint_archive_url"));
   std::string fetched;
   std::string_view archive;
@@ -99,7 +99,7 @@ Result<HttpResponse> Upload(Context& ctx) {
     CLOUDIFY_RETURN_IF_ERROR(ctx.manager().DeleteBlueprint(ctx.caller, id));
   }
   Result<model::Blueprint> bp =
-      ctx.manager().UploadBlueprintArchive(ctx.caller, id, archive, file_name);
+      ctx.manager().UploadBlueprintArchive(ctx.caller, id, archive, file_name, upload_options);
   if (!bp.ok()) {
     Status s = bp.status();
     if (s.code() != ErrorCode::kInvalidBlueprint) {

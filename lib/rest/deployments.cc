@@ -25,27 +25,22 @@ Result<HttpResponse> Create(Context& ctx) {
   if (visibility == "global" && !ctx.is_sys_admin) {
     return Status(ErrorCode::kForbidden, "only sys_admin may create global deployments");
   }
-  // async_create is accepted; creation completes before the reply either way.
-  CLOUDIFY_ASSIGN_OR_RETURN(bool async_create, QueryBool(ctx, "async_create", false));
-  (void)async_create;
+  DeploymentCreateOptions options;
+  // The original's async_create: 201 once the inputs are checked, the nodes and instances
+  // follow (the create_deployment_environment execution says when).
+  CLOUDIFY_ASSIGN_OR_RETURN(options.async, QueryBool(ctx, "async_create", false));
+  CLOUDIFY_ASSIGN_OR_RETURN(options.display_name, StringField(body, "display_name"));
+  if (!visibility.empty()) {
+    auto v = model::ParseVisibility(visibility);
+    if (!v) {
+      return BadParametersError("Invalid visibility `" + visibility +
+                                "`: must be private, tenant or global");
+    }
+    options.visibility = *v;
+  }
   CLOUDIFY_ASSIGN_OR_RETURN(
       model::Deployment d,
-      ctx.manager().CreateDeployment(ctx.caller, blueprint_id, ctx.params[0], inputs));
-  CLOUDIFY_ASSIGN_OR_RETURN(std::string display_name, StringField(body, "display_name"));
-  bool changed = false;
-  if (!display_name.empty()) {
-    d.display_name = display_name;
-    changed = true;
-  }
-  if (!visibility.empty() && visibility != "tenant") {
-    if (auto v = model::ParseVisibility(visibility)) {
-      d.meta.visibility = *v;
-      changed = true;
-    }
-  }
-  if (changed) {
-    CLOUDIFY_RETURN_IF_ERROR(ctx.store().UpdateDeployment(ctx.caller, d));
-  }
+      ctx.manager().CreateDeployment(ctx.caller, blueprint_id, ctx.params[0], inputs, options));
   return Json(201, ToWire(d));
 }
 

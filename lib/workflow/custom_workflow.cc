@@ -15,6 +15,17 @@ const WorkflowFunction* WorkflowRegistry::Find(std::string_view name) const {
   return it == functions_.end() ? nullptr : &it->second;
 }
 
+void WorkflowRegistry::AddSystemWide(std::string workflow_id, WorkflowFunction function) {
+  std::lock_guard lock(mu_);
+  system_wide_[std::move(workflow_id)] = std::move(function);
+}
+
+const WorkflowFunction* WorkflowRegistry::FindSystemWide(std::string_view workflow_id) const {
+  std::lock_guard lock(mu_);
+  auto it = system_wide_.find(workflow_id);
+  return it == system_wide_.end() ? nullptr : &it->second;
+}
+
 std::vector<std::string> AddSequence(TaskGraph& graph, std::vector<GraphTask> tasks,
                                      const std::vector<std::string>& after) {
   std::vector<std::string> ids;

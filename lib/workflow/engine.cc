@@ -1340,6 +1340,11 @@ class Engine::Impl {
       PhaseEnd end = RunCustom(data, emitter, *function, cancel);
       return End(data, emitter, end.status, end.error);
     }
+    if (IsSystemWide(data.execution)) {
+      // Its function was registered by a program that is not this one (another manager).
+      return End(data, emitter, ExecutionStatus::kFailed,
+                 "no system-wide workflow '" + workflow + "' is registered in this manager");
+    }
     if (workflow == "scale") {
       PhaseEnd end = RunScale(data, emitter, cancel);
       return End(data, emitter, end.status, end.error);
@@ -1361,6 +1366,9 @@ class Engine::Impl {
   }
 
   Status Load(RunData& data) {
+    if (IsSystemWide(data.execution)) {
+      return Status::Ok();  // no deployment: no nodes, no instances
+    }
     CLOUDIFY_ASSIGN_OR_RETURN(data.deployment,
                               store_.GetDeployment(data.caller, data.execution.deployment_id));
     storage::ListQuery query;
@@ -1501,6 +1509,9 @@ class Engine::Impl {
   const WorkflowFunction* CustomWorkflow(const RunData& data) const {
     if (options_.workflows == nullptr) {
       return nullptr;
+    }
+    if (IsSystemWide(data.execution)) {
+      return options_.workflows->FindSystemWide(data.execution.workflow_id);
     }
     auto spec = data.deployment.workflows.find(data.execution.workflow_id);
     if (spec == data.deployment.workflows.end()) {

@@ -7,6 +7,8 @@
 
 #include <doctest/doctest.h>
 
+#include "cloudify/archive.h"
+#include "cloudify/files.h"
 #include "cloudify/messaging/topology.h"
 #include "cloudify/workflow/metrics.h"
 
@@ -378,6 +380,206 @@ TEST_CASE("one active execution per deployment: a second is refused or queued") 
   CHECK(*b->started_at >= *a->ended_at);  // the queued one ran after the first ended
   CHECK(f.manager->CancelExecution(f.caller, first->id).status().code() ==
         ErrorCode::kIllegalAction);
+}
+
+// Registers system-wide workflow "snapshot", which records what it saw and waits while
+// `hold_system` is set.
+struct SystemWide {
+  std::atomic<bool> hold_system{false};
+  std::atomic<int> runs{0};
+  std::atomic<bool> saw_deployment{false};
+  nlohmann::json parameters;
+
+  explicit SystemWide(Manager& manager) {
+    manager.workflows().AddSystemWide("snapshot", [this](workflow::WorkflowContext& ctx) {
+      ++runs;
+      saw_deployment = !ctx.deployment_id().empty() || !ctx.instances().empty();
+      parameters = ctx.parameters();
+      ctx.logger().Info("snapshot taken");
+      while (hold_system.load()) {
+        std::this_thread::sleep_for(milliseconds(5));
+      }
+      return Status::Ok();
+    });
+  }
+};
+
+model::Execution Stored(Fixture& f, const std::string& id) {
+  auto e = f.manager->store().GetExecution(f.caller, id);
+  REQUIRE_MESSAGE(e.ok(), e.status().ToString());
+  return *e;
+}
+
+TEST_CASE("a system-wide execution waits for every other one, and holds back every other") {
+  Fixture f;
+  SystemWide system(*f.manager);
+  CHECK(f.manager->StartSystemExecution(f.caller, "nope").status().code() ==
+        ErrorCode::kNonexistentWorkflow);
+  CHECK(
+      f.manager->StartSystemExecution(f.caller, "snapshot", {}, {.force = true}).status().code() ==
+      ErrorCode::kBadParameters);
+  const model::Execution first = f.StartHeldInstall();
+  REQUIRE(f.manager->CreateDeployment(f.caller, "web", "d2").ok());
+
+  // An install of another deployment is running: the system-wide one is refused or queued.
+  auto refused = f.manager->StartSystemExecution(f.caller, "snapshot");
+  CHECK(refused.status().code() == ErrorCode::kExistingRunningExecution);
+  CHECK(refused.status().message().find(first.id) != std::string::npos);
+  system.hold_system = true;
+  auto snapshot = f.manager->StartSystemExecution(f.caller, "snapshot", {{"include_logs", true}},
+                                                  {.queue = true});
+  REQUIRE_MESSAGE(snapshot.ok(), snapshot.status().ToString());
+  CHECK(snapshot->status == model::ExecutionStatus::kQueued);
+  CHECK(snapshot->is_system_workflow);
+  CHECK(snapshot->deployment_id.empty());
+
+  // Queued behind it: an idle deployment's execution too, forced or not.
+  CHECK(f.manager->StartExecution(f.caller, "d2", "install").status().code() ==
+        ErrorCode::kExistingRunningExecution);
+  CHECK(f.manager->StartExecution(f.caller, "d2", "install", {}, {.force = true}).status().code() ==
+        ErrorCode::kExistingRunningExecution);
+  auto behind = f.manager->StartExecution(f.caller, "d2", "install", {}, {.queue = true});
+  REQUIRE(behind.ok());
+  CHECK(behind->status == model::ExecutionStatus::kQueued);
+
+  // The install ends: the system-wide execution runs, alone.
+  f.hold = false;
+  auto a = f.manager->WaitForExecution(f.caller, first.id, seconds(30));
+  REQUIRE(a.ok());
+  CHECK(a->status == model::ExecutionStatus::kTerminated);
+  while (system.runs.load() == 0) {
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  CHECK(Stored(f, snapshot->id).status == model::ExecutionStatus::kStarted);
+  CHECK(Stored(f, behind->id).status == model::ExecutionStatus::kQueued);
+  CHECK(f.manager->StartExecution(f.caller, "d", "uninstall").status().code() ==
+        ErrorCode::kExistingRunningExecution);
+
+  // It ends: what waited behind it runs.
+  system.hold_system = false;
+  auto s = f.manager->WaitForExecution(f.caller, snapshot->id, seconds(30));
+  REQUIRE(s.ok());
+  CHECK(s->status == model::ExecutionStatus::kTerminated);
+  CHECK(*s->started_at >= *a->ended_at);
+  CHECK_FALSE(system.saw_deployment.load());
+  CHECK(system.parameters == json{{"include_logs", true}});
+  auto b = f.manager->WaitForExecution(f.caller, behind->id, seconds(30));
+  REQUIRE(b.ok());
+  CHECK(b->status == model::ExecutionStatus::kTerminated);
+  CHECK(*b->started_at >= *s->ended_at);
+  CHECK(system.runs == 1);
+
+  // Its events and logs are its own.
+  REQUIRE(f.manager->SyncEvents(seconds(10)).ok());
+  storage::ListQuery q;
+  q.get_all_results = true;
+  q.filters["execution_id"] = {snapshot->id};
+  auto events = f.manager->store().ListEvents(f.caller, q);
+  REQUIRE(events.ok());
+  bool logged = false;
+  bool succeeded = false;
+  for (const auto& event : events->items) {
+    logged |= event.message == "snapshot taken";
+    succeeded |= event.event_type == "workflow_succeeded";
+  }
+  CHECK(logged);
+  CHECK(succeeded);
+}
+
+TEST_CASE("a queued system-wide execution cancelled lets what waited behind it start") {
+  Fixture f;
+  SystemWide system(*f.manager);
+  const model::Execution first = f.StartHeldInstall();
+  REQUIRE(f.manager->CreateDeployment(f.caller, "web", "d2").ok());
+  auto snapshot = f.manager->StartSystemExecution(f.caller, "snapshot", {}, {.queue = true});
+  if (!snapshot.ok()) {
+    f.hold = false;  // a failed REQUIRE must not leave the install held
+  }
+  REQUIRE_MESSAGE(snapshot.ok(), snapshot.status().ToString());
+  auto behind = f.manager->StartExecution(f.caller, "d2", "install", {}, {.queue = true});
+  REQUIRE(behind.ok());
+  CHECK(behind->status == model::ExecutionStatus::kQueued);
+  auto cancelled = f.manager->CancelExecution(f.caller, snapshot->id);
+  REQUIRE(cancelled.ok());
+  CHECK(cancelled->status == model::ExecutionStatus::kCancelled);
+  // d2 has nothing active: its install no longer waits (while d's still runs).
+  CHECK(Stored(f, behind->id).status != model::ExecutionStatus::kQueued);
+  f.hold = false;
+  auto b = f.manager->WaitForExecution(f.caller, behind->id, seconds(30));
+  REQUIRE(b.ok());
+  CHECK(b->status == model::ExecutionStatus::kTerminated);
+  REQUIRE(f.manager->WaitForExecution(f.caller, first.id, seconds(30)).ok());
+  CHECK(system.runs == 0);
+}
+
+TEST_CASE("async upload and create: recorded at once, finished by a worker") {
+  Fixture f;
+  REQUIRE(f.manager->UploadBlueprint(f.caller, "web", f.tmp.path() / "bp" / "blueprint.yaml").ok());
+  REQUIRE(f.manager->CreateDeployment(f.caller, "web", "d1").ok());
+  REQUIRE(f.manager->CreateDeployment(f.caller, "web", "d2").ok());
+  // Both workers held in installs: what is recorded now waits for them.
+  f.hold = true;
+  auto i1 = f.manager->StartExecution(f.caller, "d1", "install");
+  auto i2 = f.manager->StartExecution(f.caller, "d2", "install");
+  REQUIRE(i1.ok());
+  REQUIRE(i2.ok());
+  while (f.starts.load() < 2) {
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+
+  auto d = f.manager->CreateDeployment(f.caller, "web", "a", {{"port", 9090}},
+                                       {.async = true, .display_name = "A"});
+  if (!d.ok()) {
+    f.hold = false;
+  }
+  REQUIRE_MESSAGE(d.ok(), d.status().ToString());
+  CHECK(d->display_name == "A");
+  CHECK(d->latest_execution_status == model::LatestExecutionStatus::kInProgress);
+  storage::ListQuery of_a;
+  of_a.filters["deployment_id"] = {"a"};
+  CHECK(f.manager->store().ListNodeInstances(f.caller, of_a)->total == 0);
+  CHECK(f.manager->StartExecution(f.caller, "a", "install").status().code() ==
+        ErrorCode::kDeploymentEnvironmentCreationPending);
+  CHECK(f.manager->DeleteDeployment(f.caller, "a").code() == ErrorCode::kDependentExists);
+  // Bad inputs are refused at once, async or not, and nothing is recorded.
+  CHECK(f.manager->CreateDeployment(f.caller, "web", "b", {{"nope", 1}}, {.async = true})
+            .status()
+            .code() == ErrorCode::kUnknownDeploymentInput);
+  CHECK(f.manager->store().GetDeployment(f.caller, "b").status().code() == ErrorCode::kNotFound);
+
+  const fs::path archive = f.tmp.path() / "bp.tar.gz";
+  REQUIRE(CreateTarGz(f.tmp.path() / "bp", archive, "bp").ok());
+  auto bytes = ReadFileBytes(archive);
+  REQUIRE(bytes.ok());
+  auto bp = f.manager->UploadBlueprintArchive(f.caller, "later", *bytes, "blueprint.yaml",
+                                              {.async = true});
+  REQUIRE_MESSAGE(bp.ok(), bp.status().ToString());
+  CHECK(bp->state == model::BlueprintState::kUploading);
+  CHECK(f.manager->CreateDeployment(f.caller, "later", "l").status().code() ==
+        ErrorCode::kDeploymentCreation);
+
+  f.hold = false;
+  auto env = f.manager->WaitForExecution(f.caller, d->create_execution_id, seconds(30));
+  REQUIRE(env.ok());
+  CHECK(env->status == model::ExecutionStatus::kTerminated);
+  CHECK(f.manager->store().ListNodeInstances(f.caller, of_a)->total == 2);
+  CHECK(f.Run("a", "install").status == model::ExecutionStatus::kTerminated);
+  auto outputs = f.manager->DeploymentOutputs(f.caller, "a");
+  REQUIRE(outputs.ok());
+  CHECK((*outputs)["url"] == "http://10.0.0.7:9090");
+  CHECK(f.manager->store().GetDeployment(f.caller, "a")->latest_execution_status ==
+        model::LatestExecutionStatus::kCompleted);
+
+  while (f.manager->store().GetBlueprint(f.caller, "later")->state ==
+         model::BlueprintState::kUploading) {
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  auto later = f.manager->store().GetBlueprint(f.caller, "later");
+  CHECK(later->state == model::BlueprintState::kUploaded);
+  CHECK(later->description == "two tiers");
+  CHECK(f.manager->CreateDeployment(f.caller, "later", "l").ok());
+  REQUIRE(f.manager->WaitForExecution(f.caller, i1->id, seconds(30)).ok());
+  REQUIRE(f.manager->WaitForExecution(f.caller, i2->id, seconds(30)).ok());
 }
 
 TEST_CASE("a status update ending an execution lets the queued one start") {

@@ -1,4 +1,5 @@
 // The REST API over HTTP against a real manager: lifecycle, error paths, auth and tenancy.
+#include <algorithm>
 #include <cstdlib>
 
 #include "rest_fixture.h"
@@ -199,6 +200,71 @@ TEST_CASE("node-instance PATCH checks the version: stale is 409, current bumps i
                     409) == "conflict_error");
   CHECK(ErrorCodeOf(c.Patch("/node-instances/" + id, {{"state", "started"}}), 400) ==
         "bad_parameters_error");
+}
+
+// Polls GET `path` until its `field` leaves `from` (values the client sees while it waits).
+json WaitWhile(Client& c, const std::string& path, const std::string& field,
+               const std::vector<std::string>& from) {
+  for (int i = 0; i < 2000; ++i) {
+    json body = Body(c.Get(path));
+    if (std::find(from.begin(), from.end(), body.value(field, "")) == from.end()) {
+      return body;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  FAIL(path << " stayed " << field << " in its waiting values");
+  return {};
+}
+
+TEST_CASE("async_upload and async_create answer at once and finish in the background") {
+  ServerUnderTest s;
+  Client c(s.port, "admin", kAdminPassword);
+  auto uploaded = c.Upload("bp", s.BlueprintArchive(), /*async_upload=*/true);
+  REQUIRE(uploaded);
+  REQUIRE_MESSAGE(uploaded->status == 201, uploaded->body);
+  const std::string state = Body(uploaded)["state"];
+  CHECK((state == "uploading" || state == "uploaded"));
+  CHECK(WaitWhile(c, "/blueprints/bp", "state", {"uploading"})["state"] == "uploaded");
+  // Its upload_blueprint execution is listed among the system workflows.
+  json uploads =
+      Body(c.Get("/executions?_include_system_workflows=true&workflow_id=upload_blueprint"));
+  REQUIRE(uploads["items"].size() == 1);
+  CHECK(uploads["items"][0]["blueprint_id"] == "bp");
+  CHECK(uploads["items"][0]["status"] == "terminated");
+
+  // An invalid blueprint: refused at once without async_upload, `invalid` with it.
+  const std::string broken = s.BlueprintArchive(
+      "tosca_definitions_version: cloudify_dsl_1_4\nnode_templates:\n  a:\n    type: "
+      "no.such.Type\n",
+      "broken");
+  CHECK(ErrorCodeOf(c.Upload("broken", broken), 400) == "invalid_blueprint_error");
+  auto accepted = c.Upload("broken", broken, /*async_upload=*/true);
+  REQUIRE(accepted);
+  CHECK(accepted->status == 201);
+  json invalid = WaitWhile(c, "/blueprints/broken", "state", {"uploading"});
+  CHECK(invalid["state"] == "invalid");
+  CHECK(invalid["error"].get<std::string>().find("no.such.Type") != std::string::npos);
+  CHECK(ErrorCodeOf(c.Put("/deployments/x", {{"blueprint_id", "broken"}}), 400) ==
+        "deployment_creation_error");
+
+  // async_create: bad inputs are still refused at once; good ones answer 201 and the nodes
+  // and instances follow.
+  CHECK(ErrorCodeOf(c.Put("/deployments/d?async_create=true",
+                          {{"blueprint_id", "bp"}, {"inputs", {{"nope", 1}}}}),
+                    400) == "unknown_deployment_input_error");
+  CHECK(ErrorCodeOf(c.Get("/deployments/d"), 404) == "not_found_error");
+  auto created = c.Put("/deployments/d?async_create=true",
+                       {{"blueprint_id", "bp"}, {"inputs", {{"port", 9090}}}});
+  REQUIRE(created);
+  REQUIRE_MESSAGE(created->status == 201, created->body);
+  const std::string env_id = Body(created)["create_execution"];
+  json env = c.WaitForExecution(env_id);
+  CHECK(env["status"] == "terminated");
+  CHECK(env["workflow_id"] == "create_deployment_environment");
+  CHECK(Body(c.Get("/node-instances?deployment_id=d"))["items"].size() == 2);
+  json install = Body(c.StartExecution("d", "install"));
+  CHECK(c.WaitForExecution(install["id"])["status"] == "terminated");
+  CHECK(Body(c.Get("/deployments/d/outputs"))["outputs"]["url"] == "http://10.0.0.7:9090");
 }
 
 // Uploads "bp", deploys it as "d" and starts its install scheduled far ahead: the execution.

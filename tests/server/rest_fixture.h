@@ -155,9 +155,10 @@ struct Client {
     return http.Patch(Api(path), Headers(), body.dump(), "application/json");
   }
   // PUT /blueprints/<id> exactly as cloudify_rest_client sends it.
-  httplib::Result Upload(const std::string& id, const std::string& archive) {
+  httplib::Result Upload(const std::string& id, const std::string& archive,
+                         bool async_upload = false) {
     json params = {{"visibility", "tenant"},
-                   {"async_upload", false},
+                   {"async_upload", async_upload},
                    {"skip_execution", false},
                    {"application_file_name", "blueprint.yaml"}};
     httplib::MultipartFormDataItems items = {

@@ -72,4 +72,10 @@ struct Execution {
   bool operator==(const Execution&) const = default;
 };
 
+// A system workflow of neither a deployment nor a blueprint (the original's snapshot kind):
+// it runs alone, and nothing else starts while it is active or queued.
+inline bool IsSystemWide(const Execution& e) {
+  return e.is_system_workflow && e.deployment_id.empty() && e.blueprint_id.empty();
+}
+
 }  // namespace cloudify::model

@@ -20,6 +20,10 @@
 // (defaults filled). A registered function also replaces a built-in workflow whose mapping
 // names it (e.g. "default_workflows.cloudify.plugins.workflows.install").
 //
+// System-wide workflows (the original's snapshot kind) belong to no deployment: registered
+// with AddSystemWide and started with Manager::StartSystemExecution, they run alone. Their
+// context has no nodes or instances; deployment_id() and blueprint_id() are empty.
+//
 // Thread-safety: WorkflowRegistry may be read from many threads once filled; a WorkflowContext
 // belongs to the thread running its workflow function.
 #pragma once
@@ -94,9 +98,14 @@ class WorkflowRegistry {
   // The function for `name`, or null.
   const WorkflowFunction* Find(std::string_view name) const;
 
+  // A system-wide workflow by its workflow id; replaces one of the same id.
+  void AddSystemWide(std::string workflow_id, WorkflowFunction function);
+  const WorkflowFunction* FindSystemWide(std::string_view workflow_id) const;
+
  private:
   mutable std::mutex mu_;
   std::map<std::string, WorkflowFunction, std::less<>> functions_;
+  std::map<std::string, WorkflowFunction, std::less<>> system_wide_;
 };
 
 // Appends `tasks` (ids assigned when empty) so that each waits for the one before it, the
