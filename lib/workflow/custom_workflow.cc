@@ -4,26 +4,37 @@
 
 namespace cloudify::workflow {
 
+namespace {
+
+using Functions = std::map<std::string, WorkflowFunction, std::less<>>;
+
+void Put(std::mutex& mu, Functions& functions, std::string key, WorkflowFunction function) {
+  std::lock_guard lock(mu);
+  functions[std::move(key)] = std::move(function);
+}
+
+const WorkflowFunction* Get(std::mutex& mu, const Functions& functions, std::string_view key) {
+  std::lock_guard lock(mu);
+  auto it = functions.find(key);
+  return it == functions.end() ? nullptr : &it->second;
+}
+
+}  // namespace
+
 void WorkflowRegistry::Add(std::string name, WorkflowFunction function) {
-  std::lock_guard lock(mu_);
-  functions_[std::move(name)] = std::move(function);
+  Put(mu_, functions_, std::move(name), std::move(function));
 }
 
 const WorkflowFunction* WorkflowRegistry::Find(std::string_view name) const {
-  std::lock_guard lock(mu_);
-  auto it = functions_.find(name);
-  return it == functions_.end() ? nullptr : &it->second;
+  return Get(mu_, functions_, name);
 }
 
 void WorkflowRegistry::AddSystemWide(std::string workflow_id, WorkflowFunction function) {
-  std::lock_guard lock(mu_);
-  system_wide_[std::move(workflow_id)] = std::move(function);
+  Put(mu_, system_wide_, std::move(workflow_id), std::move(function));
 }
 
 const WorkflowFunction* WorkflowRegistry::FindSystemWide(std::string_view workflow_id) const {
-  std::lock_guard lock(mu_);
-  auto it = system_wide_.find(workflow_id);
-  return it == system_wide_.end() ? nullptr : &it->second;
+  return Get(mu_, system_wide_, workflow_id);
 }
 
 std::vector<std::string> AddSequence(TaskGraph& graph, std::vector<GraphTask> tasks,
