@@ -27,6 +27,9 @@ struct ManagerOptions {
   std::string store_url;
   // The broker. Default: "inproc://".
   std::string bus_url = "inproc://";
+  // The REST API's URL as agents on other hosts reach it, printed in the command that starts
+  // an agent of install_method `provided`. Default: empty (a placeholder is printed).
+  std::string agent_rest_url;
   // Executions running at once in this process (others wait their turn). Default: 8.
   int max_concurrent_executions = 8;
   // Operations of one execution running at once. Default: 8.

@@ -16,6 +16,7 @@
 #include "cloudify/files.h"
 #include "cloudify/ids.h"
 #include "cloudify/messaging/topology.h"
+#include "cloudify/url.h"
 #include "cloudify/workflow/engine.h"
 #include "cloudify/workflow/events.h"
 #include "cloudify/workflow/metrics.h"
@@ -147,6 +148,10 @@ class Manager::Impl {
     engine_options.scripts.fetch_url = options_.url_fetcher;
     engine_options.agent_ping_timeout = options_.agent_ping_timeout;
     engine_options.agent_ping_interval = options_.agent_ping_interval;
+    engine_options.agent_rest_url = options_.agent_rest_url;
+    if (auto url = ParseUrl(options_.bus_url); url.ok()) {
+      engine_options.agent_bus_url = url->Redacted();
+    }
     engine_options.scripts.blueprint_dir = [this](const std::string& tenant,
                                                   const std::string& blueprint_id) {
       return BlueprintRoot(tenant, blueprint_id);

@@ -143,6 +143,19 @@ bool AgentDispatcher::Alive(const std::string& agent) {
   return true;
 }
 
+TaskOutcome AgentDispatcher::AwaitAgent(const std::string& agent) {
+  if (Status s = Prepare(agent); !s.ok()) {
+    return TaskOutcome::Failure("pinging agent " + agent + ": " + s.ToString());
+  }
+  if (!Alive(agent)) {
+    if (on_silent_) {
+      on_silent_(agent);
+    }
+    return TaskOutcome::Failure("Timed out waiting for agent " + agent + " to start");
+  }
+  return TaskOutcome::Success();
+}
+
 TaskOutcome AgentDispatcher::Run(const std::string& agent, const std::string& task_id,
                                  const json& kwargs, const std::atomic<bool>* cancel) {
   const std::string timed_out = "Timed out waiting for agent " + agent;

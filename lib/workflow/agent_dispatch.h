@@ -55,6 +55,11 @@ class AgentDispatcher {
   TaskOutcome Run(const std::string& agent, const std::string& task_id,
                   const nlohmann::json& kwargs, const std::atomic<bool>* cancel);
 
+  // Pings `agent` (its queues declared first, so the ping waits for an agent still starting):
+  // success when it answers, else the recoverable failure "Timed out waiting for agent <name>
+  // to start" (and on_silent). The cloudify_agent.start operation of an awaited agent.
+  TaskOutcome AwaitAgent(const std::string& agent);
+
   // Called (on the caller's thread) with the name of an agent that did not answer its ping.
   // Set before the first Run.
   void set_on_silent(std::function<void(const std::string& agent)> on_silent) {

@@ -18,6 +18,7 @@
 #include "cloudify/workflow/lifecycle.h"
 
 #include "workflow/agent_dispatch.h"
+#include "workflow/agent_install.h"
 #include "workflow/relationships.h"
 #include "workflow/run_writer.h"
 #include "workflow/scale_heal.h"
@@ -146,6 +147,9 @@ struct RunData {
   std::mutex token_mu;                              // guards rest_token
   std::optional<model::MintedToken> rest_token;     // made when an agent first needs it
   std::chrono::milliseconds rest_token_lifetime{0};
+  // For the command that starts an agent of install_method provided.
+  std::string agent_bus_url;
+  std::string agent_rest_url;
 
   const model::Node* NodeOf(const std::string& node_id) const {
     auto it = node_by_id.find(node_id);
@@ -849,6 +853,10 @@ class RunExecutor final : public TaskExecutor, public GraphObserver {
     if (handler == nullptr && IsScriptOperation(*spec)) {
       handler = &run_script;  // a registered handler of the same name wins
     }
+    const OperationHandler install_agent = [this](OperationContext& c) { RunAgentInstaller(c); };
+    if (handler == nullptr && handler_name.rfind(kAgentInstaller, 0) == 0) {
+      handler = &install_agent;  // here too, a registered handler wins
+    }
     if (handler == nullptr) {
       return TaskOutcome::Failure(
           "no handler is registered for '" + handler_name + "' (operation " + task.name + ")",
@@ -898,6 +906,81 @@ class RunExecutor final : public TaskExecutor, public GraphObserver {
       Remember(*stored);
     }
     return ctx.outcome_;
+  }
+
+  // The built-in cloudify_agent operations of a host whose agent is installed by someone else
+  // (agent_install.h): create records the agent in the host's `cloudify_agent` runtime property
+  // (a name an IaaS operation recorded first is kept) and, for `provided`, logs the command
+  // that starts it; start waits for it to answer a ping; delete forgets it. The other
+  // operations of the interface have nothing to do here.
+  void RunAgentInstaller(OperationContext& c) {
+    const std::string& op = c.operation_name();
+    const model::Node& node = c.instance().node();
+    json& properties = c.instance().runtime_properties();
+    json agent = properties.value("cloudify_agent", json::object());
+    if (!agent.is_object()) {
+      agent = json::object();
+    }
+    auto name_of = [](const json& a, const char* key) {
+      auto it = a.find(key);
+      return it != a.end() && it->is_string() ? it->get<std::string>() : std::string();
+    };
+    if (op == kAgentCreate) {
+      const std::string method = AgentInstallMethod(node);
+      std::string name = name_of(agent, "name");
+      if (name.empty()) {
+        const json config = node.spec.properties.value("agent_config", json::object());
+        name = config.is_object() ? name_of(config, "service_name") : "";
+        name = name.empty() ? c.instance().id() : name;
+        agent["name"] = name;
+      }
+      if (name_of(agent, "queue").empty()) {
+        agent["queue"] = name;
+      }
+      agent["install_method"] = method;
+      properties["cloudify_agent"] = agent;
+      if (method != "provided") {
+        c.logger().Info("Agent " + name + " is to be started on its host by " + method);
+        return;
+      }
+      const auto or_placeholder = [](const std::string& value, const char* placeholder) {
+        return value.empty() ? std::string(placeholder) : value;
+      };
+      c.logger().Info(
+          "Agent " + name +
+          " is installed by hand (install_method provided). On its host, run: cloudify-agent "
+          "--name " +
+          name_of(agent, "queue") + " --bus-url " +
+          or_placeholder(data_.agent_bus_url, "<broker URL>") + " --rest-url " +
+          or_placeholder(data_.agent_rest_url, "<manager REST URL>") + " --tenant " + c.tenant() +
+          " --node-instance-id " + c.instance().id() +
+          " --rest-username <user> --rest-password <password>");
+      return;
+    }
+    if (op == kAgentStart) {
+      const std::string queue = name_of(agent, "queue");
+      if (queue.empty()) {
+        c.Fail(
+            "no agent is recorded on " + c.instance().id() + " (cloudify_agent.create did not run)",
+            false);
+        return;
+      }
+      if (data_.agents == nullptr) {
+        c.Fail("no agent dispatcher in this run", false);
+        return;
+      }
+      TaskOutcome alive = data_.agents->AwaitAgent(queue);
+      if (alive.kind != TaskOutcome::Kind::kSucceeded) {
+        c.Fail(alive.error, /*recoverable=*/true);
+        return;
+      }
+      c.logger().Info("Agent " + queue + " is alive");
+      return;
+    }
+    if (op == kAgentDelete && properties.contains("cloudify_agent")) {
+      properties.erase("cloudify_agent");
+      c.logger().Info("Agent " + name_of(agent, "name") + " is forgotten: stop it on its host");
+    }
   }
 
   // The operation's executor: its own, else its plugin's (from the nodes involved), else
@@ -1309,6 +1392,8 @@ class Engine::Impl {
     data.force_cancel = force_cancel;
     data.agents = &agents;
     data.rest_token_lifetime = options_.rest_token_lifetime;
+    data.agent_bus_url = options_.agent_bus_url;
+    data.agent_rest_url = options_.agent_rest_url;
     // The execution's REST token ends with its run (a resumed run makes a new one).
     struct TokenRevoker {
       storage::Store& store;

@@ -6,6 +6,7 @@
 
 #include "cloudify/ids.h"
 
+#include "workflow/agent_install.h"
 #include "workflow/relationships.h"
 
 namespace cloudify::workflow {
@@ -229,7 +230,9 @@ Status AddInstall(Builder& b, const NodeInstance& instance, const std::string& s
   const auto L = [](std::string_view op) { return Interface(kLifecycle, op); };
   const auto R = [](std::string_view op) { return Interface(kRelationshipLifecycle, op); };
   // An instance with nothing to run just goes to started.
-  if (!HasAnyOp(*node, {kValidationCreate, L("precreate"), L("create"), L("configure"), L("start"),
+  const bool agent = AwaitsAgent(*node);
+  if (!agent &&
+      !HasAnyOp(*node, {kValidationCreate, L("precreate"), L("create"), L("configure"), L("start"),
                         kHostGetState, L("poststart"), kMonitoringStart}) &&
       !HasAnyRelationshipOp(b, *node, instance,
                             {R("preconfigure"), R("postconfigure"), R("establish")})) {
@@ -259,6 +262,11 @@ Status AddInstall(Builder& b, const NodeInstance& instance, const std::string& s
   seq.StateWithEvent(State::kStarting, "Starting node instance");
   seq.Operation(*node, L("start"));
   seq.Operation(*node, kHostGetState);
+  if (agent) {
+    // The host's agent is recorded, then awaited: its software's host_agent operations follow.
+    seq.Operation(*node, kAgentCreate);
+    seq.Operation(*node, kAgentStart);
+  }
   seq.Operation(*node, L("poststart"));
   seq.Operation(*node, kMonitoringStart);
   seq.Relationships(*node, instance.relationships, R("establish"));
@@ -276,7 +284,9 @@ Status AddUninstall(Builder& b, const NodeInstance& instance, const std::string&
     seq.Step({seq.Event("Node instance deleted (nothing to do)")});
     return Status::Ok();
   }
-  if (!HasAnyOp(*node, {kValidationDelete, kMonitoringStop, L("prestop"), L("stop"), L("delete"),
+  const bool agent = AwaitsAgent(*node);
+  if (!agent &&
+      !HasAnyOp(*node, {kValidationDelete, kMonitoringStop, L("prestop"), L("stop"), L("delete"),
                         L("postdelete")}) &&
       !HasAnyRelationshipOp(b, *node, instance, {unlink})) {
     seq.StateWithEvent(State::kDeleted, "Node instance deleted");
@@ -289,6 +299,9 @@ Status AddUninstall(Builder& b, const NodeInstance& instance, const std::string&
     seq.Operation(*node, kValidationDelete);
     seq.Operation(*node, kMonitoringStop);
     seq.Operation(*node, L("prestop"));
+    if (agent) {
+      seq.Operation(*node, kAgentDelete);
+    }
     seq.Operation(*node, L("stop"));
     seq.StateWithEvent(State::kStopped, "Node instance stopped");
   }

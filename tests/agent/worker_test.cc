@@ -46,6 +46,8 @@ constexpr const char* kBlueprint = R"(
 tosca_definitions_version: cloudify_dsl_1_4
 imports:
   - http://cloudify.co/spec/cloudify/6.4.0/types.yaml
+inputs:
+  install_method: {default: provided}
 plugins:
   iaas:
     executor: central_deployment_agent
@@ -53,7 +55,7 @@ plugins:
 node_templates:
   vm:
     type: cloudify.nodes.Compute
-    properties: {agent_config: {install_method: provided}}
+    properties: {agent_config: {install_method: {get_input: install_method}}}
     interfaces:
       cloudify.interfaces.lifecycle:
         create: iaas.tasks.create_vm
@@ -101,7 +103,8 @@ struct ManagerUnderTest {
   storage::CallerContext caller = storage::CallerContext::System();
 
   ManagerUnderTest(const std::string& bus_url, std::string agent, milliseconds ping_timeout,
-                   int task_retries = 0, const std::string& start_script = kStartScript)
+                   int task_retries = 0, const std::string& start_script = kStartScript,
+                   const std::string& install_method = "provided")
       : agent_name(std::move(agent)) {
     ManagerOptions options;
     options.data_dir = tmp.path() / "data";
@@ -142,7 +145,8 @@ struct ManagerUnderTest {
     std::ofstream(folder / "scripts" / "start.sh") << start_script;
     auto bp = manager->UploadBlueprint(caller, "agent-bp", folder / "blueprint.yaml");
     REQUIRE_MESSAGE(bp.ok(), bp.status().ToString());
-    auto dep = manager->CreateDeployment(caller, "agent-bp", "agent-dep");
+    auto dep = manager->CreateDeployment(caller, "agent-bp", "agent-dep",
+                                         {{"install_method", install_method}});
     REQUIRE_MESSAGE(dep.ok(), dep.status().ToString());
   }
 
@@ -345,9 +349,57 @@ TEST_CASE("worker: an agent that does not answer the ping fails the operation wi
   CHECK(m.manager->store().GetAgent(m.caller, name)->state == model::AgentState::kNonresponsive);
 }
 
+TEST_CASE("install_method provided: the agent is recorded, its command logged, and awaited") {
+  const std::string bus = "inproc://agent-test-" + NewUuid();
+  // The vm's own create records no agent: the workflow's cloudify_agent.create names it.
+  ManagerUnderTest m(bus, "", seconds(10), /*task_retries=*/5);
+  auto started = m.manager->StartExecution(m.caller, "agent-dep", "install");
+  REQUIRE(started.ok());
+  const std::string vm_id = m.InstanceOf("vm").id;
+  // The user reads the command from the execution's logs and starts the agent with it.
+  std::string command;
+  for (int i = 0; i < 1000 && command.empty(); ++i) {
+    REQUIRE(m.manager->SyncEvents(seconds(10)).ok());
+    storage::ListQuery query;
+    query.filters = {{"execution_id", {started->id}}};
+    query.get_all_results = true;
+    auto events = m.manager->store().ListEvents(m.caller, query);
+    REQUIRE(events.ok());
+    for (const auto& e : events->items) {
+      if (e.message.find("On its host, run: cloudify-agent") != std::string::npos) {
+        command = e.message;
+      }
+    }
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  REQUIRE_MESSAGE(!command.empty(), "no command was logged");
+  CHECK_MESSAGE(command.find("--name " + vm_id + " ") != std::string::npos, command);
+  CHECK_MESSAGE(command.find("--node-instance-id " + vm_id) != std::string::npos, command);
+  CHECK_MESSAGE(command.find("--bus-url " + bus) != std::string::npos, command);
+  CHECK(m.InstanceOf("vm").runtime_properties["cloudify_agent"] ==
+        json{{"name", vm_id}, {"queue", vm_id}, {"install_method", "provided"}});
+  m.agent_name = vm_id;
+  auto worker = Worker::Start(m.AgentOptions(bus));
+  REQUIRE_MESSAGE(worker.ok(), worker.status().ToString());
+  auto ended = m.manager->WaitForExecution(m.caller, started->id, seconds(60));
+  REQUIRE(ended.ok());
+  CHECK_MESSAGE(ended->status == model::ExecutionStatus::kTerminated, ended->error);
+  m.CheckInstalledByAgent();
+  CHECK((*worker)->stats().operations == 2);
+
+  // Uninstall forgets the agent (its host's owner stops it).
+  auto uninstall = m.manager->StartExecution(m.caller, "agent-dep", "uninstall");
+  REQUIRE(uninstall.ok());
+  auto removed = m.manager->WaitForExecution(m.caller, uninstall->id, seconds(60));
+  REQUIRE(removed.ok());
+  CHECK_MESSAGE(removed->status == model::ExecutionStatus::kTerminated, removed->error);
+  CHECK_FALSE(m.InstanceOf("vm").runtime_properties.contains("cloudify_agent"));
+}
+
 TEST_CASE("worker: a host without cloudify_agent fails host_agent operations without retry") {
   const std::string bus = "inproc://agent-test-" + NewUuid();
-  ManagerUnderTest m(bus, "", milliseconds(200), /*task_retries=*/5);
+  // remote: this manager installs no agent over SSH, so none is recorded.
+  ManagerUnderTest m(bus, "", milliseconds(200), /*task_retries=*/5, kStartScript, "remote");
   model::Execution ended = m.Install();
   CHECK(ended.status == model::ExecutionStatus::kFailed);
   CHECK_MESSAGE(ended.error.find("missing cloudify_agent") != std::string::npos, ended.error);

@@ -77,6 +77,11 @@ struct EngineOptions {
   // host_agent operations: the lifetime of the token an execution's tasks carry for the REST
   // API (`rest_token`), should its run never end to delete it. Default: 7 days.
   std::chrono::milliseconds rest_token_lifetime = std::chrono::hours(24 * 7);
+  // Printed in the command an agent of install_method `provided` is started with: the broker
+  // URL (its password hidden) and the REST API the agent reaches this manager at. Default:
+  // empty (placeholders are printed).
+  std::string agent_bus_url;
+  std::string agent_rest_url;
 };
 
 // Evaluates the functions in `values` (deployment outputs or capabilities: a map of name ->
