@@ -1,9 +1,8 @@
 // /blueprints: multipart upload (REST.md §3.1, §4.1), list, get, delete.
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "cloudify/archive.h"
+#include "cloudify/files.h"
 #include "cloudify/ids.h"
 #include "cloudify/url.h"
 
@@ -150,16 +149,13 @@ Result<HttpResponse> Archive(Context& ctx) {
   }
   const std::filesystem::path temp =
       std::filesystem::temp_directory_path() / ("cloudify-archive-" + NewUuid() + ".tar.gz");
-  Status packed = CreateTarGz(folder, temp, bp.id);
-  std::ifstream in(temp, std::ios::binary);
-  std::ostringstream bytes;
-  bytes << in.rdbuf();
-  std::filesystem::remove(temp, ec);
-  CLOUDIFY_RETURN_IF_ERROR(packed);
+  ScopedRemoval cleanup(temp);
+  CLOUDIFY_RETURN_IF_ERROR(CreateTarGz(folder, temp, bp.id));
+  CLOUDIFY_ASSIGN_OR_RETURN(std::string bytes, ReadFileBytes(temp));
   HttpResponse r;
   r.content_type = "application/octet-stream";
   r.headers["Content-Disposition"] = "attachment; filename=" + bp.id + ".tar.gz";
-  r.body = bytes.str();
+  r.body = std::move(bytes);
   return r;
 }
 

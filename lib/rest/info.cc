@@ -1,6 +1,7 @@
 // /status, /config, /plugins (list), and the /resources file server.
-#include <fstream>
 #include <sstream>
+
+#include "cloudify/files.h"
 
 #include "rest/internal.h"
 #include "rest/json_codec.h"
@@ -140,12 +141,10 @@ Result<HttpResponse> ServeResource(Context& ctx) {
   if (ec || real.string().rfind(root.string() + "/", 0) != 0 || !fs::is_regular_file(real, ec)) {
     return NotFoundError("Requested resource " + ctx.request.path + " was not found");
   }
-  std::ifstream stream(real, std::ios::binary);
-  std::ostringstream content;
-  content << stream.rdbuf();
+  CLOUDIFY_ASSIGN_OR_RETURN(std::string content, ReadFileBytes(real));
   HttpResponse r;
   r.content_type = ContentTypeFor(real);
-  r.body = content.str();
+  r.body = std::move(content);
   return r;
 }
 

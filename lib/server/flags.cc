@@ -1,9 +1,7 @@
-#include <fstream>
-#include <sstream>
-
 #include <CLI/CLI.hpp>
 
 #include "cloudify/dsl/yaml.h"
+#include "cloudify/files.h"
 #include "cloudify/server/server.h"
 
 namespace cloudify::server {
@@ -37,13 +35,11 @@ Status ParseListen(const std::string& listen, ServerOptions& options) {
 // The YAML config file: a map whose keys are the long flag names (dashes or underscores).
 // Values apply to options given neither as flags nor in the environment.
 Status ApplyConfigFile(CLI::App& app, const std::string& path) {
-  std::ifstream in(path);
-  if (!in) {
+  auto text = ReadFileBytes(path);
+  if (!text.ok()) {
     return BadParametersError("--config: cannot read " + path);
   }
-  std::stringstream text;
-  text << in.rdbuf();
-  CLOUDIFY_ASSIGN_OR_RETURN(nlohmann::json config, dsl::YamlToJson(text.str(), path));
+  CLOUDIFY_ASSIGN_OR_RETURN(nlohmann::json config, dsl::YamlToJson(*text, path));
   if (config.is_null()) {
     return Status::Ok();
   }

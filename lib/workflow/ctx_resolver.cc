@@ -9,6 +9,7 @@
 #include <variant>
 #include <vector>
 
+#include "cloudify/files.h"
 #include "cloudify/ids.h"
 #include "cloudify/process.h"
 
@@ -189,12 +190,7 @@ Result<std::string> ReadFile(const fs::path& path) {
   if (size > kMaxResourceBytes) {
     return BadParametersError(path.string() + " is larger than 64 MiB");
   }
-  std::ifstream in(path, std::ios::binary);
-  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (!in && !in.eof()) {
-    return NotFoundError("cannot read " + path.string());
-  }
-  return data;
+  return ReadFileBytes(path);
 }
 
 }  // namespace
