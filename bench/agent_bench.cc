@@ -36,7 +36,9 @@ using Clock = std::chrono::steady_clock;
 
 constexpr const char* kPassword = "bench-password";
 
+// The hosts' agents are started by the benchmark (`provided`); the central baseline has none.
 std::string Blueprint(int hosts, int instances, const char* executor) {
+  const bool central = std::string_view(executor) == "central_deployment_agent";
   return std::string(R"(tosca_definitions_version: cloudify_dsl_1_4
 imports:
   - http://cloudify.co/spec/cloudify/6.4.0/types.yaml
@@ -47,7 +49,8 @@ plugins:
 node_templates:
   vm:
     type: cloudify.nodes.Compute
-    properties: {agent_config: {install_method: provided}}
+    properties: {agent_config: {install_method: )" +
+         (central ? "none" : "provided") + R"(}}
     capabilities:
       scalable: {properties: {default_instances: )" +
          std::to_string(hosts) + R"(}}

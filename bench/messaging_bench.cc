@@ -67,6 +67,9 @@ void Declare(Bus& bus, const std::string& queue, bool durable) {
 
 // Publishes `count` 1 KB persistent messages on `publisher` and consumes them on `consumer`.
 void Throughput(const char* label, Bus& publisher, Bus& consumer, int count) {
+  if (count <= 0) {
+    return;  // --messages 0 or --amqp-messages 0: that backend's throughput is not measured
+  }
   const std::string queue = "bench." + cloudify::NewUuid().substr(0, 8);
   Declare(publisher, queue, /*durable=*/true);
   std::mutex mu;
@@ -122,6 +125,9 @@ void Throughput(const char* label, Bus& publisher, Bus& consumer, int count) {
 }
 
 void RoundTrip(const char* label, Bus& bus, int requests) {
+  if (requests <= 0) {
+    return;
+  }
   const std::string queue = "bench.rpc." + cloudify::NewUuid().substr(0, 8);
   Declare(bus, queue, /*durable=*/false);
   auto responder = bus.Consume(queue, {.prefetch = 100}, [&bus](Delivery request) {
