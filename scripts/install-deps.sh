@@ -10,6 +10,8 @@ packages=(
   nlohmann-json3-dev doctest-dev libyaml-cpp-dev libcpp-httplib-dev
   libsoci-dev libboost-dev libsqlite3-dev libpq-dev librabbitmq-dev
   libssl-dev libarchive-dev libcli11-dev
+  # tcmalloc, which the manager and agent programs and the benchmarks link (CMakeLists.txt).
+  libgoogle-perftools-dev
   # What script operations run: Python scripts, and Jinja2 for templates beyond substitutions.
   python3 python3-jinja2
 )
