@@ -1,5 +1,7 @@
 // Opening stores: URLs, migrations, refusing a newer schema, SQLite's WAL mode.
+#include <chrono>
 #include <fstream>
+#include <thread>
 
 #include <doctest/doctest.h>
 #include <soci/postgresql/soci-postgresql.h>
@@ -132,6 +134,40 @@ TEST_CASE("statements kept prepared on SQLite do not pin the write-ahead log") {
       soci::into(checkpointed);
   CHECK(busy == 0);
   CHECK(log == 0);  // truncated: nothing left in the log
+}
+
+TEST_CASE("SQLite's write-ahead log is checkpointed beside the writers, not by them") {
+  TempDir dir;
+  const std::filesystem::path path = dir.path() / "db.sqlite";
+  auto store = storage::OpenStore("sqlite://" + path.string());
+  REQUIRE_MESSAGE(store.ok(), store.status().ToString());
+  LoadInstances(**store);
+  const auto size_before = std::filesystem::file_size(path);
+  // Well over the 1,000 pages that call for a checkpoint, in one commit.
+  std::vector<model::NodeInstance> instances;
+  for (int i = 0; i < 3000; ++i) {
+    model::NodeInstance inst;
+    inst.id = "big_" + std::to_string(i);
+    inst.node_id = "big";
+    inst.deployment_id = "d1";
+    inst.runtime_properties = {{"padding", std::string(2000, 'x')}};
+    instances.push_back(inst);
+  }
+  REQUIRE((*store)->CreateNodeInstances(storage::CallerContext::System(), instances).ok());
+  // Only a checkpoint copies pages into the database file; nothing else writes it in WAL mode.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::filesystem::file_size(path) < size_before + (size_t{4} << 20) &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  CHECK(std::filesystem::file_size(path) >= size_before + (size_t{4} << 20));
+  // The store still reads and writes, and closes with its checkpointer.
+  CHECK((*store)->ListNodeInstances(storage::CallerContext::System(), {})->total == 3200);
+  store->reset();
+  soci::session sql(soci::sqlite3, "db=" + path.string());
+  int count = 0;
+  sql << "SELECT COUNT(*) FROM node_instances", soci::into(count);
+  CHECK(count == 3200);
 }
 
 TEST_CASE("maintenance on PostgreSQL vacuums and analyzes the store's own tables") {

@@ -4,8 +4,10 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <condition_variable>
 #include <mutex>
 #include <optional>
+#include <thread>
 #include <unordered_set>
 #include <utility>
 
@@ -27,6 +29,81 @@ using nlohmann::json;
 
 std::string QuoteIdentifier(const std::string& name);
 
+// Checkpoints an SQLite database's write-ahead log on a thread of its own. SQLite's automatic
+// checkpoint runs inside the commit that fills the log to 1,000 pages, so the writer that
+// happened to commit then (storing a task graph of thousands of operations, say) waits while
+// the log is copied into the database; here the next writer goes on and the copy runs beside it.
+class SqliteCheckpointer {
+ public:
+  // SQLite's own default for wal_autocheckpoint.
+  static constexpr int kPages = 1000;
+
+  explicit SqliteCheckpointer(const std::string& conninfo, std::chrono::milliseconds busy) {
+    session_.open(soci::sqlite3, conninfo);
+    Exec(session_, "PRAGMA busy_timeout = " + std::to_string(busy.count()));
+    thread_ = std::thread([this] { Loop(); });
+  }
+  ~SqliteCheckpointer() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_one();
+    thread_.join();
+  }
+  SqliteCheckpointer(const SqliteCheckpointer&) = delete;
+  SqliteCheckpointer& operator=(const SqliteCheckpointer&) = delete;
+
+  // Replaces `s`'s automatic checkpoint with a call for this thread's.
+  void Watch(soci::session& s) {
+    auto* backend = static_cast<soci::sqlite3_session_backend*>(s.get_backend());
+    sqlite_api::sqlite3_wal_hook(backend->conn_, &OnCommit, this);
+  }
+  static void Unwatch(soci::session& s) {
+    auto* backend = static_cast<soci::sqlite3_session_backend*>(s.get_backend());
+    sqlite_api::sqlite3_wal_hook(backend->conn_, nullptr, nullptr);
+  }
+
+ private:
+  // Runs in the committing thread, with its connection's mutex held: only a flag and a wake-up.
+  static int OnCommit(void* self, sqlite_api::sqlite3*, const char*, int pages) {
+    if (pages >= kPages) {
+      auto* checkpointer = static_cast<SqliteCheckpointer*>(self);
+      {
+        std::lock_guard lock(checkpointer->mu_);
+        checkpointer->due_ = true;
+      }
+      checkpointer->cv_.notify_one();
+    }
+    return 0;  // SQLITE_OK
+  }
+
+  void Loop() {
+    std::unique_lock lock(mu_);
+    while (true) {
+      cv_.wait(lock, [this] { return due_ || stop_; });
+      if (stop_) {
+        return;
+      }
+      due_ = false;
+      lock.unlock();
+      try {
+        // PASSIVE: copies what no reader still needs, never waits for readers or writers.
+        Exec(session_, "PRAGMA wal_checkpoint(PASSIVE)");
+      } catch (const std::exception&) {  // NOLINT(bugprone-empty-catch): the next commit asks again
+      }
+      lock.lock();
+    }
+  }
+
+  soci::session session_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool due_ = false;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
 // What every view of one store shares: the pool and the settings.
 struct Shared {
   Dialect dialect = Dialect::kSqlite;
@@ -40,6 +117,8 @@ struct Shared {
   // the busy timeout, as they would wait for the lock).
   std::timed_mutex sqlite_writer;
   std::string schema;  // PostgreSQL: the search_path every connection sets
+  // SQLite files: the pool's connections leave their checkpoints to it.
+  std::unique_ptr<SqliteCheckpointer> checkpointer;
 
   // What every PostgreSQL connection sets when it is opened (or opened again).
   void SetUpPostgresSession(soci::session& s, bool create_schema) const {
@@ -76,8 +155,12 @@ struct Shared {
     if (pool != nullptr) {
       for (size_t i = 0; i < pool_size; ++i) {
         ForgetPreparedStatements(pool->at(i));  // while their connections are open
+        if (checkpointer != nullptr) {
+          SqliteCheckpointer::Unwatch(pool->at(i));  // it goes first
+        }
       }
     }
+    checkpointer.reset();
   }
 };
 
@@ -1603,6 +1686,11 @@ Result<std::unique_ptr<Store>> OpenSociStore(const Url& url, const StoreOptions&
           // WAL + NORMAL: a crash never corrupts; a power loss may drop the last commits.
           Exec(s, "PRAGMA synchronous = NORMAL");
           Exec(s, "PRAGMA cache_size = -16000");  // 16 MB per connection
+          if (shared->checkpointer == nullptr) {
+            shared->checkpointer =
+                std::make_unique<SqliteCheckpointer>(conninfo, options.busy_timeout);
+          }
+          shared->checkpointer->Watch(s);
         }
       } else {
         s.open(soci::postgresql, conninfo);
