@@ -170,6 +170,70 @@ TEST_CASE("SQLite's write-ahead log is checkpointed beside the writers, not by t
   CHECK(count == 3200);
 }
 
+TEST_CASE("node instances read again from an SQLite store's cache are never stale") {
+  TempDir dir;
+  const std::string url = "sqlite://" + (dir.path() / "db.sqlite").string();
+  auto store = storage::OpenStore(url);
+  REQUIRE_MESSAGE(store.ok(), store.status().ToString());
+  storage::Store& ts = **store;
+  LoadInstances(ts);
+  const storage::CallerContext c = storage::CallerContext::System();
+  auto version_of = [&](storage::Store& s, const std::string& id) {
+    auto read = s.GetNodeInstance(c, id);
+    return read.ok() ? read->version : int64_t{-1};
+  };
+  const int64_t first = version_of(ts, "vm_1");
+  REQUIRE(first >= 0);
+  CHECK(version_of(ts, "vm_1") == first);  // read twice: the second from the cache
+
+  SUBCASE("this store's writes are seen at once") {
+    storage::NodeInstanceUpdate u;
+    u.version = first;
+    u.runtime_properties = nlohmann::json{{"port", 8080}};
+    REQUIRE(ts.UpdateNodeInstance(c, "vm_1", u).ok());
+    auto read = ts.GetNodeInstance(c, "vm_1");
+    REQUIRE(read.ok());
+    CHECK(read->version == first + 1);
+    CHECK(read->runtime_properties == nlohmann::json{{"port", 8080}});
+    REQUIRE(ts.DeleteNodeInstance(c, "vm_1").ok());
+    CHECK(ts.GetNodeInstance(c, "vm_1").status().code() == ErrorCode::kNotFound);
+  }
+  SUBCASE("a transaction reads its own writes, and what it rolls back is not kept") {
+    Status rolled_back = ts.InTransaction([&](storage::Store& tx) -> Status {
+      storage::NodeInstanceUpdate u;
+      u.version = first;
+      u.runtime_properties = nlohmann::json{{"inside", true}};
+      CLOUDIFY_RETURN_IF_ERROR(tx.UpdateNodeInstance(c, "vm_1", u).status());
+      auto inside = tx.GetNodeInstance(c, "vm_1");
+      CHECK(inside.ok());
+      CHECK(inside->version == first + 1);
+      return Status(ErrorCode::kConflict, "roll it back");
+    });
+    CHECK(rolled_back.code() == ErrorCode::kConflict);
+    auto after = ts.GetNodeInstance(c, "vm_1");
+    REQUIRE(after.ok());
+    CHECK(after->version == first);
+    CHECK(after->runtime_properties.empty());
+  }
+  SUBCASE("another tenant does not get what this one read") {
+    REQUIRE(ts.CreateTenant({"other", {}, "", ""}).ok());
+    CHECK(ts.GetNodeInstance(storage::CallerContext::System("other"), "vm_1").status().code() ==
+          ErrorCode::kNotFound);
+  }
+  SUBCASE("another process's writes to the file are seen within a second") {
+    auto second = storage::OpenStore(url);  // stands for another process: a store of its own
+    REQUIRE_MESSAGE(second.ok(), second.status().ToString());
+    storage::NodeInstanceUpdate u;
+    u.version = first;
+    REQUIRE((*second)->UpdateNodeInstance(c, "vm_1", u).ok());
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+    while (version_of(ts, "vm_1") != first + 1 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    CHECK(version_of(ts, "vm_1") == first + 1);
+  }
+}
+
 TEST_CASE("maintenance on PostgreSQL vacuums and analyzes the store's own tables") {
   if (!HaveServer(PostgresTestUrl(), "CLOUDIFY_TEST_POSTGRES_URL")) {
     return;

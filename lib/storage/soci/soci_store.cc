@@ -1,6 +1,7 @@
 #include "storage/soci/soci_store.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <charconv>
 #include <cmath>
@@ -17,6 +18,7 @@
 
 #include "cloudify/crypto.h"
 
+#include "storage/soci/instance_cache.h"
 #include "storage/soci/mapping.h"
 #include "storage/soci/pg_copy.h"
 #include "storage/soci/schema.h"
@@ -119,6 +121,10 @@ struct Shared {
   std::string schema;  // PostgreSQL: the search_path every connection sets
   // SQLite files: the pool's connections leave their checkpoints to it.
   std::unique_ptr<SqliteCheckpointer> checkpointer;
+  // SQLite: write transactions this process ended (committed or not), and the node instances
+  // read since the last one (instance_cache.h). PostgreSQL serves several managers: no cache.
+  std::atomic<uint64_t> writes{0};
+  std::unique_ptr<NodeInstanceCache> instance_cache;
 
   // What every PostgreSQL connection sets when it is opened (or opened again).
   void SetUpPostgresSession(soci::session& s, bool create_schema) const {
@@ -907,7 +913,22 @@ class SociStore final : public Store {
   }
   Result<model::NodeInstance> GetNodeInstance(const CallerContext& c,
                                               const std::string& id) override {
-    return Get<model::NodeInstance>(&c, KeyWhere({{"id", id}}), "node instance " + id);
+    // Inside a transaction the read must see its own writes, and must not cache them.
+    NodeInstanceCache* cache =
+        tx_ == nullptr && !c.all_tenants ? shared_->instance_cache.get() : nullptr;
+    if (cache == nullptr) {
+      return Get<model::NodeInstance>(&c, KeyWhere({{"id", id}}), "node instance " + id);
+    }
+    std::string key = NodeInstanceCache::Key(c, id);
+    const uint64_t writes = shared_->writes.load(std::memory_order_acquire);
+    if (auto hit = cache->Find(key, writes)) {
+      return *hit;
+    }
+    auto read = Get<model::NodeInstance>(&c, KeyWhere({{"id", id}}), "node instance " + id);
+    if (read.ok()) {
+      cache->Put(std::move(key), writes, *read);
+    }
+    return read;
   }
   Result<model::NodeInstance> UpdateNodeInstance(const CallerContext& c, const std::string& id,
                                                  const NodeInstanceUpdate& u) override {
@@ -1351,6 +1372,11 @@ class SociStore final : public Store {
       }
       Lease lease(*shared_->pool);
       soci::session& s = lease.session();
+      // However it ends, a reader that read before it ended must not be trusted after.
+      struct CountWrite {
+        std::atomic<uint64_t>& writes;
+        ~CountWrite() { writes.fetch_add(1, std::memory_order_release); }
+      } count_write{shared_->writes};
       try {
         Exec(s, BeginWriteSql(shared_->dialect));
       } catch (const std::exception&) {
@@ -1691,6 +1717,9 @@ Result<std::unique_ptr<Store>> OpenSociStore(const Url& url, const StoreOptions&
                 std::make_unique<SqliteCheckpointer>(conninfo, options.busy_timeout);
           }
           shared->checkpointer->Watch(s);
+        }
+        if (shared->instance_cache == nullptr) {
+          shared->instance_cache = std::make_unique<NodeInstanceCache>();
         }
       } else {
         s.open(soci::postgresql, conninfo);
