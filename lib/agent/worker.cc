@@ -550,6 +550,8 @@ class Worker::Impl {
     }
 
     // Runtime properties go back with the version read, so a concurrent writer is a conflict.
+    // The reply names the instances written: the manager reads those again, and only those.
+    json written = json::array();
     for (RemoteInstance* view : {ctx.self.get(), ctx.other.get()}) {
       if (view == nullptr || !view->changed()) {
         continue;
@@ -561,11 +563,12 @@ class Worker::Impl {
         return ErrorReply("RecoverableError", "storing runtime properties of " + view->id() + ": " +
                                                   stored.status().ToString());
       }
+      written.push_back(view->id());
     }
     if (!ctx.error.is_null()) {
-      return {{"ok", false}, {"error", ctx.error}};
+      return {{"ok", false}, {"error", ctx.error}, {"written", std::move(written)}};
     }
-    return {{"ok", true}, {"result", ctx.result}};
+    return {{"ok", true}, {"result", ctx.result}, {"written", std::move(written)}};
   }
 
   // The instance named by holder's node_id: as the task carries it, else read from the manager.

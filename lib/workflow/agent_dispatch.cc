@@ -58,6 +58,27 @@ TaskOutcome OutcomeFromAgentReply(const json& reply) {
   return TaskOutcome::Failure(message, type != "NonRecoverableError");
 }
 
+namespace {
+
+// The instances an agent's reply says it stored; nullopt when it does not say (an agent of an
+// earlier version, or a failure before the operation ran).
+std::optional<std::vector<std::string>> WrittenInstances(const json& reply) {
+  auto it = reply.is_object() ? reply.find("written") : reply.end();
+  if (!reply.is_object() || it == reply.end() || !it->is_array()) {
+    return std::nullopt;
+  }
+  std::vector<std::string> ids;
+  for (const json& id : *it) {
+    if (!id.is_string()) {
+      return std::nullopt;
+    }
+    ids.push_back(id.get<std::string>());
+  }
+  return ids;
+}
+
+}  // namespace
+
 AgentDispatcher::AgentDispatcher(messaging::Bus& bus, std::string execution_id,
                                  std::chrono::milliseconds ping_timeout,
                                  std::chrono::milliseconds ping_interval)
@@ -157,7 +178,8 @@ TaskOutcome AgentDispatcher::AwaitAgent(const std::string& agent) {
 }
 
 TaskOutcome AgentDispatcher::Run(const std::string& agent, const std::string& task_id,
-                                 const json& kwargs, const std::atomic<bool>* cancel) {
+                                 const json& kwargs, const std::atomic<bool>* cancel,
+                                 std::optional<std::vector<std::string>>* written) {
   const std::string timed_out = "Timed out waiting for agent " + agent;
   if (Status s = Prepare(agent); !s.ok()) {
     return TaskOutcome::Failure("sending to agent " + agent + ": " + s.ToString());
@@ -193,6 +215,9 @@ TaskOutcome AgentDispatcher::Run(const std::string& agent, const std::string& ta
       replies_.erase(it);
       waiting_.erase(task_id);
       lock.unlock();
+      if (written != nullptr) {
+        *written = WrittenInstances(reply);
+      }
       return OutcomeFromAgentReply(reply);
     }
     if (cancel != nullptr && cancel->load()) {

@@ -30,6 +30,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -51,9 +52,11 @@ class AgentDispatcher {
 
   // Pings `agent`, sends task `task_id` with `kwargs` (the operation's inputs and
   // "__cloudify_context") and waits for its reply. `cancel` (may be null) set to true stops the
-  // wait: the outcome is then a failure without retry.
+  // wait: the outcome is then a failure without retry. `written` (may be null) gets the node
+  // instances the agent says it stored, when its reply says (nullopt: any may have changed).
   TaskOutcome Run(const std::string& agent, const std::string& task_id,
-                  const nlohmann::json& kwargs, const std::atomic<bool>* cancel);
+                  const nlohmann::json& kwargs, const std::atomic<bool>* cancel,
+                  std::optional<std::vector<std::string>>* written = nullptr);
 
   // Pings `agent` (its queues declared first, so the ping waits for an agent still starting):
   // success when it answers, else the recoverable failure "Timed out waiting for agent <name>

@@ -1080,20 +1080,34 @@ class RunExecutor final : public TaskExecutor, public GraphObserver {
                                       " runs on host_agent, but the node instance has no host",
                                   false);
     }
-    // Read afresh: the host's agent may have been recorded by another execution.
-    auto host = store_.GetNodeInstance(data_.caller, *host_id);
-    if (!host.ok()) {
-      return TaskOutcome::Failure(host.status().ToString());
-    }
-    std::string agent;
-    auto found = host->runtime_properties.find("cloudify_agent");
-    if (found != host->runtime_properties.end() && found->is_object()) {
-      for (const char* key : {"queue", "name"}) {
-        auto it = found->find(key);
-        if (agent.empty() && it != found->end() && it->is_string()) {
-          agent = it->get<std::string>();
+    // The run's copy of the host names its agent once this run or an earlier one recorded it
+    // (a deployment runs one execution at a time); only a host without one is read afresh, in
+    // case something else recorded it since.
+    auto agent_of = [](const json& runtime_properties) {
+      auto found = runtime_properties.find("cloudify_agent");
+      if (found != runtime_properties.end() && found->is_object()) {
+        for (const char* key : {"queue", "name"}) {
+          auto it = found->find(key);
+          if (it != found->end() && it->is_string() && !it->get<std::string>().empty()) {
+            return it->get<std::string>();
+          }
         }
       }
+      return std::string();
+    };
+    std::string agent;
+    {
+      std::lock_guard lock(data_.mu);
+      if (const model::NodeInstance* cached = data_.Instance(*host_id)) {
+        agent = agent_of(cached->runtime_properties);
+      }
+    }
+    if (agent.empty()) {
+      auto host = store_.GetNodeInstance(data_.caller, *host_id);
+      if (!host.ok()) {
+        return TaskOutcome::Failure(host.status().ToString());
+      }
+      agent = agent_of(host->runtime_properties);
     }
     if (agent.empty()) {
       // auto: a host without an agent (install_method none) runs its scripts centrally.
@@ -1124,10 +1138,13 @@ class RunExecutor final : public TaskExecutor, public GraphObserver {
     kwargs["__cloudify_context"] =
         AgentTaskContext(task, retry, self, other, spec, agent, executor);
     kwargs["__cloudify_context"]["rest_token"] = std::move(*token);
-    TaskOutcome outcome = data_.agents->Run(agent, task.id, kwargs, data_.force_cancel);
-    // The agent wrote runtime properties through the REST API: the cached copies are stale.
+    std::optional<std::vector<std::string>> written;
+    TaskOutcome outcome = data_.agents->Run(agent, task.id, kwargs, data_.force_cancel, &written);
+    // What the agent wrote through the REST API (all it may have, when it does not say) leaves
+    // the run's copies stale.
     for (const InstanceView* view : {&self, other}) {
-      if (view == nullptr) {
+      if (view == nullptr ||
+          (written && std::find(written->begin(), written->end(), view->id()) == written->end())) {
         continue;
       }
       if (auto fresh = store_.GetNodeInstance(data_.caller, view->id()); fresh.ok()) {

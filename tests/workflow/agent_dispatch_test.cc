@@ -99,6 +99,27 @@ TEST_CASE("AgentDispatcher: pings, sends the task with its reply queue and maps 
   CHECK(agent.tasks[0]["cloudify_task"]["kwargs"] == kwargs);
   CHECK(dispatcher.used());
 
+  SUBCASE("the instances the agent says it stored, or nothing when it does not say") {
+    std::optional<std::vector<std::string>> written;
+    REQUIRE(dispatcher.Run(agent.name, "t2", kwargs, nullptr, &written).kind ==
+            TaskOutcome::Kind::kSucceeded);
+    CHECK_FALSE(written.has_value());  // the reply above has no "written"
+    {
+      std::lock_guard lock(agent.mu);
+      agent.reply = {{"ok", true}, {"result", nullptr}, {"written", {"app_1"}}};
+    }
+    REQUIRE(dispatcher.Run(agent.name, "t3", kwargs, nullptr, &written).kind ==
+            TaskOutcome::Kind::kSucceeded);
+    REQUIRE(written.has_value());
+    CHECK(*written == std::vector<std::string>{"app_1"});
+    {
+      std::lock_guard lock(agent.mu);
+      agent.reply = {{"ok", true}, {"written", {1}}};  // malformed: treated as not saying
+    }
+    REQUIRE(dispatcher.Run(agent.name, "t4", kwargs, nullptr, &written).kind ==
+            TaskOutcome::Kind::kSucceeded);
+    CHECK_FALSE(written.has_value());
+  }
   SUBCASE("an error reply") {
     {
       std::lock_guard lock(agent.mu);
