@@ -327,6 +327,7 @@ class Worker::Impl {
       pending_.clear();
     }
     cv_.notify_all();
+    heartbeat_cv_.notify_all();
     for (auto& t : threads_) {
       t.join();
     }
@@ -668,7 +669,8 @@ class Worker::Impl {
     }
     heartbeat_ = std::thread([this] {
       std::unique_lock lock(mu_);
-      while (!cv_.wait_for(lock, options_.heartbeat_interval, [this] { return stopped_; })) {
+      while (
+          !heartbeat_cv_.wait_for(lock, options_.heartbeat_interval, [this] { return stopped_; })) {
         lock.unlock();
         if (Status s = ReportState("started"); !s.ok()) {
           Warn("heartbeat: " + s.ToString());
@@ -693,8 +695,11 @@ class Worker::Impl {
   std::unique_ptr<messaging::Subscription> service_;
   std::unique_ptr<messaging::Subscription> operations_;
 
-  std::mutex mu_;  // guards pending_ and stopped_
-  std::condition_variable cv_;
+  std::mutex mu_;               // guards pending_ and stopped_
+  std::condition_variable cv_;  // a task is pending, or stopped_
+  // The heartbeat's own: sharing cv_, it could take the one wake-up Enqueue gives a worker,
+  // and the task would wait for the next.
+  std::condition_variable heartbeat_cv_;
   std::deque<messaging::Delivery> pending_;
   bool stopped_ = false;
   std::vector<std::thread> threads_;

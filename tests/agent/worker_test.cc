@@ -330,6 +330,22 @@ TEST_CASE("worker: an agent given its host registers, reports while it runs, and
   CHECK(page->total == 1);
 }
 
+TEST_CASE("worker: a registered agent runs operations: its heartbeat takes no task's wake-up") {
+  const std::string bus = "inproc://agent-test-" + NewUuid();
+  ManagerUnderTest m(bus, UniqueAgentName(), seconds(10));
+  WorkerOptions options = m.AgentOptions(bus);
+  options.node_instance_id = m.InstanceOf("vm").id;
+  options.username = "admin";
+  options.password = kAdminPassword;
+  options.max_workers = 1;  // one worker and the heartbeat wait at once
+  options.heartbeat_interval = std::chrono::hours(1);
+  auto worker = Worker::Start(options);
+  REQUIRE_MESSAGE(worker.ok(), worker.status().ToString());
+  model::Execution ended = m.Install(seconds(30));
+  CHECK_MESSAGE(ended.status == model::ExecutionStatus::kTerminated, ended.error);
+  CHECK((*worker)->stats().operations == 2);
+}
+
 TEST_CASE("worker: an agent that does not answer the ping fails the operation with a timeout") {
   const std::string bus = "inproc://agent-test-" + NewUuid();
   const std::string name = UniqueAgentName();
