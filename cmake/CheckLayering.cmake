@@ -26,6 +26,7 @@ set(confined_soci "lib/storage/soci/")
 set(confined_amqp "lib/messaging/amqp/")
 set(confined_httplib "lib/server/;lib/client/")
 set(confined_yaml "lib/dsl/")
+set(confined_ssh "lib/workflow/ssh.cc")
 # Backends are leaves: their private headers are included only from their own folder and the
 # factory that chooses them.
 set(leaf_dirs "storage/soci" "messaging/amqp" "messaging/inproc")
@@ -76,7 +77,8 @@ foreach(file ${files})
     endif()
 
     # Heavy headers stay in their folder, and never in public headers.
-    foreach(pair "soci/;soci" "amqp;amqp" "rabbitmq-c/;amqp" "httplib.h;httplib" "yaml-cpp/;yaml")
+    foreach(pair "soci/;soci" "amqp;amqp" "rabbitmq-c/;amqp" "httplib.h;httplib" "yaml-cpp/;yaml"
+                 "libssh/;ssh")
       list(GET pair 0 prefix)
       list(GET pair 1 name)
       string(FIND "${inc}" "${prefix}" at)

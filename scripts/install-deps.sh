@@ -2,7 +2,7 @@
 # Installs every Debian 12 package libcloudify needs to build and test, by name.
 # Idempotent and quiet when everything is already there.
 #   scripts/install-deps.sh            build dependencies
-#   scripts/install-deps.sh --servers  also the PostgreSQL, RabbitMQ and nginx servers for the tests
+#   scripts/install-deps.sh --servers  also the PostgreSQL, RabbitMQ, nginx and SSH servers for the tests
 set -euo pipefail
 
 packages=(
@@ -12,11 +12,14 @@ packages=(
   libssl-dev libarchive-dev libcli11-dev
   # tcmalloc, which the manager and agent programs and the benchmarks link (CMakeLists.txt).
   libgoogle-perftools-dev
+  # The SSH client that installs agents of install_method remote.
+  libssh-dev
   # What script operations run: Python scripts, and Jinja2 for templates beyond substitutions.
   python3 python3-jinja2
 )
 if [[ "${1:-}" == "--servers" ]]; then
-  packages+=(postgresql rabbitmq-server nginx-light)
+  # openssh-server: the remote agent tests start their own sshd on loopback.
+  packages+=(postgresql rabbitmq-server nginx-light openssh-server)
 fi
 
 missing=()

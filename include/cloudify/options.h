@@ -27,9 +27,15 @@ struct ManagerOptions {
   std::string store_url;
   // The broker. Default: "inproc://".
   std::string bus_url = "inproc://";
-  // The REST API's URL as agents on other hosts reach it, printed in the command that starts
-  // an agent of install_method `provided`. Default: empty (a placeholder is printed).
+  // The REST API's URL as agents on other hosts reach it: printed in the command that starts
+  // an agent of install_method `provided`, given to the agents installed over SSH. Default:
+  // empty (a placeholder is printed; remote installs fail).
   std::string agent_rest_url;
+  // install_method `remote`: the cloudify-agent program installed over SSH on hosts whose
+  // agent_config gives a `user` (cloudify/workflow/engine.h, EngineOptions::agent_program); those
+  // agents reach the broker at bus_url, which must then be amqp://. Default: empty (remote hosts
+  // get no agent and their operations run on the manager).
+  std::filesystem::path agent_program;
   // Executions running at once in this process (others wait their turn). Default: 8.
   int max_concurrent_executions = 8;
   // Operations of one execution running at once. Default: 8.

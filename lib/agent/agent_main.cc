@@ -47,6 +47,10 @@ Result<AgentFlags> ParseAgentFlags(const std::vector<std::string>& args) {
       ->envname("CLOUDIFY_AGENT_NODE_INSTANCE_ID");
   app.add_option("--ip", o.ip, "This host's address, recorded with the registration")
       ->envname("CLOUDIFY_AGENT_IP");
+  app.add_option("--install-method", o.install_method,
+                 "How this agent was installed, recorded with the registration")
+      ->envname("CLOUDIFY_AGENT_INSTALL_METHOD")
+      ->capture_default_str();
   int heartbeat_seconds = 30;
   app.add_option("--heartbeat-seconds", heartbeat_seconds,
                  "Seconds between state reports to the manager, when registered")

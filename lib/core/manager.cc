@@ -16,7 +16,6 @@
 #include "cloudify/files.h"
 #include "cloudify/ids.h"
 #include "cloudify/messaging/topology.h"
-#include "cloudify/url.h"
 #include "cloudify/workflow/engine.h"
 #include "cloudify/workflow/events.h"
 #include "cloudify/workflow/metrics.h"
@@ -149,9 +148,8 @@ class Manager::Impl {
     engine_options.agent_ping_timeout = options_.agent_ping_timeout;
     engine_options.agent_ping_interval = options_.agent_ping_interval;
     engine_options.agent_rest_url = options_.agent_rest_url;
-    if (auto url = ParseUrl(options_.bus_url); url.ok()) {
-      engine_options.agent_bus_url = url->Redacted();
-    }
+    engine_options.agent_bus_url = options_.bus_url;  // the engine hides its password in logs
+    engine_options.agent_program = options_.agent_program;
     engine_options.scripts.blueprint_dir = [this](const std::string& tenant,
                                                   const std::string& blueprint_id) {
       return BlueprintRoot(tenant, blueprint_id);

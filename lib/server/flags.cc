@@ -117,6 +117,10 @@ Result<ParsedFlags> ParseFlags(const std::vector<std::string>& args) {
       ->envname("CLOUDIFY_AGENT_PING_INTERVAL_SECONDS")
       ->check(CLI::Range(0, 3600))
       ->capture_default_str();
+  app.add_option("--agent-program", o.agent_program,
+                 "cloudify-agent installed over SSH on hosts of install_method remote with an "
+                 "agent_config.user (default: the one beside this program; none: no installs)")
+      ->envname("CLOUDIFY_AGENT_PROGRAM");
   app.add_option("--admin-password", o.admin_password,
                  "Password of the bootstrap admin (default: random on first start, logged)")
       ->envname("CLOUDIFY_ADMIN_PASSWORD");

@@ -1,5 +1,6 @@
 #include <chrono>
 #include <csignal>
+#include <filesystem>
 #include <iostream>
 
 #include <pthread.h>
@@ -19,6 +20,30 @@ std::string HostName() {
     return "manager";
   }
   return name;
+}
+
+// The agent program remote installs copy: the flag's, else the cloudify-agent installed (or
+// built) beside this program, when there is one.
+std::filesystem::path AgentProgram(const std::string& flag) {
+  if (flag == "none") {
+    return {};
+  }
+  if (!flag.empty()) {
+    return flag;
+  }
+  std::error_code ec;
+  const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) {
+    return {};
+  }
+  for (const auto& candidate : {self.parent_path() / "cloudify-agent",
+                                self.parent_path().parent_path() / "cloudify-agent" /
+                                    "cloudify-agent"}) {  // the build tree's apps/ folders
+    if (std::filesystem::is_regular_file(candidate, ec)) {
+      return candidate;
+    }
+  }
+  return {};
 }
 
 }  // namespace
@@ -58,6 +83,7 @@ int ManagerMain(int argc, char** argv, UrlFetcher url_fetcher) {
     manager_options.agent_rest_url = std::string(options.tls_cert.empty() ? "http" : "https") +
                                      "://" + options.host + ":" + std::to_string(options.port);
   }
+  manager_options.agent_program = AgentProgram(options.agent_program);
   auto manager = Manager::Open(manager_options);
   if (!manager.ok()) {
     std::cerr << "cloudify-manager: " << manager.status().ToString() << "\n";

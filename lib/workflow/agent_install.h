@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "cloudify/model/node.h"
 
 namespace cloudify::workflow {
@@ -37,13 +39,53 @@ inline std::string AgentInstallMethod(const model::Node& node) {
   return "remote";
 }
 
-// The methods whose agent the manager records and then waits for, the host's software being
-// installed by someone else (the user for `provided`, cloud-init for `init_script`, an IaaS
-// plugin for `plugin`). `remote` (over SSH or WinRM) is not done by this manager: such a host
-// runs its scripts centrally unless it records an agent itself.
+// The host's agent settings as the original's installer merges them: the node's `agent_config`
+// property, its deprecated `cloudify_agent` property over it, and the keys of `extra` lifted to
+// the top (where settings the data type does not list, such as `basedir`, go).
+inline nlohmann::json AgentConfig(const nlohmann::json& node_properties) {
+  nlohmann::json config = nlohmann::json::object();
+  for (const char* key : {"agent_config", "cloudify_agent"}) {
+    auto it = node_properties.find(key);
+    if (it != node_properties.end() && it->is_object()) {
+      config.update(*it);
+    }
+  }
+  auto extra = config.find("extra");
+  if (extra != config.end() && extra->is_object()) {
+    nlohmann::json lifted = *extra;
+    config.erase("extra");
+    config.update(lifted);
+  }
+  return config;
+}
+
+// True when a `remote` host names the user to log in as over SSH (a string, or a function such
+// as get_secret evaluated when the agent is installed).
+inline bool HasSshUser(const model::Node& node) {
+  const nlohmann::json config = AgentConfig(node.spec.properties);
+  auto user = config.find("user");
+  return user != config.end() &&
+         ((user->is_string() && !user->get<std::string>().empty()) || user->is_object());
+}
+
+// The hosts whose agent the install records and then waits for (and the uninstall deletes):
+// one installed by someone else (the user for `provided`, cloud-init for `init_script`, an
+// IaaS plugin for `plugin`), and one of `remote` that gives an SSH user, which the manager
+// installs over SSH when it has an agent program to copy (EngineOptions::agent_program).
 inline bool AwaitsAgent(const model::Node& node) {
   const std::string method = AgentInstallMethod(node);
-  return method == "provided" || method == "init_script" || method == "plugin";
+  return method == "provided" || method == "init_script" || method == "plugin" ||
+         (method == "remote" && HasSshUser(node));
+}
+
+// Why a host gets no agent though its install_method says `remote`: it gives no SSH user, so
+// its operations run on the manager, as they always did here. Empty for every other host.
+inline std::string CentralAgentNote(const model::Node& node) {
+  if (AgentInstallMethod(node) != "remote" || HasSshUser(node)) {
+    return "";
+  }
+  return "No agent is installed on this host: install_method is remote but agent_config gives "
+         "no user to log in with over SSH, so its operations run on the manager";
 }
 
 }  // namespace cloudify::workflow

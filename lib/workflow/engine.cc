@@ -13,6 +13,7 @@
 #include "cloudify/model/deployment_modification.h"
 #include "cloudify/model/json.h"
 #include "cloudify/model/user.h"
+#include "cloudify/url.h"
 #include "cloudify/workflow/events.h"
 #include "cloudify/workflow/graph_runner.h"
 #include "cloudify/workflow/lifecycle.h"
@@ -20,6 +21,7 @@
 #include "workflow/agent_dispatch.h"
 #include "workflow/agent_install.h"
 #include "workflow/relationships.h"
+#include "workflow/remote_agent.h"
 #include "workflow/run_writer.h"
 #include "workflow/scale_heal.h"
 
@@ -31,6 +33,9 @@ using nlohmann::json;
 namespace event_types = model::event_types;
 
 constexpr int kStateWriteAttempts = 5;
+// A remote agent's own REST token lives as long as the agent: its cloudify_agent.delete deletes
+// it, so the agent's registration and heartbeats never stop working under it.
+constexpr std::chrono::hours kAgentTokenLifetime(24 * 365 * 10);
 
 // --- Graph tasks <-> stored operations -------------------------------------------------------
 
@@ -147,9 +152,10 @@ struct RunData {
   std::mutex token_mu;                              // guards rest_token
   std::optional<model::MintedToken> rest_token;     // made when an agent first needs it
   std::chrono::milliseconds rest_token_lifetime{0};
-  // For the command that starts an agent of install_method provided.
+  // How agents reach this manager (EngineOptions), and the program installed on remote hosts.
   std::string agent_bus_url;
   std::string agent_rest_url;
+  std::filesystem::path agent_program;
 
   const model::Node* NodeOf(const std::string& node_id) const {
     auto it = node_by_id.find(node_id);
@@ -908,36 +914,44 @@ class RunExecutor final : public TaskExecutor, public GraphObserver {
     return ctx.outcome_;
   }
 
-  // The built-in cloudify_agent operations of a host whose agent is installed by someone else
-  // (agent_install.h): create records the agent in the host's `cloudify_agent` runtime property
-  // (a name an IaaS operation recorded first is kept) and, for `provided`, logs the command
-  // that starts it; start waits for it to answer a ping; delete forgets it. The other
-  // operations of the interface have nothing to do here.
+  // The built-in cloudify_agent operations of a host that gets an agent (agent_install.h).
+  // create records the agent in the host's `cloudify_agent` runtime property (a name an IaaS
+  // operation recorded first is kept): for `provided` it logs the command that starts it, for
+  // `remote` it installs and starts it over SSH (remote_agent.h) when this manager has an agent
+  // program to copy, and otherwise records nothing, so the host's operations run here. start
+  // waits for the agent to answer a ping; delete stops and removes a remote agent, and forgets
+  // it. The other operations of the interface have nothing to do here.
   void RunAgentInstaller(OperationContext& c) {
     const std::string& op = c.operation_name();
     const model::Node& node = c.instance().node();
+    const std::string method = AgentInstallMethod(node);
     json& properties = c.instance().runtime_properties();
     json agent = properties.value("cloudify_agent", json::object());
     if (!agent.is_object()) {
       agent = json::object();
     }
-    auto name_of = [](const json& a, const char* key) {
-      auto it = a.find(key);
-      return it != a.end() && it->is_string() ? it->get<std::string>() : std::string();
-    };
     if (op == kAgentCreate) {
-      const std::string method = AgentInstallMethod(node);
-      std::string name = name_of(agent, "name");
+      std::string name = StringAt(agent, "name");
       if (name.empty()) {
-        const json config = node.spec.properties.value("agent_config", json::object());
-        name = config.is_object() ? name_of(config, "service_name") : "";
+        const json config = AgentConfig(node.spec.properties);
+        name = StringAt(config, "service_name");
         name = name.empty() ? c.instance().id() : name;
         agent["name"] = name;
       }
-      if (name_of(agent, "queue").empty()) {
+      if (StringAt(agent, "queue").empty()) {
         agent["queue"] = name;
       }
       agent["install_method"] = method;
+      if (method == "remote") {
+        if (data_.agent_program.empty()) {
+          c.logger().Info(
+              "No agent is installed on this host: this manager has no agent program to copy "
+              "over SSH (its agent_program option), so its operations run on the manager");
+          return;
+        }
+        CreateRemoteAgent(c, agent);
+        return;
+      }
       properties["cloudify_agent"] = agent;
       if (method != "provided") {
         c.logger().Info("Agent " + name + " is to be started on its host by " + method);
@@ -946,20 +960,26 @@ class RunExecutor final : public TaskExecutor, public GraphObserver {
       const auto or_placeholder = [](const std::string& value, const char* placeholder) {
         return value.empty() ? std::string(placeholder) : value;
       };
+      std::string bus_url = data_.agent_bus_url;
+      if (auto url = ParseUrl(bus_url); url.ok()) {
+        bus_url = url->Redacted();
+      }
       c.logger().Info(
           "Agent " + name +
           " is installed by hand (install_method provided). On its host, run: cloudify-agent "
           "--name " +
-          name_of(agent, "queue") + " --bus-url " +
-          or_placeholder(data_.agent_bus_url, "<broker URL>") + " --rest-url " +
-          or_placeholder(data_.agent_rest_url, "<manager REST URL>") + " --tenant " + c.tenant() +
-          " --node-instance-id " + c.instance().id() +
+          StringAt(agent, "queue") + " --bus-url " + or_placeholder(bus_url, "<broker URL>") +
+          " --rest-url " + or_placeholder(data_.agent_rest_url, "<manager REST URL>") +
+          " --tenant " + c.tenant() + " --node-instance-id " + c.instance().id() +
           " --rest-username <user> --rest-password <password>");
       return;
     }
     if (op == kAgentStart) {
-      const std::string queue = name_of(agent, "queue");
+      const std::string queue = StringAt(agent, "queue");
       if (queue.empty()) {
+        if (method == "remote") {
+          return;  // none was installed (create said why): the operations run here
+        }
         c.Fail(
             "no agent is recorded on " + c.instance().id() + " (cloudify_agent.create did not run)",
             false);
@@ -971,6 +991,18 @@ class RunExecutor final : public TaskExecutor, public GraphObserver {
       }
       TaskOutcome alive = data_.agents->AwaitAgent(queue);
       if (alive.kind != TaskOutcome::Kind::kSucceeded) {
+        // A remote agent that ended will not answer a retry either: its log says why.
+        if (!StringAt(agent, "agent_dir").empty()) {
+          if (auto ssh = RemoteAgentSsh(c, agent); ssh.ok()) {
+            auto log = EndedRemoteAgentLog(*ssh, StringAt(agent, "agent_dir"));
+            if (log.ok() && !log->empty()) {
+              c.Fail("Agent " + queue + " on " + ssh->Describe() + " ended; the end of " +
+                         StringAt(agent, "agent_dir") + "/agent.log:\n" + *log,
+                     false);
+              return;
+            }
+          }
+        }
         c.Fail(alive.error, /*recoverable=*/true);
         return;
       }
@@ -978,9 +1010,131 @@ class RunExecutor final : public TaskExecutor, public GraphObserver {
       return;
     }
     if (op == kAgentDelete && properties.contains("cloudify_agent")) {
+      const std::string agent_dir = StringAt(agent, "agent_dir");
+      if (!agent_dir.empty()) {
+        auto ssh = RemoteAgentSsh(c, agent);
+        Status removed = ssh.ok() ? UninstallRemoteAgent(*ssh, agent_dir) : ssh.status();
+        if (!removed.ok()) {
+          c.Fail("removing agent " + StringAt(agent, "name") + ": " + removed.ToString(),
+                 removed.code() == ErrorCode::kUnavailable);
+          return;
+        }
+        if (const std::string token = StringAt(agent, "rest_token_id"); !token.empty()) {
+          (void)store_.DeleteToken(token);
+        }
+        properties.erase("cloudify_agent");
+        c.logger().Info("Agent " + StringAt(agent, "name") + " is stopped and removed from " +
+                        ssh->Describe() + ":" + agent_dir);
+        return;
+      }
       properties.erase("cloudify_agent");
-      c.logger().Info("Agent " + name_of(agent, "name") + " is forgotten: stop it on its host");
+      c.logger().Info("Agent " + StringAt(agent, "name") + " is forgotten: stop it on its host");
     }
+  }
+
+  static std::string StringAt(const json& object, const char* key) {
+    auto it = object.find(key);
+    return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
+  }
+
+  // The host's agent config with its functions (get_secret, get_input...) evaluated.
+  Result<json> EvaluatedAgentConfig(OperationContext& c) {
+    dsl::FunctionScope scope;
+    scope.self_node = c.instance().node().id();
+    scope.self_instance = c.instance().id();
+    return dsl::EvaluateFunctions(AgentConfig(c.instance().node().spec.properties), scope,
+                                  functions_, dsl::EvaluationMode::kRuntime);
+  }
+
+  // How to reach the host of the installed remote agent `agent`: the credentials from the
+  // host's config, the address it was installed at.
+  Result<SshTarget> RemoteAgentSsh(OperationContext& c, const json& agent) {
+    CLOUDIFY_ASSIGN_OR_RETURN(json config, EvaluatedAgentConfig(c));
+    const model::Node& node = c.instance().node();
+    CLOUDIFY_ASSIGN_OR_RETURN(
+        RemoteAgentSpec spec,
+        RemoteAgentSpecOf(StringAt(agent, "name"), config, node.spec.properties,
+                          c.instance().runtime_properties()));
+    if (const std::string ip = StringAt(agent, "ip"); !ip.empty()) {
+      spec.ssh.host = ip;
+    }
+    if (auto port = agent.find("port"); port != agent.end() && port->is_number_integer()) {
+      spec.ssh.port = port->get<int>();
+    }
+    return spec.ssh;
+  }
+
+  // cloudify_agent.create of install_method remote: installs and starts the agent over SSH,
+  // with a REST token of the execution's creator of its own (its registration and heartbeats
+  // outlive the execution's token), and records where it lives.
+  void CreateRemoteAgent(OperationContext& c, json agent) {
+    const model::Node& node = c.instance().node();
+    json& properties = c.instance().runtime_properties();
+    const std::string name = StringAt(agent, "queue");
+    auto config = EvaluatedAgentConfig(c);
+    if (!config.ok()) {
+      c.Fail("agent_config of " + c.instance().id() + ": " + config.status().ToString(), false);
+      return;
+    }
+    auto spec = RemoteAgentSpecOf(name, *config, node.spec.properties, properties);
+    if (!spec.ok()) {
+      c.Fail(spec.status().ToString(), false);
+      return;
+    }
+    auto bus = ParseUrl(data_.agent_bus_url);
+    if (!bus.ok() || (bus->scheme != "amqp" && bus->scheme != "amqps")) {
+      c.Fail("install_method remote: agent " + name + " on " + spec->ssh.Describe() +
+                 " needs a broker it can reach, and this manager's is " +
+                 (bus.ok() ? bus->Redacted() : "'" + data_.agent_bus_url + "'") +
+                 ": run the manager with an amqp:// broker",
+             false);
+      return;
+    }
+    if (data_.agent_rest_url.empty()) {
+      c.Fail("install_method remote: agent " + name + " on " + spec->ssh.Describe() +
+                 " needs this manager's REST URL, and none is set (agent_rest_url)",
+             false);
+      return;
+    }
+    const std::string& user = data_.execution.meta.created_by;
+    auto token = model::MintToken(user.empty() ? std::string(model::kBootstrapAdmin) : user,
+                                  "agent " + name, SystemClock().Now(), kAgentTokenLifetime);
+    if (!token.ok()) {
+      c.Fail("making agent " + name + "'s REST token: " + token.status().ToString());
+      return;
+    }
+    if (Status stored = store_.CreateToken(token->record); !stored.ok()) {
+      c.Fail("storing agent " + name + "'s REST token: " + stored.ToString(),
+             stored.code() == ErrorCode::kUnavailable);
+      return;
+    }
+    RemoteAgentSettings settings;
+    settings.bus_url = data_.agent_bus_url;
+    settings.rest_url = data_.agent_rest_url;
+    settings.rest_token = token->value;
+    settings.tenant = c.tenant();
+    settings.node_instance_id = c.instance().id();
+    c.logger().Info("Installing agent " + name + " on " + spec->ssh.Describe() + " over SSH");
+    auto installed = InstallRemoteAgent(*spec, settings, data_.agent_program);
+    if (!installed.ok()) {
+      (void)store_.DeleteToken(token->record.id);
+      c.Fail("installing agent " + name + ": " + installed.status().ToString(),
+             installed.status().code() == ErrorCode::kUnavailable);
+      return;
+    }
+    // A token of an agent installed here before (a heal, a retried install) is done with.
+    if (const std::string old = StringAt(agent, "rest_token_id"); !old.empty()) {
+      (void)store_.DeleteToken(old);
+    }
+    agent["ip"] = spec->ssh.host;
+    agent["port"] = spec->ssh.port;
+    agent["user"] = spec->ssh.user;
+    agent["agent_dir"] = installed->agent_dir;
+    agent["pid_file"] = installed->pid_file;
+    agent["rest_token_id"] = token->record.id;
+    properties["cloudify_agent"] = agent;
+    c.logger().Info("Agent " + name + " is started on " + spec->ssh.Describe() + " in " +
+                    installed->agent_dir);
   }
 
   // The operation's executor: its own, else its plugin's (from the nodes involved), else
@@ -1411,6 +1565,7 @@ class Engine::Impl {
     data.rest_token_lifetime = options_.rest_token_lifetime;
     data.agent_bus_url = options_.agent_bus_url;
     data.agent_rest_url = options_.agent_rest_url;
+    data.agent_program = options_.agent_program;
     // The execution's REST token ends with its run (a resumed run makes a new one).
     struct TokenRevoker {
       storage::Store& store;

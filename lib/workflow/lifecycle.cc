@@ -231,11 +231,16 @@ Status AddInstall(Builder& b, const NodeInstance& instance, const std::string& s
   const auto R = [](std::string_view op) { return Interface(kRelationshipLifecycle, op); };
   // An instance with nothing to run just goes to started.
   const bool agent = AwaitsAgent(*node);
+  // A remote host without an SSH user says once why it gets no agent, where the agent would be.
+  const std::string central = CentralAgentNote(*node);
   if (!agent &&
       !HasAnyOp(*node, {kValidationCreate, L("precreate"), L("create"), L("configure"), L("start"),
                         kHostGetState, L("poststart"), kMonitoringStart}) &&
       !HasAnyRelationshipOp(b, *node, instance,
                             {R("preconfigure"), R("postconfigure"), R("establish")})) {
+    if (!central.empty()) {
+      seq.Step({seq.Event(central)});
+    }
     seq.StateWithEvent(State::kStarted, "Node instance started");
     return Status::Ok();
   }
@@ -266,6 +271,8 @@ Status AddInstall(Builder& b, const NodeInstance& instance, const std::string& s
     // The host's agent is recorded, then awaited: its software's host_agent operations follow.
     seq.Operation(*node, kAgentCreate);
     seq.Operation(*node, kAgentStart);
+  } else if (!central.empty()) {
+    seq.Step({seq.Event(central)});
   }
   seq.Operation(*node, L("poststart"));
   seq.Operation(*node, kMonitoringStart);

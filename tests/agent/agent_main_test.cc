@@ -27,6 +27,8 @@ TEST_CASE("ParseAgentFlags: every flag lands in WorkerOptions and --name is requ
                                  "vm_1",
                                  "--ip",
                                  "10.0.0.9",
+                                 "--install-method",
+                                 "remote",
                                  "--heartbeat-seconds",
                                  "5"});
   REQUIRE_MESSAGE(parsed.ok(), parsed.status().ToString());
@@ -41,6 +43,7 @@ TEST_CASE("ParseAgentFlags: every flag lands in WorkerOptions and --name is requ
   CHECK(o.ctx_dir == "/opt/bin");
   CHECK(o.node_instance_id == "vm_1");
   CHECK(o.ip == "10.0.0.9");
+  CHECK(o.install_method == "remote");
   CHECK(o.heartbeat_interval == std::chrono::seconds(5));
 
   auto basic = ParseAgentFlags({"--name=a", "--rest-username=admin", "--rest-password=pw"});
@@ -50,6 +53,7 @@ TEST_CASE("ParseAgentFlags: every flag lands in WorkerOptions and --name is requ
   CHECK(basic->options.bus_url == "inproc://");  // the defaults stay
   CHECK(basic->options.max_workers == 5);
   CHECK(basic->options.node_instance_id.empty());  // not registered
+  CHECK(basic->options.install_method == "provided");
   CHECK(basic->options.heartbeat_interval == std::chrono::seconds(30));
 
   CHECK(ParseAgentFlags({}).status().code() == ErrorCode::kBadParameters);

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
 
 namespace cloudify::workflow {
 namespace {
@@ -221,6 +222,58 @@ TEST_CASE("operations without an implementation are left out, an empty node just
   CHECK(o.Count("partial_1", TaskKind::kOperation) == 1);
   CHECK(o.Count("partial_1", TaskKind::kOperation, kCreate) == 0);
   CHECK(o.SetState("partial_1", State::kCreated) < o.Op("partial_1", kStart));
+}
+
+TEST_CASE("remote hosts: with an SSH user the agent is installed and removed, without one a note") {
+  const std::string agent_create = "cloudify.interfaces.cloudify_agent.create";
+  const std::string agent_start = "cloudify.interfaces.cloudify_agent.start";
+  const std::string agent_delete = "cloudify.interfaces.cloudify_agent.delete";
+  auto host = [&](std::string id, nlohmann::json agent_config) {
+    model::Node node = MakeNode(std::move(id), {});
+    node.spec.type_hierarchy = {"cloudify.nodes.Root", "cloudify.nodes.Compute"};
+    node.spec.properties = {{"agent_config", std::move(agent_config)}};
+    for (const auto& op : {agent_create, agent_start, agent_delete}) {
+      node.spec.operations[op] = Impl("agent.cloudify_agent.installer.operations.x");
+    }
+    return node;
+  };
+  std::vector<model::Node> nodes = {
+      host("ssh", {{"install_method", "remote"}, {"user", "centos"}}),
+      host("secret", {{"install_method", "remote"}, {"extra", {{"user", {{"get_secret", "u"}}}}}}),
+      host("central", {{"install_method", "remote"}, {"user", ""}}),
+      host("none", {{"install_method", "none"}, {"user", "centos"}})};
+  std::vector<model::NodeInstance> instances = {
+      Instance("ssh_1", "ssh"), Instance("secret_1", "secret"), Instance("central_1", "central"),
+      Instance("none_1", "none")};
+  LifecycleScope scope{.nodes = &nodes};
+  for (auto& i : instances) {
+    scope.instances.push_back(&i);
+  }
+  auto install = BuildInstallGraph(scope);
+  REQUIRE(install.ok());
+  Ordered o(*install);
+  for (const char* id : {"ssh_1", "secret_1"}) {
+    CHECK(o.Op(id, agent_create) < o.Op(id, agent_start));
+    CHECK(o.Count(id, TaskKind::kNodeEvent) == 0);
+  }
+  CHECK(o.Count("central_1", TaskKind::kOperation) == 0);
+  REQUIRE(o.Count("central_1", TaskKind::kNodeEvent) == 1);
+  for (const auto& t : install->tasks) {
+    if (t.node_instance_id == "central_1" && t.kind == TaskKind::kNodeEvent) {
+      CHECK(t.message.find("no user to log in with over SSH") != std::string::npos);
+    }
+  }
+  CHECK(o.Count("none_1", TaskKind::kOperation) == 0);
+  CHECK(o.Count("none_1", TaskKind::kNodeEvent) == 0);
+
+  for (auto& i : instances) {
+    i.state = State::kStarted;
+  }
+  auto uninstall = BuildUninstallGraph(scope);
+  REQUIRE(uninstall.ok());
+  Ordered u(*uninstall);
+  CHECK(u.Count("ssh_1", TaskKind::kOperation, agent_delete) == 1);
+  CHECK(u.Count("central_1", TaskKind::kOperation) == 0);
 }
 
 TEST_CASE("connected_to: target-side operations run for the target, with the source related") {

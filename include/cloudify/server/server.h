@@ -55,6 +55,10 @@ struct ServerOptions {
   // An agent heard from this recently is not pinged before the next host_agent operation; 0
   // pings before every one, as the original. Default: 2.
   int agent_ping_interval_seconds = 2;
+  // install_method remote: the cloudify-agent program installed over SSH on hosts whose
+  // agent_config gives a user (ManagerOptions::agent_program). "none" installs none. Default:
+  // "" (the cloudify-agent beside this program when there is one, else none).
+  std::string agent_program;
   // The bootstrap admin's password (see RouterOptions::admin_password). Default: "".
   std::string admin_password;
   // PEM certificate and private key; when both are set the server speaks HTTPS only.

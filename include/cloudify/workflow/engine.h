@@ -28,6 +28,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -77,11 +78,19 @@ struct EngineOptions {
   // host_agent operations: the lifetime of the token an execution's tasks carry for the REST
   // API (`rest_token`), should its run never end to delete it. Default: 7 days.
   std::chrono::milliseconds rest_token_lifetime = std::chrono::hours(24 * 7);
-  // Printed in the command an agent of install_method `provided` is started with: the broker
-  // URL (its password hidden) and the REST API the agent reaches this manager at. Default:
-  // empty (placeholders are printed).
+  // How agents on other hosts reach this manager: the broker URL, with its password, and the
+  // REST API's URL. Printed (the password hidden) in the command an agent of install_method
+  // `provided` is started with, and written into a `remote` agent's settings file on its host.
+  // Default: empty (placeholders are printed; remote installs fail, naming the missing one).
   std::string agent_bus_url;
   std::string agent_rest_url;
+  // install_method `remote`: the cloudify-agent program copied over SSH to a host whose
+  // agent_config gives a `user` (with `key` or `password`, `port`, `basedir`, `env`), then
+  // started there, detached, under <basedir>/<agent name>/; the `ctx` program beside it, when
+  // there is one, goes too. It must run on the hosts as it is (the same system, with the
+  // libraries it links). Needs agent_bus_url (amqp://) and agent_rest_url. Default: empty
+  // (remote hosts get no agent, and their operations run on the manager).
+  std::filesystem::path agent_program;
 };
 
 // Evaluates the functions in `values` (deployment outputs or capabilities: a map of name ->
