@@ -1129,6 +1129,7 @@ class RunExecutor final : public TaskExecutor, public GraphObserver {
     agent["ip"] = spec->ssh.host;
     agent["port"] = spec->ssh.port;
     agent["user"] = spec->ssh.user;
+    agent["basedir"] = installed->basedir;
     agent["agent_dir"] = installed->agent_dir;
     agent["pid_file"] = installed->pid_file;
     agent["rest_token_id"] = token->record.id;

@@ -156,6 +156,7 @@ Result<InstalledRemoteAgent> InstallRemoteAgent(const RemoteAgentSpec& spec,
     basedir = basedir.size() > 1 ? home + basedir.substr(1) : home;
   }
   InstalledRemoteAgent installed;
+  installed.basedir = basedir;
   installed.agent_dir = basedir + "/" + spec.name;
   installed.pid_file = installed.agent_dir + "/agent.pid";
   const std::string& dir = installed.agent_dir;

@@ -41,7 +41,8 @@ struct RemoteAgentSettings {
 
 // Where an installed agent lives on its host: what uninstalling needs.
 struct InstalledRemoteAgent {
-  std::string agent_dir;
+  std::string basedir;    // as resolved on the host
+  std::string agent_dir;  // <basedir>/<name>
   std::string pid_file;
 };
 

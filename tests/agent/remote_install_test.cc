@@ -251,7 +251,9 @@ TEST_CASE("install_method remote: the manager installs the agent over SSH, uses 
   CHECK(agent.value("ip", "") == "127.0.0.1");
   CHECK(agent.value("port", 0) == (*sshd)->port());
   CHECK(agent.value("user", "") == (*sshd)->user());
+  CHECK(agent.value("basedir", "") == m.basedir.string());
   CHECK(agent.value("agent_dir", "") == dir.string());
+  CHECK(agent.value("pid_file", "") == (dir / "agent.pid").string());
   CHECK_FALSE(agent.contains("key"));
   // The programs were copied and the agent runs from there, its secrets in a private file.
   CHECK(ModeOf(dir / "cloudify-agent") == 0755);

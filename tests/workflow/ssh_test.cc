@@ -224,6 +224,7 @@ TEST_CASE("InstallRemoteAgent: copies, configures and starts the agent, and unin
   auto installed = InstallRemoteAgent(spec, settings, programs / "cloudify-agent");
   REQUIRE_MESSAGE(installed.ok(), installed.status().ToString());
   const fs::path dir = tmp.path() / "home" / "vm_abc";
+  CHECK(installed->basedir == (tmp.path() / "home").string());
   CHECK(installed->agent_dir == dir.string());
   CHECK(installed->pid_file == (dir / "agent.pid").string());
   CHECK(ModeOf(dir) == 0700);
