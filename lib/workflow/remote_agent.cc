@@ -63,8 +63,9 @@ while [ ! -s agent.pid ] && [ "$i" -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 [ -s agent.pid ] || { echo "the agent did not start: see $d/agent.log" >&2; exit 1; }
 )SH";
 
-std::string InDir(const std::string& agent_dir, const char* script) {
-  return "d=" + ShellQuote(agent_dir) + "\n" + kFindAgent + script;
+// `script` for the agent folder `agent_dir`, run by sh whatever the user's login shell is.
+std::string InDir(const std::string& agent_dir, const std::string& script) {
+  return "sh -c " + ShellQuote("d=" + ShellQuote(agent_dir) + "\n" + kFindAgent + script);
 }
 
 }  // namespace
@@ -148,7 +149,7 @@ Result<InstalledRemoteAgent> InstallRemoteAgent(const RemoteAgentSpec& spec,
   std::string basedir = spec.basedir;
   if (basedir.empty() || basedir == "~" || basedir.rfind("~/", 0) == 0) {
     CLOUDIFY_ASSIGN_OR_RETURN(std::string home,
-                              ssh->Check("printf '%s' \"$HOME\"", "finding the home folder"));
+                              ssh->Check("sh -c 'printf %s \"$HOME\"'", "finding the home folder"));
     if (home.empty()) {
       return InternalError("the home folder of " + spec.ssh.Describe() +
                            " is unknown: set agent_config.basedir");
@@ -174,15 +175,13 @@ Result<InstalledRemoteAgent> InstallRemoteAgent(const RemoteAgentSpec& spec,
     add("CLOUDIFY_AGENT_MAX_WORKERS", std::to_string(spec.max_workers));
   }
 
-  // An agent of an earlier attempt goes first: one agent per name.
+  // An agent of an earlier attempt goes first (one agent per name); then its folder, private.
   CLOUDIFY_RETURN_IF_ERROR(
-      ssh->Check(InDir(dir, kStopAgent), "stopping an earlier agent").status());
-  CLOUDIFY_RETURN_IF_ERROR(
-      ssh->Check("mkdir -p " + ShellQuote(dir + "/work") + " && chmod 700 " + ShellQuote(dir),
+      ssh->Check(InDir(dir, std::string(kStopAgent) + "mkdir -p \"$d/work\" && chmod 700 \"$d\"\n"),
                  "making the agent's folder " + dir)
           .status());
   auto undo = [&](Status failed) {
-    (void)ssh->Run(InDir(dir, kStopAgent) + "rm -rf \"$d\"\n");
+    (void)ssh->Run(InDir(dir, std::string(kStopAgent) + "rm -rf \"$d\"\n"));
     return failed;
   };
   if (Status copied = ssh->CopyFile(program, dir + "/cloudify-agent", 0755); !copied.ok()) {
@@ -209,7 +208,8 @@ Status UninstallRemoteAgent(const SshTarget& target, const std::string& agent_di
     return BadParametersError("no agent folder to remove on " + target.Describe());
   }
   CLOUDIFY_ASSIGN_OR_RETURN(std::unique_ptr<SshSession> ssh, SshSession::Connect(target));
-  return ssh->Check(InDir(agent_dir, kStopAgent) + "rm -rf \"$d\"\n", "stopping the agent")
+  return ssh
+      ->Check(InDir(agent_dir, std::string(kStopAgent) + "rm -rf \"$d\"\n"), "stopping the agent")
       .status();
 }
 
