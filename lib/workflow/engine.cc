@@ -1,5 +1,7 @@
 #include "cloudify/workflow/engine.h"
 
+#include <algorithm>
+#include <cctype>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -1074,6 +1076,16 @@ class RunExecutor final : public TaskExecutor, public GraphObserver {
     auto config = EvaluatedAgentConfig(c);
     if (!config.ok()) {
       c.Fail("agent_config of " + c.instance().id() + ": " + config.status().ToString(), false);
+      return;
+    }
+    std::string os_family = StringAt(node.spec.properties, "os_family");
+    std::transform(os_family.begin(), os_family.end(), os_family.begin(),
+                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+    if (os_family == "windows") {
+      c.Fail("install_method remote: agent " + name +
+                 " is for a Windows host (os_family windows), which needs WinRM; this manager "
+                 "installs agents over SSH on Linux hosts only",
+             false);
       return;
     }
     auto spec = RemoteAgentSpecOf(name, *config, node.spec.properties, properties);

@@ -41,6 +41,7 @@ inputs:
   key: {default: ''}
   port: {default: 22}
   basedir: {default: ''}
+  os_family: {default: linux}
 plugins:
   iaas:
     executor: central_deployment_agent
@@ -50,6 +51,7 @@ node_templates:
     type: cloudify.nodes.Compute
     properties:
       ip: 127.0.0.1
+      os_family: {get_input: os_family}
       agent_config:
         install_method: remote
         user: {get_input: user}
@@ -349,6 +351,12 @@ TEST_CASE("install_method remote without an SSH user, or without an agent progra
     CHECK(m.InstanceOf("app").runtime_properties.value("agent", "") == "none");
     model::Execution uninstalled = m.Run("uninstall");
     CHECK_MESSAGE(uninstalled.status == model::ExecutionStatus::kTerminated, uninstalled.error);
+  }
+  SUBCASE("a Windows host, which needs WinRM") {
+    RemoteManager m(bus, {{"user", "nobody"}, {"key", "/nonexistent"}, {"os_family", "Windows"}});
+    model::Execution installed = m.Run("install");
+    CHECK(installed.status == model::ExecutionStatus::kFailed);
+    CHECK_MESSAGE(installed.error.find("needs WinRM") != std::string::npos, installed.error);
   }
   SUBCASE("an in-process broker the host cannot reach") {
     RemoteManager m(bus, {{"user", "nobody"}, {"key", "/nonexistent"}, {"port", 1}});

@@ -39,6 +39,14 @@ TEST_CASE("--agent-ping-timeout-seconds: 30 by default, 1 to 3600") {
         ErrorCode::kBadParameters);
 }
 
+TEST_CASE("--agent-program: empty by default (the one beside the manager), a path or none") {
+  CHECK(ParseFlags({})->options.agent_program.empty());
+  auto parsed = ParseFlags({"--agent-program", "/opt/cloudify/bin/cloudify-agent"});
+  REQUIRE(parsed.ok());
+  CHECK(parsed->options.agent_program == "/opt/cloudify/bin/cloudify-agent");
+  CHECK(ParseFlags({"--agent-program=none"})->options.agent_program == "none");
+}
+
 TEST_CASE("--help returns the help text instead of options") {
   auto parsed = ParseFlags({"--help"});
   REQUIRE(parsed.ok());
