@@ -68,6 +68,22 @@ std::string InDir(const std::string& agent_dir, const std::string& script) {
   return "sh -c " + ShellQuote("d=" + ShellQuote(agent_dir) + "\n" + kFindAgent + script);
 }
 
+// The agent's name is its folder's: one path component of safe characters, so that removing
+// the folder never removes anything else.
+bool IsFolderName(const std::string& name) {
+  if (name.empty() || name == "." || name == "..") {
+    return false;
+  }
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '-' || c == '.';
+    if (!ok) {
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 Result<RemoteAgentSpec> RemoteAgentSpecOf(const std::string& name, const json& config,
@@ -130,6 +146,10 @@ Result<InstalledRemoteAgent> InstallRemoteAgent(const RemoteAgentSpec& spec,
                                                 const RemoteAgentSettings& settings,
                                                 const std::filesystem::path& program) {
   // The settings, checked before the host is touched.
+  if (!IsFolderName(spec.name)) {
+    return BadParametersError("install_method remote: the agent name '" + spec.name +
+                              "' cannot name its folder (letters, digits, '_', '-', '.' only)");
+  }
   std::string env_file;
   auto add = [&env_file](const std::string& name, const std::string& value) {
     env_file += name + "=" + ShellQuote(value) + "\n";

@@ -289,6 +289,12 @@ TEST_CASE("InstallRemoteAgent: an agent that ends at once shows its log, bad set
   }
   CHECK_MESSAGE(log.find("cannot reach the broker") != std::string::npos, log);
 
+  for (const char* name : {"..", "a/b", "", "vm 1"}) {
+    RemoteAgentSpec bad_name = spec;
+    bad_name.name = name;
+    CHECK(InstallRemoteAgent(bad_name, settings, tmp.path() / "cloudify-agent").status().code() ==
+          ErrorCode::kBadParameters);
+  }
   spec.env = {{"NOT A NAME", "x"}};
   auto bad_env = InstallRemoteAgent(spec, settings, tmp.path() / "cloudify-agent");
   CHECK(bad_env.status().code() == ErrorCode::kBadParameters);
