@@ -28,6 +28,9 @@ namespace {
 using nlohmann::json;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
+using testing::EventuallyStopped;
+using testing::ModeOf;
+using testing::Running;
 namespace fs = std::filesystem;
 
 // vm is reached over SSH at 127.0.0.1 with the inputs' credentials; app's create script runs
@@ -78,26 +81,6 @@ ctx instance runtime-properties ran_in "$PWD"
 ctx instance runtime-properties agent "${CLOUDIFY_AGENT_NAME:-none}"
 ctx logger info "created on the host"
 )SH";
-
-// Alive and not a zombie (the agent's parent, once its SSH session ended, may not reap it).
-bool Running(pid_t pid) {
-  if (pid <= 0 || kill(pid, 0) != 0) {
-    return false;
-  }
-  auto status = ReadFileBytes("/proc/" + std::to_string(pid) + "/status");
-  return !status.ok() || status->find("State:\tZ") == std::string::npos;
-}
-
-bool EventuallyStopped(pid_t pid) {
-  const auto deadline = std::chrono::steady_clock::now() + seconds(20);
-  while (Running(pid)) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      return false;
-    }
-    std::this_thread::sleep_for(milliseconds(20));
-  }
-  return true;
-}
 
 // Kills, when the test ends however it ends, every agent still running under `basedir`.
 struct AgentReaper {
@@ -221,11 +204,6 @@ struct RemoteManager {
     return false;
   }
 };
-
-int ModeOf(const fs::path& path) {
-  struct stat st {};
-  return stat(path.c_str(), &st) == 0 ? static_cast<int>(st.st_mode & 0777) : -1;
-}
 
 TEST_CASE("install_method remote: the manager installs the agent over SSH, uses it, removes it") {
   const std::string amqp = testing::AmqpTestUrl();

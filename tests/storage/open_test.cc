@@ -76,19 +76,25 @@ TEST_CASE("an SQLite file store runs in WAL mode and creates its key file beside
   CHECK(mode == "wal");
 }
 
-// Rows in one deployment, so the planner has something to measure.
-void LoadInstances(storage::Store& store) {
-  storage::CallerContext c = storage::CallerContext::System();
-  REQUIRE(store.CreateTenant({std::string(model::kDefaultTenant), {}, "", ""}).ok());
+// `count` instances of node `node` in deployment d1, with `runtime_properties`.
+void AddInstances(storage::Store& store, const std::string& node, int count,
+                  const nlohmann::json& runtime_properties = nlohmann::json::object()) {
   std::vector<model::NodeInstance> instances;
-  for (int i = 0; i < 200; ++i) {
+  for (int i = 0; i < count; ++i) {
     model::NodeInstance inst;
-    inst.id = "vm_" + std::to_string(i);
-    inst.node_id = "vm";
+    inst.id = node + "_" + std::to_string(i);
+    inst.node_id = node;
     inst.deployment_id = "d1";
+    inst.runtime_properties = runtime_properties;
     instances.push_back(inst);
   }
-  REQUIRE(store.CreateNodeInstances(c, instances).ok());
+  REQUIRE(store.CreateNodeInstances(storage::CallerContext::System(), instances).ok());
+}
+
+// Rows in one deployment, so the planner has something to measure.
+void LoadInstances(storage::Store& store) {
+  REQUIRE(store.CreateTenant({std::string(model::kDefaultTenant), {}, "", ""}).ok());
+  AddInstances(store, "vm", 200);
 }
 
 TEST_CASE("maintenance on SQLite gathers the planner's statistics, and refuses a transaction") {
@@ -144,16 +150,7 @@ TEST_CASE("SQLite's write-ahead log is checkpointed beside the writers, not by t
   LoadInstances(**store);
   const auto size_before = std::filesystem::file_size(path);
   // Well over the 1,000 pages that call for a checkpoint, in one commit.
-  std::vector<model::NodeInstance> instances;
-  for (int i = 0; i < 3000; ++i) {
-    model::NodeInstance inst;
-    inst.id = "big_" + std::to_string(i);
-    inst.node_id = "big";
-    inst.deployment_id = "d1";
-    inst.runtime_properties = {{"padding", std::string(2000, 'x')}};
-    instances.push_back(inst);
-  }
-  REQUIRE((*store)->CreateNodeInstances(storage::CallerContext::System(), instances).ok());
+  AddInstances(**store, "big", 3000, {{"padding", std::string(2000, 'x')}});
   // Only a checkpoint copies pages into the database file; nothing else writes it in WAL mode.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (std::filesystem::file_size(path) < size_before + (size_t{4} << 20) &&

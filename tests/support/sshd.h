@@ -23,6 +23,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -192,6 +193,32 @@ inline bool HaveSshd(const Result<std::unique_ptr<TestSshd>>& sshd) {
   }
   MESSAGE("cannot start a test sshd, nothing to test against: " << sshd.status().ToString());
   return false;
+}
+
+// The permission bits of `path`, or -1.
+inline int ModeOf(const std::filesystem::path& path) {
+  struct stat st {};
+  return stat(path.c_str(), &st) == 0 ? static_cast<int>(st.st_mode & 0777) : -1;
+}
+
+// Alive and not a zombie (an agent's parent, once its SSH session ended, may not reap it).
+inline bool Running(pid_t pid) {
+  if (pid <= 0 || kill(pid, 0) != 0) {
+    return false;
+  }
+  auto status = ReadFileBytes("/proc/" + std::to_string(pid) + "/status");
+  return !status.ok() || status->find("State:\tZ") == std::string::npos;
+}
+
+inline bool EventuallyStopped(pid_t pid, std::chrono::seconds timeout = std::chrono::seconds(20)) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (Running(pid)) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return true;
 }
 
 }  // namespace cloudify::testing

@@ -23,6 +23,9 @@ namespace cloudify::workflow {
 namespace {
 
 using nlohmann::json;
+using testing::EventuallyStopped;
+using testing::ModeOf;
+using testing::Running;
 namespace fs = std::filesystem;
 
 SshTarget TargetOf(const testing::TestSshd& sshd) {
@@ -33,31 +36,6 @@ SshTarget TargetOf(const testing::TestSshd& sshd) {
   t.key = sshd.client_key().string();
   t.timeout = std::chrono::seconds(20);
   return t;
-}
-
-int ModeOf(const fs::path& path) {
-  struct stat st {};
-  return stat(path.c_str(), &st) == 0 ? static_cast<int>(st.st_mode & 0777) : -1;
-}
-
-// Alive and not a zombie (the stand-in agent's parent, once its SSH session ended, may not reap).
-bool Running(pid_t pid) {
-  if (pid <= 0 || kill(pid, 0) != 0) {
-    return false;
-  }
-  auto status = ReadFileBytes("/proc/" + std::to_string(pid) + "/status");
-  return !status.ok() || status->find("State:\tZ") == std::string::npos;
-}
-
-bool EventuallyStopped(pid_t pid) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
-  while (Running(pid)) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      return false;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return true;
 }
 
 TEST_CASE("SshSession: runs commands and writes files with their mode, the key a file or text") {
