@@ -50,4 +50,7 @@ struct ProcessResult {
 // kBadParameters for an empty argv; a non-zero exit is a result, not an error.
 Result<ProcessResult> RunProcess(const ProcessOptions& options);
 
+// `value` as one single-quoted word of a POSIX shell command line, whatever it holds.
+std::string ShellQuote(std::string_view value);
+
 }  // namespace cloudify

@@ -102,6 +102,19 @@ std::vector<std::string> MergedEnvironment(const std::map<std::string, std::stri
 
 }  // namespace
 
+std::string ShellQuote(std::string_view value) {
+  std::string out = "'";
+  for (char c : value) {
+    if (c == '\'') {
+      out += "'\\''";  // close the quote, an escaped quote, open again
+    } else {
+      out += c;
+    }
+  }
+  out += "'";
+  return out;
+}
+
 Result<ProcessResult> RunProcess(const ProcessOptions& options) {
   if (options.argv.empty()) {
     return BadParametersError("no program to run");

@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "cloudify/process.h"
+
 namespace cloudify::workflow {
 namespace {
 

@@ -47,15 +47,6 @@ bool ValidEnvName(const std::string& name) {
          name.find('\0') == std::string::npos;
 }
 
-// A single-quoted shell word.
-std::string ShellQuote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  }
-  return out + "'";
-}
-
 bool IsExecutableFile(const fs::path& p) {
   std::error_code ec;
   return fs::is_regular_file(p, ec) && access(p.c_str(), X_OK) == 0;

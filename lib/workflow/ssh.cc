@@ -66,19 +66,6 @@ std::string ExpandHome(const std::string& path) {
 
 std::string SshTarget::Describe() const { return user + "@" + host + ":" + std::to_string(port); }
 
-std::string ShellQuote(std::string_view value) {
-  std::string out = "'";
-  for (char c : value) {
-    if (c == '\'') {
-      out += "'\\''";
-    } else {
-      out += c;
-    }
-  }
-  out += "'";
-  return out;
-}
-
 struct SshSession::Impl {
   SshTarget target;
   SessionPtr session;

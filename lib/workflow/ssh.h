@@ -69,7 +69,4 @@ class SshSession {
   std::unique_ptr<Impl> impl_;
 };
 
-// `value` quoted for a POSIX shell: '...' with each ' written '\''.
-std::string ShellQuote(std::string_view value);
-
 }  // namespace cloudify::workflow

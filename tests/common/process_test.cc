@@ -34,6 +34,20 @@ TEST_CASE("output is streamed line by line to the callbacks, exit code reported"
   CHECK(err == std::vector<std::string>{"two"});
 }
 
+TEST_CASE("ShellQuote makes any text one word that the shell hands over unchanged") {
+  for (const std::string& text :
+       {std::string(""), std::string("plain"), std::string("it's"),
+        std::string("$HOME `id` \"q\" ; rm -rf x"), std::string("a\\b '' ' end")}) {
+    std::vector<std::string> out;
+    ProcessOptions options = Shell("printf '%s|' " + ShellQuote(text) + "; echo");
+    options.on_stdout_line = [&](std::string_view l) { out.emplace_back(l); };
+    auto result = RunProcess(options);
+    REQUIRE_MESSAGE(result.ok(), result.status().ToString());
+    CHECK(result->succeeded());
+    CHECK(out == std::vector<std::string>{text + "|"});
+  }
+}
+
 TEST_CASE("environment and working folder reach the child") {
   testing::TempDir tmp;
   std::vector<std::string> out;
