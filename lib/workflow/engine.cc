@@ -33,6 +33,7 @@ namespace {
 using model::ExecutionStatus;
 using nlohmann::json;
 namespace event_types = model::event_types;
+using model::StringAt;
 
 constexpr int kStateWriteAttempts = 5;
 // A remote agent's own REST token lives as long as the agent: its cloudify_agent.delete deletes
@@ -1034,11 +1035,6 @@ class RunExecutor final : public TaskExecutor, public GraphObserver {
     }
   }
 
-  static std::string StringAt(const json& object, const char* key) {
-    auto it = object.find(key);
-    return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
-  }
-
   // The host's agent config with its functions (get_secret, get_input...) evaluated.
   Result<json> EvaluatedAgentConfig(OperationContext& c) {
     dsl::FunctionScope scope;
@@ -1251,16 +1247,12 @@ class RunExecutor final : public TaskExecutor, public GraphObserver {
     // (a deployment runs one execution at a time); only a host without one is read afresh, in
     // case something else recorded it since.
     auto agent_of = [](const json& runtime_properties) {
-      auto found = runtime_properties.find("cloudify_agent");
-      if (found != runtime_properties.end() && found->is_object()) {
-        for (const char* key : {"queue", "name"}) {
-          auto it = found->find(key);
-          if (it != found->end() && it->is_string() && !it->get<std::string>().empty()) {
-            return it->get<std::string>();
-          }
-        }
+      auto agent = runtime_properties.find("cloudify_agent");
+      if (agent == runtime_properties.end()) {
+        return std::string();
       }
-      return std::string();
+      std::string queue = StringAt(*agent, "queue");
+      return queue.empty() ? StringAt(*agent, "name") : queue;
     };
     std::string agent;
     {

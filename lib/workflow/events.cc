@@ -13,12 +13,8 @@ namespace {
 
 using nlohmann::json;
 
+using model::StringAt;
 using model::StringOrNull;
-
-std::string StringField(const json& object, const char* key) {
-  auto it = object.find(key);
-  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
 
 }  // namespace
 
@@ -60,7 +56,7 @@ Result<model::Event> EventFromMessage(const json& m) {
     return BadParametersError("not an event message: no message object");
   }
   model::Event e;
-  const std::string type = StringField(m, "type");
+  const std::string type = StringAt(m, "type");
   if (!type.empty()) {
     auto kind = model::ParseEventKind(type);
     if (!kind) {
@@ -70,18 +66,18 @@ Result<model::Event> EventFromMessage(const json& m) {
   } else {
     e.kind = m.contains("event_type") ? model::EventKind::kEvent : model::EventKind::kLog;
   }
-  e.message = StringField(m["message"], "text");
+  e.message = StringAt(m["message"], "text");
   if (e.kind == model::EventKind::kEvent) {
-    e.event_type = StringField(m, "event_type");
+    e.event_type = StringAt(m, "event_type");
     if (e.event_type.empty()) {
       return BadParametersError("event message without event_type");
     }
   } else {
-    e.logger = StringField(m, "logger");
-    e.level = ParseLogLevel(StringField(m, "level")).value_or(LogLevel::kInfo);
+    e.logger = StringAt(m, "logger");
+    e.level = ParseLogLevel(StringAt(m, "level")).value_or(LogLevel::kInfo);
   }
   for (const char* key : {"reported_timestamp", "timestamp"}) {
-    if (auto t = ParseTimestamp(StringField(m, key)); t.ok()) {
+    if (auto t = ParseTimestamp(StringAt(m, key)); t.ok()) {
       e.reported_timestamp = *t;
       break;
     }
@@ -90,20 +86,20 @@ Result<model::Event> EventFromMessage(const json& m) {
   auto found = m.find("context");
   const json& context = found != m.end() ? *found : kNoContext;
   if (context.is_object()) {
-    e.blueprint_id = StringField(context, "blueprint_id");
-    e.deployment_id = StringField(context, "deployment_id");
-    e.deployment_display_name = StringField(context, "deployment_display_name");
-    e.execution_id = StringField(context, "execution_id");
-    e.execution_group_id = StringField(context, "execution_group_id");
-    e.workflow_id = StringField(context, "workflow_id");
-    e.node_instance_id = StringField(context, "node_id");
-    e.node_name = StringField(context, "node_name");
-    e.operation = StringField(context, "operation");
-    e.source_id = StringField(context, "source_id");
-    e.target_id = StringField(context, "target_id");
-    e.tenant_name = StringField(context, "tenant_name");
-    e.manager_name = StringField(context, "manager_name");
-    e.agent_name = StringField(context, "agent_name");
+    e.blueprint_id = StringAt(context, "blueprint_id");
+    e.deployment_id = StringAt(context, "deployment_id");
+    e.deployment_display_name = StringAt(context, "deployment_display_name");
+    e.execution_id = StringAt(context, "execution_id");
+    e.execution_group_id = StringAt(context, "execution_group_id");
+    e.workflow_id = StringAt(context, "workflow_id");
+    e.node_instance_id = StringAt(context, "node_id");
+    e.node_name = StringAt(context, "node_name");
+    e.operation = StringAt(context, "operation");
+    e.source_id = StringAt(context, "source_id");
+    e.target_id = StringAt(context, "target_id");
+    e.tenant_name = StringAt(context, "tenant_name");
+    e.manager_name = StringAt(context, "manager_name");
+    e.agent_name = StringAt(context, "agent_name");
     if (auto it = context.find("task_error_causes"); it != context.end()) {
       e.error_causes = *it;
     }

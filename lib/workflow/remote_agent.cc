@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "cloudify/model/json.h"
 #include "cloudify/process.h"
 
 namespace cloudify::workflow {
@@ -9,13 +10,7 @@ namespace {
 
 using nlohmann::json;
 
-std::string StringAt(const json& object, const char* key) {
-  if (!object.is_object()) {
-    return "";
-  }
-  auto it = object.find(key);
-  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
+using model::StringAt;
 
 bool IsEnvName(const std::string& name) {
   if (name.empty() || (name[0] >= '0' && name[0] <= '9')) {

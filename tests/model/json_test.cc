@@ -7,6 +7,16 @@ namespace {
 
 using nlohmann::json;
 
+TEST_CASE("StringAt reads optional text, and anything else as empty") {
+  const json object = {{"name", "vm"}, {"port", 22}, {"none", nullptr}};
+  CHECK(StringAt(object, "name") == "vm");
+  CHECK(StringAt(object, "port").empty());     // not a string
+  CHECK(StringAt(object, "none").empty());     // null
+  CHECK(StringAt(object, "missing").empty());  // absent
+  CHECK(StringAt(json::array({"name"}), "name").empty());
+  CHECK(StringAt(json("name"), "name").empty());
+}
+
 NodeTemplate FullNode() {
   NodeTemplate n;
   n.id = "app";

@@ -28,6 +28,16 @@ inline nlohmann::json StringOrNull(const std::string& s) {
   return s.empty() ? nlohmann::json(nullptr) : nlohmann::json(s);
 }
 
+// The string at `key` of `object`; empty when `object` is no object, or the key is absent or
+// holds something else (what optional text in the wire's JSON reads as).
+inline std::string StringAt(const nlohmann::json& object, const char* key) {
+  if (!object.is_object()) {
+    return "";
+  }
+  auto it = object.find(key);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
 nlohmann::json ToJson(const ParameterSchema& p);
 nlohmann::json ToJson(const OperationSpec& op);
 nlohmann::json ToJson(const PluginSpec& p);
