@@ -205,7 +205,8 @@ struct RemoteManager {
   }
 };
 
-TEST_CASE("install_method remote: the manager installs the agent over SSH, uses it, removes it") {
+TEST_CASE("install_method remote: the manager installs the agent over SSH, uses it, removes it" *
+          testing::kSharedAmqpVhost) {
   const std::string amqp = testing::AmqpTestUrl();
   if (!testing::HaveServer(amqp, "CLOUDIFY_TEST_AMQP_URL")) {
     return;
@@ -272,7 +273,8 @@ TEST_CASE("install_method remote: the manager installs the agent over SSH, uses 
   CHECK(tokens->items.empty());
 }
 
-TEST_CASE("install_method remote: a refused key or a closed port fails the install, clearly") {
+TEST_CASE("install_method remote: a refused key or a closed port fails the install, clearly" *
+          testing::kSharedAmqpVhost) {
   const std::string amqp = testing::AmqpTestUrl();
   if (!testing::HaveServer(amqp, "CLOUDIFY_TEST_AMQP_URL")) {
     return;

@@ -507,7 +507,8 @@ TEST_CASE("worker: answers ping on its service queue and refuses a worker withou
   CHECK(Worker::Start(options).status().code() == ErrorCode::kBadParameters);
 }
 
-TEST_CASE("worker: install runs host_agent operations on the agent over RabbitMQ") {
+TEST_CASE("worker: install runs host_agent operations on the agent over RabbitMQ" *
+          testing::kSharedAmqpVhost) {
   const std::string amqp = testing::AmqpTestUrl();
   if (!testing::HaveServer(amqp, "CLOUDIFY_TEST_AMQP_URL")) {
     return;
@@ -573,7 +574,8 @@ bool WaitForFile(const fs::path& path, seconds timeout) {
   return true;
 }
 
-TEST_CASE("worker: an agent killed mid-operation: the operation is redelivered to its successor") {
+TEST_CASE("worker: an agent killed mid-operation: the operation is redelivered to its successor" *
+          testing::kSharedAmqpVhost) {
   const std::string amqp = testing::AmqpTestUrl();
   if (!testing::HaveServer(amqp, "CLOUDIFY_TEST_AMQP_URL")) {
     return;

@@ -160,7 +160,7 @@ TEST_CASE("the whole lifecycle over HTTP on the embedded default (SQLite, in-pro
   RunLifecycle(s);
 }
 
-TEST_CASE("the whole lifecycle over HTTP on PostgreSQL and RabbitMQ") {
+TEST_CASE("the whole lifecycle over HTTP on PostgreSQL and RabbitMQ" * testing::kSharedAmqpVhost) {
   const std::string pg = PostgresTestUrl();
   const std::string amqp = AmqpTestUrl();
   if (!HaveServer(pg, "CLOUDIFY_TEST_POSTGRES_URL") ||

@@ -17,6 +17,11 @@ inline std::string EnvOr(const char* name, const char* fallback = "") {
 inline std::string PostgresTestUrl() { return EnvOr("CLOUDIFY_TEST_POSTGRES_URL"); }
 inline std::string AmqpTestUrl() { return EnvOr("CLOUDIFY_TEST_AMQP_URL"); }
 
+// Marks a test case that runs a manager on CLOUDIFY_TEST_AMQP_URL's vhost. Managers on one
+// vhost consume its shared queues (events and logs, workflows), which is right only when they
+// share a store too; CTest runs the cases of this suite one at a time (tests/CMakeLists.txt).
+inline const doctest::test_suite kSharedAmqpVhost("shared-amqp-vhost");
+
 // True when `url` is set. When it is not, the calling test returns early with a message, or,
 // under CLOUDIFY_REQUIRE_SERVERS=1 (the README's test command), fails: CI never skips silently.
 inline bool HaveServer(const std::string& url, const char* variable) {
