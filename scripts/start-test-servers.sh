@@ -51,10 +51,12 @@ if ! rabbitmqctl -q -n "$RABBITMQ_NODENAME" list_users | awk '{print $1}' | grep
   rabbitmqctl -q -n "$RABBITMQ_NODENAME" add_user cloudify cloudify >/dev/null
 fi
 # A second vhost for the multi-manager test: its managers consume the shared management queues.
+# Both start empty: queues an earlier version declared differently would refuse the tests.
 for vhost in cloudify_test cloudify_test_multi; do
-  if ! rabbitmqctl -q -n "$RABBITMQ_NODENAME" list_vhosts | grep -qx "$vhost"; then
-    rabbitmqctl -q -n "$RABBITMQ_NODENAME" add_vhost "$vhost" >/dev/null
+  if rabbitmqctl -q -n "$RABBITMQ_NODENAME" list_vhosts | grep -qx "$vhost"; then
+    rabbitmqctl -q -n "$RABBITMQ_NODENAME" delete_vhost "$vhost" >/dev/null
   fi
+  rabbitmqctl -q -n "$RABBITMQ_NODENAME" add_vhost "$vhost" >/dev/null
   rabbitmqctl -q -n "$RABBITMQ_NODENAME" set_permissions -p "$vhost" cloudify '.*' '.*' '.*' >/dev/null
   # Version 2 classic queues (RabbitMQ 3.10+) store persistent messages at about twice the rate
   # of version 1, the default before 4.0; deploy/README.md recommends the same policy.

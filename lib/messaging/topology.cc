@@ -26,9 +26,12 @@ Topology ManagementTopology(std::string_view manager_name) {
       {.name = std::string(kManagementWorkflowQueue)},
       {.name = std::string(kManagementOperationQueue)},
       {.name = service_queue},
-      {.name = std::string(kLogsEventsQueue)},
+      // One writer at a time stores events and metrics, whichever manager it is in: they are
+      // stored in the order published, and a writer's Sync marker reaches the writer holding
+      // everything ahead of it.
+      {.name = std::string(kLogsEventsQueue), .single_active_consumer = true},
       {.name = std::string(kHooksQueue)},
-      {.name = std::string(kMetricsQueue)},
+      {.name = std::string(kMetricsQueue), .single_active_consumer = true},
   };
   topology.bindings = {
       {std::string(kManagementWorkflowQueue), management, std::string(kWorkflowRoutingKey)},

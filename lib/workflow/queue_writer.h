@@ -11,7 +11,6 @@
 #include <iterator>
 #include <memory>
 #include <mutex>
-#include <set>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -20,7 +19,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cloudify/ids.h"
 #include "cloudify/messaging/bus.h"
 #include "cloudify/status.h"
 
@@ -82,20 +80,23 @@ class QueueWriter {
   }
 
   // Waits until every message published to the queue before the call is stored.
+  //
+  // The marker is a request that the writer receiving it answers once it has stored what it
+  // holds. On a single-active-consumer queue that is the writer holding everything ahead of
+  // the marker, whichever manager it is in (distributed mode: they all consume one queue).
   Status Sync(std::chrono::milliseconds timeout) {
-    const std::string id = NewUuid();
     messaging::Message marker;
     marker.content_type = std::string(kSyncContentType);
-    marker.correlation_id = id;
     marker.persistent = false;
-    CLOUDIFY_RETURN_IF_ERROR(
-        bus_.Publish(spec_.sync_exchange, spec_.sync_routing_key, std::move(marker)));
-    std::unique_lock lock(mu_);
-    if (!cv_.wait_for(lock, timeout, [&] { return synced_.count(id) != 0; })) {
-      return Status(ErrorCode::kUnavailable, spec_.what + " were not stored within the timeout");
+    Result<messaging::Message> answer =
+        bus_.Request(spec_.sync_exchange, spec_.sync_routing_key, std::move(marker), timeout);
+    if (answer.ok()) {
+      return Status::Ok();
     }
-    synced_.erase(id);
-    return Status::Ok();
+    if (answer.status().code() != ErrorCode::kUnavailable) {
+      return answer.status().WithContext(spec_.what + " writer sync");
+    }
+    return Status(ErrorCode::kUnavailable, spec_.what + " were not stored within the timeout");
   }
 
   uint64_t stored() const {
@@ -121,8 +122,12 @@ class QueueWriter {
         FlushLocked();
       }
       (void)delivery.Ack();
-      synced_.insert(delivery.message().correlation_id);
-      cv_.notify_all();
+      if (!delivery.message().reply_to.empty()) {
+        messaging::Message answer;
+        answer.correlation_id = delivery.message().correlation_id;
+        answer.persistent = false;
+        bus_.PublishAsync("", delivery.message().reply_to, std::move(answer), nullptr);
+      }
       return;
     }
     nlohmann::json body =
@@ -194,7 +199,6 @@ class QueueWriter {
   std::vector<T> items_;
   std::vector<messaging::Delivery> deliveries_;
   std::chrono::steady_clock::time_point deadline_;
-  std::set<std::string> synced_;
   uint64_t stored_ = 0;
   uint64_t failures_ = 0;
   uint64_t malformed_ = 0;

@@ -451,6 +451,43 @@ TEST_CASE_TEMPLATE("Bus: an exclusive consumer keeps others out", TestType, CONT
   REQUIRE(first.WaitFor(1));
 }
 
+TEST_CASE_TEMPLATE("Bus: a single-active-consumer queue delivers to one consumer at a time",
+                   TestType, CONTRACT_BACKENDS) {
+  SKIP_UNLESS_AVAILABLE();
+  auto bus = OpenTestBus<TestType>();
+  ScopedQueues queues(*bus);
+  const std::string queue = UniqueName("single");
+  Topology topology;
+  topology.queues.push_back({.name = queue, .durable = false, .single_active_consumer = true});
+  REQUIRE(bus->Declare(topology).ok());
+  queues.Track(queue);
+  // Declaring it again without the flag contradicts it.
+  topology.queues[0].single_active_consumer = false;
+  CHECK(bus->Declare(topology).code() == ErrorCode::kConflict);
+
+  Collector first;
+  Collector second;
+  auto active = bus->Consume(queue, {}, first.Handler());
+  REQUIRE(active.ok());
+  auto standby = bus->Consume(queue, {}, second.Handler());
+  REQUIRE(standby.ok());
+  for (int i = 0; i < 10; ++i) {
+    REQUIRE(bus->Publish("", queue, Body(Numbered("m", i))).ok());
+  }
+  REQUIRE(first.WaitFor(10));
+  CHECK_FALSE(second.WaitFor(1, 200ms));
+  // The standby takes over when the active consumer goes, in publish order.
+  active->reset();
+  for (int i = 10; i < 15; ++i) {
+    REQUIRE(bus->Publish("", queue, Body(Numbered("m", i))).ok());
+  }
+  REQUIRE(second.WaitFor(5));
+  const std::vector<Delivery> taken = second.Deliveries();
+  for (size_t i = 0; i < taken.size(); ++i) {
+    CHECK(taken[i].message().body == Numbered("m", static_cast<int>(i) + 10));
+  }
+}
+
 TEST_CASE_TEMPLATE("Bus: auto-ack consumers need no settlement", TestType, CONTRACT_BACKENDS) {
   SKIP_UNLESS_AVAILABLE();
   auto bus = OpenTestBus<TestType>();

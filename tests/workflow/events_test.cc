@@ -81,8 +81,9 @@ TEST_CASE("published events reach the store in batches, Sync waits for them") {
   REQUIRE((*writer)->Sync(std::chrono::seconds(10)).ok());
   CHECK((*writer)->stored() == 500);
   CHECK(publisher.failures() == 0);
-  // Batched: the full batch of 256, the other 244 at Send(), the junk and the marker.
-  CHECK(p.bus->Stats().published == 4);
+  // Batched: the full batch of 256, the other 244 at Send(), the junk, the marker and its
+  // answer.
+  CHECK(p.bus->Stats().published == 5);
   storage::ListQuery q;
   q.filters = {{"execution_id", {"e1"}}};
   q.get_all_results = true;
@@ -95,6 +96,51 @@ TEST_CASE("published events reach the store in batches, Sync waits for them") {
     CHECK(e.message == "event " + std::to_string(i));
     CHECK(e.kind == (i % 2 == 0 ? model::EventKind::kEvent : model::EventKind::kLog));
   }
+}
+
+// As in distributed mode, where every manager has a writer on the one logs-events queue: only
+// one stores at a time, so a Sync through either sees everything published before it, and
+// the other takes over when it stops.
+TEST_CASE("two writers on the queue: one stores, a Sync through either waits for it") {
+  testing::Plumbing p;
+  // A max_delay longer than the test: only a Sync marker stores a partial batch.
+  const EventWriterOptions options{.max_batch = 1000, .max_delay = std::chrono::seconds(60)};
+  auto first = EventWriter::Start(*p.bus, *p.store, options);
+  auto second = EventWriter::Start(*p.bus, *p.store, options);
+  REQUIRE(first.ok());
+  REQUIRE(second.ok());
+  EventPublisher publisher(*p.bus, {.max_batch = 1, .linger = std::chrono::seconds(60)});
+  storage::ListQuery q;
+  q.filters = {{"execution_id", {"e2"}}};
+  int published = 0;
+  auto publish_three = [&] {
+    for (int i = 0; i < 3; ++i) {
+      model::Event e;
+      e.kind = model::EventKind::kLog;
+      e.message = "event " + std::to_string(published++);
+      e.execution_id = "e2";
+      publisher.Publish(e);
+    }
+    publisher.Send();
+  };
+  auto stored = [&] {
+    auto page = p.store->ListEvents(storage::CallerContext::System(), q);
+    REQUIRE(page.ok());
+    return page->total;
+  };
+  for (int round = 0; round < 4; ++round) {
+    publish_three();
+    EventWriter& syncing = round % 2 == 0 ? **first : **second;
+    REQUIRE(syncing.Sync(std::chrono::seconds(10)).ok());
+    CHECK(stored() == published);
+  }
+  CHECK((*first)->stored() == 12);
+  CHECK((*second)->stored() == 0);
+  first->reset();
+  publish_three();
+  REQUIRE((*second)->Sync(std::chrono::seconds(10)).ok());
+  CHECK(stored() == published);
+  CHECK((*second)->stored() == 3);
 }
 
 TEST_CASE("a publisher sends a lone event by itself after its linger, in the original's shape") {

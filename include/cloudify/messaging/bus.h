@@ -62,6 +62,9 @@ struct QueueSpec {
   bool exclusive = false;
   // Deleted when its last consumer goes. Default: false.
   bool auto_delete = false;
+  // Of several consumers only the first delivers; the next takes over when it goes, so the
+  // queue is consumed in order (RabbitMQ's x-single-active-consumer). Default: false.
+  bool single_active_consumer = false;
 
   bool operator==(const QueueSpec&) const = default;
 };

@@ -813,9 +813,15 @@ Status AmqpBus::DeclareNow(const Topology& topology) {
                                          "declaring exchange '" + e.name + "'"));
     known_exchanges_.insert(e.name);
   }
+  amqp_table_entry_t single_active;
+  single_active.key = amqp_cstring_bytes("x-single-active-consumer");
+  single_active.value.kind = AMQP_FIELD_KIND_BOOLEAN;
+  single_active.value.value.boolean = 1;
+  const amqp_table_t kSingleActive{1, &single_active};
   for (const QueueSpec& q : topology.queues) {
     amqp_queue_declare(conn_, kControlChannel, Bytes(q.name), 0, q.durable ? 1 : 0,
-                       q.exclusive ? 1 : 0, q.auto_delete ? 1 : 0, kNoArguments);
+                       q.exclusive ? 1 : 0, q.auto_delete ? 1 : 0,
+                       q.single_active_consumer ? kSingleActive : kNoArguments);
     CLOUDIFY_RETURN_IF_ERROR(ReplyStatus(amqp_get_rpc_reply(conn_), kControlChannel,
                                          "declaring queue '" + q.name + "'"));
   }

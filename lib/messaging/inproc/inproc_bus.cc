@@ -307,9 +307,14 @@ struct QueueState {
     if (next_consumer >= consumers.size()) {
       next_consumer = 0;  // consumers went
     }
+    // A single active consumer is the earliest still there; the others wait for it to go.
+    const size_t candidates = spec.single_active_consumer ? 1 : consumers.size();
     while (!ready.empty() && !consumers.empty()) {
+      if (spec.single_active_consumer) {
+        next_consumer = 0;
+      }
       ConsumerState* chosen = nullptr;
-      for (size_t i = 0; i < consumers.size(); ++i) {
+      for (size_t i = 0; i < candidates; ++i) {
         size_t index = next_consumer + i;
         if (index >= consumers.size()) {
           index -= consumers.size();
