@@ -8,8 +8,9 @@
 // broker (a ping when the agent was not heard from lately), with the instances carried in the
 // task, and the run's state writes. Agents and manager share this process.
 //
-//   agent_bench [--instances N] [--amqp URL] [--workers N]
-//   (--amqp defaults to $CLOUDIFY_TEST_AMQP_URL; without one only inproc runs)
+//   agent_bench [--instances N] [--amqp URL] [--workers N] [--only LABEL]
+//   (--amqp defaults to $CLOUDIFY_TEST_AMQP_URL; without one only inproc runs; --only runs the
+//   one figure whose label starts with LABEL, e.g. "amqp agent", for a profiler)
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -18,6 +19,7 @@
 #include <fstream>
 #include <iostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <sys/resource.h>
@@ -196,6 +198,7 @@ void Print(const char* label, const Figures& f) {
 int main(int argc, char** argv) {
   int instances = 500;
   int workers = 8;
+  std::string only;
   const char* env_amqp = std::getenv("CLOUDIFY_TEST_AMQP_URL");  // NOLINT(concurrency-mt-unsafe)
   std::string amqp = env_amqp != nullptr ? env_amqp : "";
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -205,18 +208,32 @@ int main(int argc, char** argv) {
       workers = std::atoi(argv[i + 1]);
     } else if (std::strcmp(argv[i], "--amqp") == 0) {
       amqp = argv[i + 1];
+    } else if (std::strcmp(argv[i], "--only") == 0) {
+      only = argv[i + 1];
     }
   }
   std::cout << "instances " << instances << " (" << 2 * instances
             << " operations), engine parallelism and agent workers " << workers << "\n";
   const std::string inproc = "inproc://agent-bench-" + NewUuid();
-  Print("inproc central (baseline): ", Run(inproc, instances, workers, false));
-  Print("inproc agent:              ", Run(inproc, instances, workers, true));
-  Print("inproc two agents:         ", Run(inproc, instances, workers, true, 2));
-  if (!amqp.empty()) {
-    Print("amqp central (baseline):   ", Run(amqp, instances, workers, false));
-    Print("amqp agent:                ", Run(amqp, instances, workers, true));
-    Print("amqp two agents:           ", Run(amqp, instances, workers, true, 2));
+  struct Case {
+    const char* label;
+    const std::string* bus_url;
+    bool on_agent;
+    int agents;
+  };
+  const Case cases[] = {
+      {"inproc central (baseline): ", &inproc, false, 1},
+      {"inproc agent:              ", &inproc, true, 1},
+      {"inproc two agents:         ", &inproc, true, 2},
+      {"amqp central (baseline):   ", &amqp, false, 1},
+      {"amqp agent:                ", &amqp, true, 1},
+      {"amqp two agents:           ", &amqp, true, 2},
+  };
+  for (const Case& c : cases) {
+    if (c.bus_url->empty() || std::string_view(c.label).rfind(only, 0) != 0) {
+      continue;
+    }
+    Print(c.label, Run(*c.bus_url, instances, workers, c.on_agent, c.agents));
   }
   return 0;
 }

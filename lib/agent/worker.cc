@@ -309,7 +309,8 @@ class Worker::Impl {
         service_, bus_->Consume(prefix + std::string(messaging::kServiceRoutingKey), {},
                                 [this](messaging::Delivery d) { OnService(std::move(d)); }));
     messaging::ConsumeOptions consume;
-    consume.prefetch = static_cast<uint32_t>(options_.max_workers);
+    // Twice the workers: the tasks whose replies await their confirm still count.
+    consume.prefetch = static_cast<uint32_t>(options_.max_workers) * 2;
     CLOUDIFY_ASSIGN_OR_RETURN(
         operations_, bus_->Consume(prefix + std::string(messaging::kOperationRoutingKey), consume,
                                    [this](messaging::Delivery d) { Enqueue(std::move(d)); }));
@@ -332,6 +333,12 @@ class Worker::Impl {
       t.join();
     }
     threads_.clear();
+    {
+      // Every reply's callback runs (the bus bounds it by its publish timeout), and acks or
+      // returns its task before the subscription goes.
+      std::unique_lock lock(mu_);
+      replies_cv_.wait(lock, [this] { return replies_in_flight_ == 0; });
+    }
     if (heartbeat_.joinable()) {
       heartbeat_.join();
       if (Status s = ReportState("stopped"); !s.ok()) {
@@ -455,20 +462,35 @@ class Worker::Impl {
     publisher_->Send();
     if (delivery.message().reply_to.empty()) {
       Warn("task without reply_to: its outcome is dropped");
-    } else {
-      messaging::Message m;
-      m.body = reply.dump(-1, ' ', false, json::error_handler_t::replace);
-      m.persistent = true;
-      Status sent = bus_->Reply(delivery, std::move(m), options_.name);
-      if (!sent.ok()) {
-        // Not acked: the broker gives the task to the next agent of this name.
-        Warn("sending a reply: " + sent.ToString());
-        (void)delivery.Nack(/*requeue=*/true);
-        return;
-      }
+      ++answered_;
+      (void)delivery.Ack();
+      return;
+    }
+    messaging::Message m;
+    m.body = reply.dump(-1, ' ', false, json::error_handler_t::replace);
+    m.persistent = true;
+    {
+      std::lock_guard lock(mu_);
+      ++replies_in_flight_;
     }
     ++answered_;
-    (void)delivery.Ack();
+    // The worker goes on to the next task while the broker confirms this reply; the task is
+    // acked only then, on the bus's thread.
+    bus_->ReplyAsync(delivery, std::move(m), options_.name, [this, delivery](Status sent) {
+      if (sent.ok()) {
+        (void)delivery.Ack();
+      } else {
+        // Not acked: the broker gives the task to the next agent of this name.
+        --answered_;
+        Warn("sending a reply: " + sent.ToString());
+        (void)delivery.Nack(/*requeue=*/true);
+      }
+      {
+        std::lock_guard lock(mu_);
+        --replies_in_flight_;
+      }
+      replies_cv_.notify_all();
+    });
   }
 
   json RunOperation(json kwargs, ClientCache& clients) {
@@ -695,8 +717,10 @@ class Worker::Impl {
   std::unique_ptr<messaging::Subscription> service_;
   std::unique_ptr<messaging::Subscription> operations_;
 
-  std::mutex mu_;               // guards pending_ and stopped_
-  std::condition_variable cv_;  // a task is pending, or stopped_
+  std::mutex mu_;                       // guards pending_, stopped_ and replies_in_flight_
+  std::condition_variable cv_;          // a task is pending, or stopped_
+  std::condition_variable replies_cv_;  // a reply's publish was resolved
+  int replies_in_flight_ = 0;
   // The heartbeat's own: sharing cv_, it could take the one wake-up Enqueue gives a worker,
   // and the task would wait for the next.
   std::condition_variable heartbeat_cv_;

@@ -31,6 +31,15 @@ Status Delivery::Nack(bool requeue) const {
   return settler_->Nack(delivery_tag_, requeue);
 }
 
+namespace {
+
+Status NoReplyTo(const Delivery& request) {
+  return BadParametersError("cannot reply to a message without reply_to (correlation id '" +
+                            request.message().correlation_id + "')");
+}
+
+}  // namespace
+
 Status Bus::Publish(std::string_view exchange, std::string_view routing_key, Message message) {
   if (OnBusThread()) {
     return Status(ErrorCode::kIllegalAction,
@@ -47,11 +56,22 @@ Status Bus::Publish(std::string_view exchange, std::string_view routing_key, Mes
 
 Status Bus::Reply(const Delivery& request, Message reply, std::string_view exchange) {
   if (request.message().reply_to.empty()) {
-    return BadParametersError("cannot reply to a message without reply_to (correlation id '" +
-                              request.message().correlation_id + "')");
+    return NoReplyTo(request);
   }
   reply.correlation_id = request.message().correlation_id;
   return Publish(exchange, request.message().reply_to, std::move(reply));
+}
+
+void Bus::ReplyAsync(const Delivery& request, Message reply, std::string_view exchange,
+                     PublishCallback done) {
+  if (request.message().reply_to.empty()) {
+    if (done) {
+      done(NoReplyTo(request));
+    }
+    return;
+  }
+  reply.correlation_id = request.message().correlation_id;
+  PublishAsync(exchange, request.message().reply_to, std::move(reply), std::move(done));
 }
 
 }  // namespace cloudify::messaging

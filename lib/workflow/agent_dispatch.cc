@@ -126,16 +126,21 @@ Status AgentDispatcher::Prepare(const std::string& agent) {
 void AgentDispatcher::OnReply(messaging::Delivery delivery) {
   json body = json::parse(delivery.message().body, nullptr, /*allow_exceptions=*/false);
   const std::string& id = delivery.message().correlation_id;
-  {
+  std::shared_ptr<Waiter> waiter;
+  if (!id.empty() && !body.is_discarded()) {
     std::lock_guard lock(mu_);
-    if (!id.empty() && !body.is_discarded()) {
-      replies_[id] = std::move(body);
-      if (auto it = waiting_.find(id); it != waiting_.end()) {
-        heard_from_[it->second] = std::chrono::steady_clock::now();
-      }
+    if (auto it = waiting_.find(id); it != waiting_.end()) {
+      waiter = it->second;
+      heard_from_[waiter->agent] = std::chrono::steady_clock::now();
     }
   }
-  cv_.notify_all();
+  if (waiter != nullptr) {
+    {
+      std::lock_guard lock(waiter->mu);
+      waiter->reply = std::move(body);
+    }
+    waiter->cv.notify_one();
+  }
   (void)delivery.Ack();
 }
 
@@ -191,41 +196,57 @@ TaskOutcome AgentDispatcher::Run(const std::string& agent, const std::string& ta
     return TaskOutcome::Failure(timed_out);
   }
 
+  auto waiter = std::make_shared<Waiter>(agent);
   {
     std::lock_guard lock(mu_);
-    replies_.erase(task_id);  // a stale reply of an earlier attempt
-    waiting_[task_id] = agent;
+    waiting_[task_id] = waiter;
   }
   messaging::Message task;
   task.body = json{{"id", task_id}, {"cloudify_task", {{"kwargs", kwargs}}}}.dump();
   task.correlation_id = task_id;
   task.reply_to = reply_queue_;
   task.persistent = true;
-  if (Status s = bus_.Publish(agent, messaging::kOperationRoutingKey, std::move(task)); !s.ok()) {
-    std::lock_guard lock(mu_);
-    waiting_.erase(task_id);
-    return TaskOutcome::Failure("sending to agent " + agent + ": " + s.ToString());
-  }
+  // The confirm usually comes long before the reply; only a refusal needs the waiter.
+  bus_.PublishAsync(agent, messaging::kOperationRoutingKey, std::move(task), [waiter](Status sent) {
+    if (sent.ok()) {
+      return;
+    }
+    {
+      std::lock_guard lock(waiter->mu);
+      waiter->send_failure = std::move(sent);
+    }
+    waiter->cv.notify_one();
+  });
 
-  std::unique_lock lock(mu_);
-  while (true) {
-    auto it = replies_.find(task_id);
-    if (it != replies_.end()) {
-      json reply = std::move(it->second);
-      replies_.erase(it);
-      waiting_.erase(task_id);
-      lock.unlock();
-      if (written != nullptr) {
-        *written = WrittenInstances(reply);
+  std::optional<json> reply;
+  std::optional<Status> send_failure;
+  {
+    std::unique_lock lock(waiter->mu);
+    while (!waiter->reply && !waiter->send_failure) {
+      if (cancel != nullptr && cancel->load()) {
+        break;
       }
-      return OutcomeFromAgentReply(reply);
+      waiter->cv.wait_for(lock, kCancelPoll);
     }
-    if (cancel != nullptr && cancel->load()) {
-      waiting_.erase(task_id);
-      return TaskOutcome::Failure("operation cancelled (force-cancel or kill)", false);
-    }
-    cv_.wait_for(lock, kCancelPoll);
+    reply = std::move(waiter->reply);
+    send_failure = std::move(waiter->send_failure);
   }
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = waiting_.find(task_id); it != waiting_.end() && it->second == waiter) {
+      waiting_.erase(it);
+    }
+  }
+  if (reply) {
+    if (written != nullptr) {
+      *written = WrittenInstances(*reply);
+    }
+    return OutcomeFromAgentReply(*reply);
+  }
+  if (send_failure) {
+    return TaskOutcome::Failure("sending to agent " + agent + ": " + send_failure->ToString());
+  }
+  return TaskOutcome::Failure("operation cancelled (force-cancel or kill)", false);
 }
 
 }  // namespace cloudify::workflow

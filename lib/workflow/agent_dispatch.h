@@ -13,9 +13,10 @@
 //    "message", "retry_after"}} maps OperationRetry to a retry, NonRecoverableError to a
 //    failure without retry and any other error to a recoverable failure.
 //
-// Replies that arrive for a task nobody waits for (a duplicate after a redelivery) are kept
-// until that task is sent again, which discards them, so a stale reply never answers a new
-// attempt.
+// Replies that arrive for a task nobody waits for (a duplicate after a redelivery, or the
+// reply to an attempt given up) are dropped, so a stale reply never answers a new attempt.
+// Each waiting task has a condition variable of its own: a reply wakes only its waiter, and
+// the task's publish is not waited for apart from its reply (a refused publish ends the wait).
 //
 // Thread-safety: Run may be called from many worker threads at once.
 #pragma once
@@ -93,10 +94,19 @@ class AgentDispatcher {
   std::unique_ptr<messaging::Subscription> subscription_;
   std::atomic<bool> used_{false};
 
-  std::mutex mu_;  // guards waiting_, replies_ and heard_from_
-  std::condition_variable cv_;
-  std::map<std::string, std::string> waiting_;  // task id -> agent
-  std::map<std::string, nlohmann::json> replies_;
+  // One task waiting for its reply. Shared with the publish callback, which may run after
+  // the wait was given up.
+  struct Waiter {
+    explicit Waiter(std::string agent_in) : agent(std::move(agent_in)) {}
+    const std::string agent;
+    std::mutex mu;  // guards reply and send_failure
+    std::condition_variable cv;
+    std::optional<nlohmann::json> reply;
+    std::optional<Status> send_failure;
+  };
+
+  std::mutex mu_;                                           // guards waiting_ and heard_from_
+  std::map<std::string, std::shared_ptr<Waiter>> waiting_;  // by task id
   std::map<std::string, std::chrono::steady_clock::time_point> heard_from_;  // agent -> last
 };
 

@@ -131,6 +131,42 @@ TEST_CASE("AgentDispatcher: pings, sends the task with its reply queue and maps 
   dispatcher.Finish(/*keep=*/false);
 }
 
+TEST_CASE("AgentDispatcher: concurrent tasks each get their own reply; a refused send ends one") {
+  const std::string url = "inproc://dispatch-" + NewUuid();
+  messaging::BusOptions options;
+  options.max_message_bytes = 4096;
+  auto manager_bus = messaging::OpenBus(url, options).value();
+  Responder agent(url);
+  AgentDispatcher dispatcher(*manager_bus, "exec-6", milliseconds(2000));
+  {
+    std::lock_guard lock(agent.mu);
+    agent.reply = {{"ok", false}, {"error", {{"type", "NonRecoverableError"}, {"message", "x"}}}};
+  }
+  std::vector<std::thread> threads;
+  std::atomic<int> answered{0};
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 10; ++i) {
+        const std::string id = "t" + std::to_string(t) + "-" + std::to_string(i);
+        TaskOutcome outcome = dispatcher.Run(agent.name, id, json{{"n", i}}, nullptr);
+        if (outcome.kind == TaskOutcome::Kind::kNonRecoverableError && outcome.error == "x") {
+          ++answered;
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) {
+    thread.join();
+  }
+  CHECK(answered.load() == 80);
+  // The broker refuses a task over the size limit: the wait ends with the reason, not never.
+  TaskOutcome refused =
+      dispatcher.Run(agent.name, "big", json{{"blob", std::string(8192, 'x')}}, nullptr);
+  CHECK(refused.kind == TaskOutcome::Kind::kRecoverableError);
+  CHECK_MESSAGE(refused.error.find("sending to agent " + agent.name) == 0, refused.error);
+  dispatcher.Finish(/*keep=*/false);
+}
+
 TEST_CASE("AgentDispatcher: no ping answer is the recoverable 'Timed out waiting for agent'") {
   const std::string url = "inproc://dispatch-" + NewUuid();
   auto manager_bus = messaging::OpenBus(url).value();

@@ -246,6 +246,9 @@ class Bus {
   // is the default exchange) with the request's reply_to as routing key, and waits for the
   // confirm. kBadParameters when the request has no reply_to.
   Status Reply(const Delivery& request, Message reply, std::string_view exchange = "");
+  // Reply without waiting; `done` (may be empty) resolves it, as PublishAsync's.
+  void ReplyAsync(const Delivery& request, Message reply, std::string_view exchange,
+                  PublishCallback done);
 
   virtual BusStats Stats() const = 0;
 
