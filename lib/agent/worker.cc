@@ -311,6 +311,8 @@ class Worker::Impl {
     messaging::ConsumeOptions consume;
     // Twice the workers: the tasks whose replies await their confirm still count.
     consume.prefetch = static_cast<uint32_t>(options_.max_workers) * 2;
+    // Enqueue only hands the task to a worker: no hop through a dispatch thread first.
+    consume.dispatch_on_bus_thread = true;
     CLOUDIFY_ASSIGN_OR_RETURN(
         operations_, bus_->Consume(prefix + std::string(messaging::kOperationRoutingKey), consume,
                                    [this](messaging::Delivery d) { Enqueue(std::move(d)); }));

@@ -116,8 +116,8 @@ Status AgentDispatcher::Prepare(const std::string& agent) {
   }
   if (subscription_ == nullptr) {
     CLOUDIFY_ASSIGN_OR_RETURN(
-        subscription_,
-        bus_.Consume(reply_queue_, {}, [this](messaging::Delivery d) { OnReply(std::move(d)); }));
+        subscription_, bus_.Consume(reply_queue_, {.dispatch_on_bus_thread = true},
+                                    [this](messaging::Delivery d) { OnReply(std::move(d)); }));
   }
   used_ = true;
   return Status::Ok();
