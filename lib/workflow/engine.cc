@@ -1167,12 +1167,19 @@ class RunExecutor final : public TaskExecutor, public GraphObserver {
   }
 
   // The fields of a REST node that an agent reads.
+  // What an operation's ctx reads of its node. Not the node's operations, plugins and
+  // relationships: the task names its operation, and with them a node of a large type made
+  // most of every task's bytes on the broker.
   static json NodeForAgent(const model::Node& node) {
-    json out = model::ToJson(node.spec);
-    out["deployment_id"] = node.deployment_id;
-    out["blueprint_id"] = node.blueprint_id;
-    out["number_of_instances"] = node.number_of_instances;
-    return out;
+    return {{"id", node.spec.id},
+            {"name", node.spec.id},
+            {"type", node.spec.type},
+            {"type_hierarchy", node.spec.type_hierarchy},
+            {"properties", node.spec.properties},
+            {"host_id", node.spec.host_id ? json(*node.spec.host_id) : json(nullptr)},
+            {"deployment_id", node.deployment_id},
+            {"blueprint_id", node.blueprint_id},
+            {"number_of_instances", node.number_of_instances}};
   }
 
   // The original's __cloudify_context of an operation task (WORKFLOWS.md §3.2).

@@ -79,6 +79,7 @@ set -e
 ctx instance runtime-properties greeting "$greeting"
 ctx instance runtime-properties ran_in "$PWD"
 ctx instance runtime-properties host_ip "$(ctx instance host-ip)"
+ctx instance runtime-properties node_seen "$(ctx node id) $(ctx node type)"
 ctx logger info "created by the agent"
 )SH";
 
@@ -189,6 +190,8 @@ struct ManagerUnderTest {
     CHECK(app.runtime_properties.value("started", "") == "hello started");
     // host-ip read the Compute host's ip through the manager's REST API.
     CHECK(app.runtime_properties.value("host_ip", "") == "10.9.8.7");
+    // The node as the task carried it.
+    CHECK(app.runtime_properties.value("node_seen", "") == "app cloudify.nodes.ApplicationModule");
     // The script ran in a work dir of the agent's, not the manager's.
     const std::string ran_in = app.runtime_properties.value("ran_in", "");
     CHECK_MESSAGE(ran_in.find("agent-work") != std::string::npos, ran_in);
