@@ -131,7 +131,7 @@ TEST_CASE("AgentDispatcher: pings, sends the task with its reply queue and maps 
   dispatcher.Finish(/*keep=*/false);
 }
 
-TEST_CASE("AgentDispatcher: concurrent tasks each get their own reply; a refused send ends one") {
+TEST_CASE("AgentDispatcher: concurrent tasks each get their own reply, a refused send ends one") {
   const std::string url = "inproc://dispatch-" + NewUuid();
   messaging::BusOptions options;
   options.max_message_bytes = 4096;
