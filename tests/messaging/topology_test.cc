@@ -57,6 +57,11 @@ TEST_CASE("Topology: the manager's exchanges, queues and bindings use the origin
                               [&](const QueueSpec& q) { return q.name == b.queue; }),
                   b.queue);
   }
+  // The writers' queues are consumed by one manager at a time; the management queues by all.
+  for (const QueueSpec& q : t.queues) {
+    const bool writer_queue = q.name == "cloudify-logs-events" || q.name == "cloudify-metrics";
+    CHECK_MESSAGE(q.single_active_consumer == writer_queue, q.name);
+  }
 }
 
 TEST_CASE("Topology: an agent has its exchange and operation and service queues") {

@@ -29,13 +29,15 @@ inline constexpr std::string_view kEventsExchange = "cloudify-events-topic";
 inline constexpr std::string_view kLogsExchange = "cloudify-logs";
 inline constexpr std::string_view kEventsRoutingKey = "events";
 inline constexpr std::string_view kHooksRoutingKey = "events.hooks";
-// The queue the event/log writer consumes (bound to both exchanges above).
+// The queue the event/log writer consumes (bound to both exchanges above). Single active
+// consumer: with several managers one writer stores at a time, in publish order.
 inline constexpr std::string_view kLogsEventsQueue = "cloudify-logs-events";
 inline constexpr std::string_view kHooksQueue = "cloudify-hooks";
 // Metrics: topic, non-durable, auto-delete (routing key = deployment id).
 inline constexpr std::string_view kMonitoringExchange = "cloudify-monitoring";
 // The queue the metric writer consumes (bound to monitoring with "#"). The original's consumer
 // (amqp-influxdb) used an anonymous queue; a named one keeps samples while a manager restarts.
+// Single active consumer, as the logs-events queue.
 inline constexpr std::string_view kMetricsQueue = "cloudify-metrics";
 
 // What the manager declares on connect: the management exchange and its two queues, the
