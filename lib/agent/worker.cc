@@ -35,6 +35,16 @@ constexpr const char* kContextKey = "__cloudify_context";
 
 // --- The manager's REST API, as one operation uses it ------------------------------------------
 
+// Member `key` of `holder` moved out, null when missing: json::value() would copy the task's
+// large parts.
+json TakeMember(json& holder, const char* key) {
+  if (!holder.is_object()) {
+    return json();
+  }
+  auto it = holder.find(key);
+  return it == holder.end() ? json() : std::move(*it);
+}
+
 Result<client::ClientOptions> RestOptions(const WorkerOptions& options, const json& context) {
   CLOUDIFY_ASSIGN_OR_RETURN(Url url, ParseUrl(options.rest_url));
   if (url.scheme != "http" && url.scheme != "https") {
@@ -450,7 +460,8 @@ class Worker::Impl {
       // The task comes from the broker: a field of the wrong type is a malformed task, not a
       // crash of the agent.
       try {
-        json kwargs = body.value("cloudify_task", json::object()).value("kwargs", json::object());
+        json task = TakeMember(body, "cloudify_task");
+        json kwargs = TakeMember(task, "kwargs");
         reply = RunOperation(kwargs.is_object() ? std::move(kwargs) : json::object(), clients);
       } catch (const json::exception& e) {
         reply = ErrorReply("NonRecoverableError", std::string("malformed task: ") + e.what());
@@ -496,7 +507,7 @@ class Worker::Impl {
   }
 
   json RunOperation(json kwargs, ClientCache& clients) {
-    const json context = kwargs.value(kContextKey, json::object());
+    const json context = TakeMember(kwargs, kContextKey);
     kwargs.erase(kContextKey);
     if (!context.is_object()) {
       return ErrorReply("NonRecoverableError", "task without __cloudify_context");
@@ -542,9 +553,10 @@ class Worker::Impl {
                         "reading the node instance: " + self.status().ToString());
     }
     ctx.self = std::move(*self);
-    const json related = context.value("related", json());
-    if (related.is_object() && !related.value("node_id", "").empty()) {
-      auto other = InstanceOf(*rest, related);
+    const auto related = context.find("related");
+    if (related != context.end() && related->is_object() &&
+        !model::StringAt(*related, "node_id").empty()) {
+      auto other = InstanceOf(*rest, *related);
       if (!other.ok()) {
         return ErrorReply("RecoverableError",
                           "reading the related node instance: " + other.status().ToString());

@@ -202,7 +202,9 @@ TaskOutcome AgentDispatcher::Run(const std::string& agent, const std::string& ta
     waiting_[task_id] = waiter;
   }
   messaging::Message task;
-  task.body = json{{"id", task_id}, {"cloudify_task", {{"kwargs", kwargs}}}}.dump();
+  // {"cloudify_task": {"kwargs": ...}, "id": ...}, written around kwargs rather than copying it.
+  task.body =
+      R"({"cloudify_task":{"kwargs":)" + kwargs.dump() + R"(},"id":)" + json(task_id).dump() + "}";
   task.correlation_id = task_id;
   task.reply_to = reply_queue_;
   task.persistent = true;

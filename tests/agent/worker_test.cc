@@ -491,17 +491,19 @@ TEST_CASE("worker: answers ping on its service queue and refuses a worker withou
     cv.notify_all();
   });
   REQUIRE(subscription.ok());
-  messaging::Message task;
-  task.body = json{{"id", "t1"}, {"cloudify_task", "not an object"}}.dump();
-  task.reply_to = replies;
-  task.correlation_id = "t1";
-  REQUIRE((*bus)->Publish(options.name, "operation", task).ok());
-  {
+  for (const json& malformed : {json("not an object"), json{{"kwargs", {{"x", 1}}}}}) {
+    messaging::Message task;
+    task.body = json{{"id", "t1"}, {"cloudify_task", malformed}}.dump();
+    task.reply_to = replies;
+    task.correlation_id = "t1";
+    REQUIRE((*bus)->Publish(options.name, "operation", task).ok());
     std::unique_lock lock(mu);
     REQUIRE(cv.wait_for(lock, seconds(10), [&] { return answer.has_value(); }));
+    CHECK((*answer)["ok"] == false);
+    CHECK((*answer)["error"]["type"] == "NonRecoverableError");
+    CHECK((*answer)["error"]["message"] == "task without __cloudify_context");
+    answer.reset();
   }
-  CHECK((*answer)["ok"] == false);
-  CHECK((*answer)["error"]["type"] == "NonRecoverableError");
   CHECK((*bus)->Request(options.name, "service", ping, seconds(5)).ok());
   subscription->reset();
   (*worker)->Stop();
