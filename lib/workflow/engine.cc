@@ -1578,16 +1578,12 @@ class Engine::Impl {
     data.agent_bus_url = options_.agent_bus_url;
     data.agent_rest_url = options_.agent_rest_url;
     data.agent_program = options_.agent_program;
-    // The execution's REST token ends with its run (a resumed run makes a new one).
+    // End() revokes the execution's REST token; this, on the ways out that skip it.
     struct TokenRevoker {
-      storage::Store& store;
+      Impl& engine;
       RunData& data;
-      ~TokenRevoker() {
-        if (data.rest_token) {
-          (void)store.DeleteToken(data.rest_token->record.id);
-        }
-      }
-    } revoker{store_, data};
+      ~TokenRevoker() { engine.RevokeRestToken(data); }
+    } revoker{*this, data};
     CLOUDIFY_ASSIGN_OR_RETURN(data.execution, store_.GetExecution(caller, execution_id));
     CLOUDIFY_RETURN_IF_ERROR(Load(data));
     Emitter emitter(publisher_, data, clock_, options_.manager_name);
@@ -2435,8 +2431,18 @@ class Engine::Impl {
     }
     (void)publisher_.Flush(std::chrono::seconds(30));
     UpdateDeploymentStatus(data, status);
+    // Revoked before the end is stored: whoever waits for the end finds the token gone.
+    RevokeRestToken(data);
     CLOUDIFY_RETURN_IF_ERROR(SetStatus(data, status, error).status());
     return data.execution;
+  }
+
+  // The execution's REST token ends with its run (a resumed run makes a new one).
+  void RevokeRestToken(RunData& data) {
+    if (data.rest_token) {
+      (void)store_.DeleteToken(data.rest_token->record.id);
+      data.rest_token.reset();
+    }
   }
 
   // A deployment is active when every instance is started (the original's rule).
