@@ -1166,7 +1166,6 @@ class RunExecutor final : public TaskExecutor, public GraphObserver {
     return model::Executor::kCentralDeploymentAgent;
   }
 
-  // The fields of a REST node that an agent reads.
   // What an operation's ctx reads of its node. Not the node's operations, plugins and
   // relationships: the task names its operation, and with them a node of a large type made
   // most of every task's bytes on the broker.
