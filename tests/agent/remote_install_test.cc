@@ -19,6 +19,7 @@
 #include "cloudify/server/server.h"
 
 #include "support/env.h"
+#include "support/plumbing.h"
 #include "support/sshd.h"
 #include "support/temp_dir.h"
 
@@ -173,12 +174,7 @@ struct RemoteManager {
   }
 
   model::NodeInstance InstanceOf(const std::string& node) {
-    storage::ListQuery query;
-    query.filters = {{"deployment_id", {"remote-dep"}}, {"node_id", {node}}};
-    auto page = manager->store().ListNodeInstances(caller, query);
-    REQUIRE(page.ok());
-    REQUIRE(page->items.size() == 1);
-    return page->items[0];
+    return testing::OnlyInstance(manager->store(), caller, "remote-dep", node);
   }
 
   std::vector<std::string> Messages(const std::string& execution_id) {
@@ -207,21 +203,17 @@ struct RemoteManager {
 
 TEST_CASE("install_method remote: the manager installs the agent over SSH, uses it, removes it" *
           testing::kSharedAmqpVhost) {
+  auto sshd = testing::SshdWithBroker();
+  if (sshd == nullptr) {
+    return;
+  }
   const std::string amqp = testing::AmqpTestUrl();
-  if (!testing::HaveServer(amqp, "CLOUDIFY_TEST_AMQP_URL")) {
-    return;
-  }
-  auto sshd = testing::TestSshd::Start();
-  if (!testing::HaveSshd(sshd)) {
-    return;
-  }
-  RemoteManager m(amqp, {{"user", (*sshd)->user()},
-                         {"key", (*sshd)->client_key().string()},
-                         {"port", (*sshd)->port()}});
+  RemoteManager m(
+      amqp, {{"user", sshd->user()}, {"key", sshd->client_key().string()}, {"port", sshd->port()}});
   model::Execution installed = m.Run("install");
   CHECK_MESSAGE(installed.status == model::ExecutionStatus::kTerminated, installed.error
                                                                              << "\n"
-                                                                             << (*sshd)->Log());
+                                                                             << sshd->Log());
   const model::NodeInstance vm = m.InstanceOf("vm");
   const fs::path dir = m.basedir / vm.id;
   // Recorded as the original records it, plus where the agent lives.
@@ -230,8 +222,8 @@ TEST_CASE("install_method remote: the manager installs the agent over SSH, uses 
   CHECK(agent.value("queue", "") == vm.id);
   CHECK(agent.value("install_method", "") == "remote");
   CHECK(agent.value("ip", "") == "127.0.0.1");
-  CHECK(agent.value("port", 0) == (*sshd)->port());
-  CHECK(agent.value("user", "") == (*sshd)->user());
+  CHECK(agent.value("port", 0) == sshd->port());
+  CHECK(agent.value("user", "") == sshd->user());
   CHECK(agent.value("basedir", "") == m.basedir.string());
   CHECK(agent.value("agent_dir", "") == dir.string());
   CHECK(agent.value("pid_file", "") == (dir / "agent.pid").string());
@@ -275,20 +267,17 @@ TEST_CASE("install_method remote: the manager installs the agent over SSH, uses 
 
 TEST_CASE("install_method remote: a refused key or a closed port fails the install, clearly" *
           testing::kSharedAmqpVhost) {
+  auto sshd = testing::SshdWithBroker();
+  if (sshd == nullptr) {
+    return;
+  }
   const std::string amqp = testing::AmqpTestUrl();
-  if (!testing::HaveServer(amqp, "CLOUDIFY_TEST_AMQP_URL")) {
-    return;
-  }
-  auto sshd = testing::TestSshd::Start();
-  if (!testing::HaveSshd(sshd)) {
-    return;
-  }
-  const std::string user = (*sshd)->user();
-  int port = (*sshd)->port();
-  std::string key = (*sshd)->client_key().string();
+  const std::string user = sshd->user();
+  int port = sshd->port();
+  std::string key = sshd->client_key().string();
   std::string expected;
   SUBCASE("a key the host does not know") {
-    key = (*sshd)->unknown_key().string();
+    key = sshd->unknown_key().string();
     expected = "authentication failed (SSH to " + user + "@127.0.0.1:" + std::to_string(port);
   }
   SUBCASE("a port nothing listens on") {

@@ -28,6 +28,7 @@
 #include "cloudify/server/server.h"
 
 #include "support/env.h"
+#include "support/plumbing.h"
 #include "support/temp_dir.h"
 
 namespace cloudify::agent {
@@ -172,12 +173,7 @@ struct ManagerUnderTest {
   }
 
   model::NodeInstance InstanceOf(const std::string& node) {
-    storage::ListQuery query;
-    query.filters = {{"deployment_id", {"agent-dep"}}, {"node_id", {node}}};
-    auto page = manager->store().ListNodeInstances(caller, query);
-    REQUIRE(page.ok());
-    REQUIRE(page->items.size() == 1);
-    return page->items[0];
+    return testing::OnlyInstance(manager->store(), caller, "agent-dep", node);
   }
 
   // What a successful install on the agent leaves behind.

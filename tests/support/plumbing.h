@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 
 #include <doctest/doctest.h>
 
@@ -27,5 +28,16 @@ struct Plumbing {
     bus = std::move(*b);
   }
 };
+
+// The one node instance of `node` in `deployment`.
+inline model::NodeInstance OnlyInstance(storage::Store& store, const storage::CallerContext& caller,
+                                        const std::string& deployment, const std::string& node) {
+  storage::ListQuery query;
+  query.filters = {{"deployment_id", {deployment}}, {"node_id", {node}}};
+  auto page = store.ListNodeInstances(caller, query);
+  REQUIRE_MESSAGE(page.ok(), page.status().ToString());
+  REQUIRE(page->items.size() == 1);
+  return page->items[0];
+}
 
 }  // namespace cloudify::testing

@@ -195,6 +195,19 @@ inline bool HaveSshd(const Result<std::unique_ptr<TestSshd>>& sshd) {
   return false;
 }
 
+// A started test sshd when CLOUDIFY_TEST_AMQP_URL is set too (the remote-install tests need
+// both), else null: the calling test returns early, or fails as HaveServer and HaveSshd say.
+inline std::unique_ptr<TestSshd> SshdWithBroker() {
+  if (!HaveServer(AmqpTestUrl(), "CLOUDIFY_TEST_AMQP_URL")) {
+    return nullptr;
+  }
+  auto sshd = TestSshd::Start();
+  if (!HaveSshd(sshd)) {
+    return nullptr;
+  }
+  return std::move(*sshd);
+}
+
 // The permission bits of `path`, or -1.
 inline int ModeOf(const std::filesystem::path& path) {
   struct stat st {};
