@@ -10,6 +10,7 @@
 #include <thread>
 #include <utility>
 
+#include "agent/reply_outbox.h"
 #include <nlohmann/json.hpp>
 
 #include "cloudify/archive.h"
@@ -22,6 +23,7 @@
 #include "cloudify/model/node.h"
 #include "cloudify/url.h"
 #include "cloudify/version.h"
+#include "cloudify/workflow/agent_reply.h"
 #include "cloudify/workflow/events.h"
 #include "cloudify/workflow/script_executor.h"
 
@@ -319,8 +321,9 @@ class Worker::Impl {
         service_, bus_->Consume(prefix + std::string(messaging::kServiceRoutingKey), {},
                                 [this](messaging::Delivery d) { OnService(std::move(d)); }));
     messaging::ConsumeOptions consume;
-    // Twice the workers: the tasks whose replies await their confirm still count.
-    consume.prefetch = static_cast<uint32_t>(options_.max_workers) * 2;
+    // Four times the workers: the tasks whose replies await their confirm still count, and
+    // tasks waiting here cost the broker less than tasks waiting in the queue.
+    consume.prefetch = static_cast<uint32_t>(options_.max_workers) * 4;
     // Enqueue only hands the task to a worker: no hop through a dispatch thread first.
     consume.dispatch_on_bus_thread = true;
     CLOUDIFY_ASSIGN_OR_RETURN(
@@ -453,6 +456,7 @@ class Worker::Impl {
   // Runs one operation task and answers it; acks only once the answer is confirmed.
   void RunTask(const messaging::Delivery& delivery, ClientCache& clients) {
     json body = json::parse(delivery.message().body, nullptr, /*allow_exceptions=*/false);
+    const bool batchable = body.is_object() && body.value(workflow::kReplyBatchesKey, false);
     json reply;
     if (!body.is_object()) {
       reply = ErrorReply("NonRecoverableError", "malformed task: not a JSON object");
@@ -479,31 +483,34 @@ class Worker::Impl {
       (void)delivery.Ack();
       return;
     }
-    messaging::Message m;
-    m.body = reply.dump(-1, ' ', false, json::error_handler_t::replace);
-    m.persistent = true;
+    SendReply(delivery, reply.dump(-1, ' ', false, json::error_handler_t::replace), batchable);
+  }
+
+  // Sends a task's reply; the task is acked once the reply is confirmed, on the bus's thread,
+  // while the worker goes on to the next task.
+  void SendReply(const messaging::Delivery& task, std::string reply, bool batchable) {
     {
       std::lock_guard lock(mu_);
       ++replies_in_flight_;
     }
     ++answered_;
-    // The worker goes on to the next task while the broker confirms this reply; the task is
-    // acked only then, on the bus's thread.
-    bus_->ReplyAsync(delivery, std::move(m), options_.name, [this, delivery](Status sent) {
-      if (sent.ok()) {
-        (void)delivery.Ack();
-      } else {
-        // Not acked: the broker gives the task to the next agent of this name.
-        --answered_;
-        Warn("sending a reply: " + sent.ToString());
-        (void)delivery.Nack(/*requeue=*/true);
-      }
-      {
-        std::lock_guard lock(mu_);
-        --replies_in_flight_;
-      }
-      replies_cv_.notify_all();
-    });
+    outbox_.Send(task, std::move(reply), batchable);
+  }
+
+  // A reply's message was resolved: its task is acked, or, when the reply was not sent, left
+  // to the broker, which gives it to the next agent of this name.
+  void Settle(const messaging::Delivery& task, const Status& sent) {
+    if (sent.ok()) {
+      (void)task.Ack();
+    } else {
+      --answered_;
+      Warn("sending a reply: " + sent.ToString());
+      (void)task.Nack(/*requeue=*/true);
+    }
+    // Notified under the lock: once it is released, Stop may return and the worker go.
+    std::lock_guard lock(mu_);
+    --replies_in_flight_;
+    replies_cv_.notify_all();
   }
 
   json RunOperation(json kwargs, ClientCache& clients) {
@@ -735,6 +742,11 @@ class Worker::Impl {
   std::condition_variable cv_;          // a task is pending, or stopped_
   std::condition_variable replies_cv_;  // a reply's publish was resolved
   int replies_in_flight_ = 0;
+  ReplyOutbox outbox_{
+      [this](const std::string& reply_to, messaging::Message m, messaging::PublishCallback done) {
+        bus_->PublishAsync(options_.name, reply_to, std::move(m), std::move(done));
+      },
+      [this](const messaging::Delivery& task, const Status& sent) { Settle(task, sent); }};
   // The heartbeat's own: sharing cv_, it could take the one wake-up Enqueue gives a worker,
   // and the task would wait for the next.
   std::condition_variable heartbeat_cv_;

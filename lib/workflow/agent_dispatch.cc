@@ -5,6 +5,7 @@
 
 #include "cloudify/ids.h"
 #include "cloudify/messaging/topology.h"
+#include "cloudify/workflow/agent_reply.h"
 
 namespace cloudify::workflow {
 namespace {
@@ -79,6 +80,19 @@ std::optional<std::vector<std::string>> WrittenInstances(const json& reply) {
 
 }  // namespace
 
+std::string ReplyBatchBody(const std::vector<BatchedReply>& replies) {
+  std::string body = "[";
+  for (const BatchedReply& r : replies) {
+    body += body.size() == 1 ? "{\"id\":" : ",{\"id\":";
+    body += json(r.task_id).dump();
+    body += ",\"reply\":";
+    body += r.reply;
+    body += "}";
+  }
+  body += "]";
+  return body;
+}
+
 AgentDispatcher::AgentDispatcher(messaging::Bus& bus, std::string execution_id,
                                  std::chrono::milliseconds ping_timeout,
                                  std::chrono::milliseconds ping_interval)
@@ -89,8 +103,36 @@ AgentDispatcher::AgentDispatcher(messaging::Bus& bus, std::string execution_id,
       ping_interval_(ping_interval) {}
 
 AgentDispatcher::~AgentDispatcher() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  watch_cv_.notify_all();
+  if (watcher_.joinable()) {
+    watcher_.join();
+  }
   std::lock_guard lock(setup_mu_);
   subscription_.reset();
+}
+
+void AgentDispatcher::WatchCancel() {
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    watch_cv_.wait(lock, [this] { return stopping_ || !waiting_.empty(); });
+    if (watch_cv_.wait_for(lock, kCancelPoll, [this] { return stopping_; })) {
+      break;
+    }
+    if (cancel_ == nullptr || !cancel_->load()) {
+      continue;
+    }
+    for (auto& [id, waiter] : waiting_) {
+      {
+        std::lock_guard waiter_lock(waiter->mu);
+        waiter->cancelled = true;
+      }
+      waiter->cv.notify_one();
+    }
+  }
 }
 
 bool AgentDispatcher::used() const { return used_.load(); }
@@ -126,22 +168,36 @@ Status AgentDispatcher::Prepare(const std::string& agent) {
 void AgentDispatcher::OnReply(messaging::Delivery delivery) {
   json body = json::parse(delivery.message().body, nullptr, /*allow_exceptions=*/false);
   const std::string& id = delivery.message().correlation_id;
-  std::shared_ptr<Waiter> waiter;
   if (!id.empty() && !body.is_discarded()) {
-    std::lock_guard lock(mu_);
-    if (auto it = waiting_.find(id); it != waiting_.end()) {
-      waiter = it->second;
-      heard_from_[waiter->agent] = std::chrono::steady_clock::now();
+    Answer(id, std::move(body));
+  } else if (id.empty() && body.is_array()) {
+    for (json& item : body) {  // a batch (agent_reply.h)
+      auto task = item.is_object() ? item.find("id") : item.end();
+      auto reply = item.is_object() ? item.find("reply") : item.end();
+      if (task != item.end() && task->is_string() && reply != item.end()) {
+        Answer(task->get<std::string>(), std::move(*reply));
+      }
     }
-  }
-  if (waiter != nullptr) {
-    {
-      std::lock_guard lock(waiter->mu);
-      waiter->reply = std::move(body);
-    }
-    waiter->cv.notify_one();
   }
   (void)delivery.Ack();
+}
+
+void AgentDispatcher::Answer(const std::string& task_id, json reply) {
+  std::shared_ptr<Waiter> waiter;
+  {
+    std::lock_guard lock(mu_);
+    auto it = waiting_.find(task_id);
+    if (it == waiting_.end()) {
+      return;
+    }
+    waiter = it->second;
+    heard_from_[waiter->agent] = std::chrono::steady_clock::now();
+  }
+  {
+    std::lock_guard lock(waiter->mu);
+    waiter->reply = std::move(reply);
+  }
+  waiter->cv.notify_one();
 }
 
 bool AgentDispatcher::Alive(const std::string& agent) {
@@ -199,12 +255,22 @@ TaskOutcome AgentDispatcher::Run(const std::string& agent, const std::string& ta
   auto waiter = std::make_shared<Waiter>(agent);
   {
     std::lock_guard lock(mu_);
+    const bool first = waiting_.empty();
     waiting_[task_id] = waiter;
+    if (cancel != nullptr) {
+      cancel_ = cancel;
+      if (!watcher_.joinable()) {
+        watcher_ = std::thread([this] { WatchCancel(); });
+      }
+    }
+    if (first) {
+      watch_cv_.notify_all();
+    }
   }
   messaging::Message task;
   // {"cloudify_task": {"kwargs": ...}, "id": ...}, written around kwargs rather than copying it.
-  task.body =
-      R"({"cloudify_task":{"kwargs":)" + kwargs.dump() + R"(},"id":)" + json(task_id).dump() + "}";
+  task.body = R"({"cloudify_task":{"kwargs":)" + kwargs.dump() + R"(},"id":)" +
+              json(task_id).dump() + ",\"" + std::string(kReplyBatchesKey) + "\":true}";
   task.correlation_id = task_id;
   task.reply_to = reply_queue_;
   task.persistent = true;
@@ -224,12 +290,11 @@ TaskOutcome AgentDispatcher::Run(const std::string& agent, const std::string& ta
   std::optional<Status> send_failure;
   {
     std::unique_lock lock(waiter->mu);
-    while (!waiter->reply && !waiter->send_failure) {
-      if (cancel != nullptr && cancel->load()) {
-        break;
-      }
-      waiter->cv.wait_for(lock, kCancelPoll);
-    }
+    // A cancel set from now on is seen by WatchCancel, which knows of this waiter.
+    const bool cancelled_before = cancel != nullptr && cancel->load();
+    waiter->cv.wait(lock, [&] {
+      return cancelled_before || waiter->cancelled || waiter->reply || waiter->send_failure;
+    });
     reply = std::move(waiter->reply);
     send_failure = std::move(waiter->send_failure);
   }

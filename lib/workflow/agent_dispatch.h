@@ -8,7 +8,8 @@
 //    messages per operation saved); a zero interval pings before every send, as the original;
 //  - the task goes to exchange "<agent>" with routing "operation", persistent, reply_to
 //    "execution_responses_<execution id>" and correlation id = the task id; that durable queue
-//    is bound to every agent exchange the execution sends to, so replies outlive a manager;
+//    is bound to every agent exchange the execution sends to, so replies outlive a manager.
+//    Beyond the original, the task allows reply batches (agent_reply.h);
 //  - the reply {"ok": true, "result": ...} is success; {"ok": false, "error": {"type",
 //    "message", "retry_after"}} maps OperationRetry to a retry, NonRecoverableError to a
 //    failure without retry and any other error to a recoverable failure.
@@ -31,6 +32,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -79,6 +81,8 @@ class AgentDispatcher {
  private:
   Status Prepare(const std::string& agent);
   void OnReply(messaging::Delivery delivery);
+  // Hands `reply` to the task waiting for it, if one does.
+  void Answer(const std::string& task_id, nlohmann::json reply);
   // Pings the agent unless it was heard from within the ping interval.
   bool Alive(const std::string& agent);
 
@@ -103,11 +107,19 @@ class AgentDispatcher {
     std::condition_variable cv;
     std::optional<nlohmann::json> reply;
     std::optional<Status> send_failure;
+    bool cancelled = false;
   };
+
+  // Wakes every waiting task once `cancel` is set: one thread polls the flag for all of them.
+  void WatchCancel();
 
   std::mutex mu_;                                           // guards waiting_ and heard_from_
   std::map<std::string, std::shared_ptr<Waiter>> waiting_;  // by task id
   std::map<std::string, std::chrono::steady_clock::time_point> heard_from_;  // agent -> last
+  const std::atomic<bool>* cancel_ = nullptr;  // guarded by mu_; the last Run's, not null
+  bool stopping_ = false;                      // guarded by mu_
+  std::condition_variable watch_cv_;           // a task waits, or stopping_
+  std::thread watcher_;                        // started by the first Run with a cancel flag
 };
 
 // The outcome a reply body stands for.

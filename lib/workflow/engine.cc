@@ -1304,7 +1304,10 @@ class RunExecutor final : public TaskExecutor, public GraphObserver {
         AgentTaskContext(task, retry, self, other, spec, agent, executor);
     kwargs["__cloudify_context"]["rest_token"] = std::move(*token);
     std::optional<std::vector<std::string>> written;
-    TaskOutcome outcome = data_.agents->Run(agent, task.id, kwargs, data_.force_cancel, &written);
+    TaskOutcome outcome = [&] {
+      RemoteWait waiting_for_the_agent;
+      return data_.agents->Run(agent, task.id, kwargs, data_.force_cancel, &written);
+    }();
     // What the agent wrote through the REST API (all it may have, when it does not say) leaves
     // the run's copies stale.
     for (const InstanceView* view : {&self, other}) {
@@ -1691,6 +1694,7 @@ class Engine::Impl {
     executor.set_on_operation_end(std::move(phase.on_operation_end));
     GraphRunOptions run;
     run.parallelism = options_.parallelism;
+    run.max_remote_waits = options_.max_remote_waits;
     run.task_retries = TaskRetries(data);
     run.task_retry_interval = TaskRetryInterval(data);
     run.backoff = options_.retry_backoff;

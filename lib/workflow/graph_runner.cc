@@ -17,12 +17,34 @@ using Clock = std::chrono::steady_clock;
 using model::TaskState;
 using Kind = TaskOutcome::Kind;
 
+// The run whose worker this thread is, for RemoteWait.
+thread_local RemoteWait::Host* current_host = nullptr;
+
 // The scheduler state of one run. Everything but the executor calls happens under mu_.
-class Run {
+class Run final : public RemoteWait::Host {
  public:
   Run(const TaskGraph& graph, TaskExecutor& executor, GraphObserver* observer,
       const GraphRunOptions& options)
-      : graph_(graph), executor_(executor), observer_(observer), options_(options) {}
+      : graph_(graph),
+        executor_(executor),
+        observer_(observer),
+        options_(options),
+        parallelism_(std::max(1, options.parallelism)),
+        max_threads_(static_cast<size_t>(parallelism_ + std::max(0, options.max_remote_waits))) {}
+
+  void BeginRemoteWait() override {
+    std::lock_guard lock(mu_);
+    --busy_;
+    if (!work_.empty()) {
+      worker_cv_.notify_one();
+      SpawnIfShort();
+    }
+  }
+
+  void EndRemoteWait() override {
+    std::lock_guard lock(mu_);
+    ++busy_;  // may exceed parallelism_ for a moment: the task only finishes up
+  }
 
   Status Prepare() {
     // A malformed graph is refused before anything runs.
@@ -68,14 +90,11 @@ class Run {
   }
 
   GraphRunResult Execute() {
-    const int workers = std::max(1, options_.parallelism);
-    std::vector<std::thread> pool;
-    pool.reserve(static_cast<size_t>(workers));
-    for (int w = 0; w < workers; ++w) {
-      pool.emplace_back([this] { WorkerLoop(); });
-    }
     {
       std::unique_lock lock(mu_);
+      for (int w = 0; w < parallelism_; ++w) {
+        Spawn();
+      }
       while (true) {
         PromoteDueRetries();
         const bool stopping = failed_ || Cancelled();
@@ -99,7 +118,8 @@ class Run {
       shutting_down_ = true;
     }
     worker_cv_.notify_all();
-    for (auto& t : pool) {
+    // No thread is added once shutting_down_ is set.
+    for (auto& t : pool_) {
       t.join();
     }
     GraphRunResult result;
@@ -147,6 +167,22 @@ class Run {
     ++in_flight_;
     work_.push_back(i);
     worker_cv_.notify_one();
+    SpawnIfShort();
+  }
+
+  // A worker thread more, counted idle until it takes a task.
+  void Spawn() {
+    ++idle_;
+    pool_.emplace_back([this] { WorkerLoop(); });
+  }
+
+  // Adds a worker when tasks wait, none is idle to take them, and a place is free: the
+  // workers are all busy or in remote waits.
+  void SpawnIfShort() {
+    if (!shutting_down_ && work_.size() > idle_ && busy_ < parallelism_ &&
+        pool_.size() < max_threads_) {
+      Spawn();
+    }
   }
 
   void Release(size_t i) {
@@ -187,14 +223,19 @@ class Run {
   }
 
   void WorkerLoop() {
+    current_host = this;
     std::unique_lock lock(mu_);
     while (true) {
-      worker_cv_.wait(lock, [this] { return shutting_down_ || !work_.empty(); });
+      worker_cv_.wait(
+          lock, [this] { return shutting_down_ || (!work_.empty() && busy_ < parallelism_); });
       if (work_.empty()) {
+        --idle_;
         return;  // shutting down with nothing left
       }
       size_t i = work_.front();
       work_.pop_front();
+      --idle_;
+      ++busy_;
       const GraphTask& task = graph_.tasks[i];
       const int retry = retries_[i];
       ++attempts_;
@@ -208,6 +249,8 @@ class Run {
         Notify(task, TaskState::kSucceeded, retry, {});
       }
       lock.lock();
+      --busy_;
+      ++idle_;
       if (succeeded) {
         Complete(i);
       } else {
@@ -273,6 +316,11 @@ class Run {
   std::mt19937_64 random_{std::random_device{}()};  // backoff jitter, used under mu_
   std::deque<size_t> ready_;
   std::deque<size_t> work_;
+  const int parallelism_;
+  const size_t max_threads_;
+  std::vector<std::thread> pool_;
+  size_t idle_ = 0;  // workers without a task
+  int busy_ = 0;     // workers running a task, not in a remote wait
   using Timer = std::pair<Clock::time_point, size_t>;
   std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
   size_t remaining_ = 0;
@@ -285,6 +333,18 @@ class Run {
 };
 
 }  // namespace
+
+RemoteWait::RemoteWait() : host_(current_host) {
+  if (host_ != nullptr) {
+    host_->BeginRemoteWait();
+  }
+}
+
+RemoteWait::~RemoteWait() {
+  if (host_ != nullptr) {
+    host_->EndRemoteWait();
+  }
+}
 
 std::chrono::milliseconds BackoffDelay(std::chrono::milliseconds base, const RetryBackoff& backoff,
                                        int retry_number, double unit_random) {

@@ -345,6 +345,81 @@ TEST_CASE("worker: a registered agent runs operations: its heartbeat takes no ta
   CHECK((*worker)->stats().operations == 2);
 }
 
+TEST_CASE("worker: operations waiting for the agent do not hold the engine's workers") {
+  // One engine worker and four app instances: their creates run on the agent at once only if
+  // the engine sends the next while the first waits for its reply.
+  testing::TempDir tmp;
+  const std::string bus = "inproc://agent-test-" + NewUuid();
+  const std::string agent_name = UniqueAgentName();
+  ManagerOptions options;
+  options.data_dir = tmp.path() / "data";
+  options.bus_url = bus;
+  options.operation_parallelism = 1;
+  options.task_retries = 0;
+  auto manager = Manager::Open(options);
+  REQUIRE_MESSAGE(manager.ok(), manager.status().ToString());
+  (*manager)->operations().Add("iaas.tasks.create_vm", [&](workflow::OperationContext& ctx) {
+    ctx.instance().runtime_properties()["cloudify_agent"] = {{"name", agent_name},
+                                                             {"queue", agent_name}};
+  });
+  std::mutex mu;
+  std::condition_variable cv;
+  int running = 0, peak = 0;
+  workflow::OperationRegistry handlers;
+  handlers.Add("app.tasks.hold", [&](workflow::OperationContext&) {
+    std::unique_lock lock(mu);
+    peak = std::max(peak, ++running);
+    cv.notify_all();
+    cv.wait_for(lock, seconds(2), [&] { return peak >= 4; });
+    --running;
+  });
+  const fs::path blueprint = tmp.path() / "bp" / "blueprint.yaml";
+  fs::create_directories(blueprint.parent_path());
+  std::ofstream(blueprint) << R"(tosca_definitions_version: cloudify_dsl_1_4
+imports:
+  - http://cloudify.co/spec/cloudify/6.4.0/types.yaml
+plugins:
+  iaas: {executor: central_deployment_agent, install: false}
+  app: {executor: host_agent, install: false}
+node_templates:
+  vm:
+    type: cloudify.nodes.Compute
+    properties: {agent_config: {install_method: provided}}
+    interfaces:
+      cloudify.interfaces.lifecycle: {create: iaas.tasks.create_vm}
+  app:
+    type: cloudify.nodes.ApplicationModule
+    capabilities: {scalable: {properties: {default_instances: 4}}}
+    interfaces:
+      cloudify.interfaces.lifecycle: {create: app.tasks.hold}
+    relationships:
+      - {type: cloudify.relationships.contained_in, target: vm}
+)";
+  const auto caller = storage::CallerContext::System();
+  auto uploaded = (*manager)->UploadBlueprint(caller, "bp", blueprint);
+  REQUIRE_MESSAGE(uploaded.ok(), uploaded.status().ToString());
+  auto created = (*manager)->CreateDeployment(caller, "bp", "dep");
+  REQUIRE_MESSAGE(created.ok(), created.status().ToString());
+  WorkerOptions agent;
+  agent.name = agent_name;
+  agent.bus_url = bus;
+  agent.rest_url = "http://127.0.0.1:9";  // the handlers make no REST calls
+  agent.work_dir = tmp.path() / "agent-work";
+  agent.max_workers = 4;
+  agent.operations = &handlers;
+  auto worker = Worker::Start(agent);
+  REQUIRE_MESSAGE(worker.ok(), worker.status().ToString());
+
+  auto started = (*manager)->StartExecution(caller, "dep", "install");
+  REQUIRE_MESSAGE(started.ok(), started.status().ToString());
+  auto ended = (*manager)->WaitForExecution(caller, started->id, seconds(60));
+  REQUIRE_MESSAGE(ended.ok(), ended.status().ToString());
+  CHECK_MESSAGE(ended->status == model::ExecutionStatus::kTerminated, ended->error);
+  std::lock_guard lock(mu);
+  CHECK(peak == 4);
+  CHECK((*worker)->stats().operations == 4);
+}
+
 TEST_CASE("worker: an agent that does not answer the ping fails the operation with a timeout") {
   const std::string bus = "inproc://agent-test-" + NewUuid();
   const std::string name = UniqueAgentName();

@@ -3,6 +3,7 @@
 #include "workflow/agent_dispatch.h"
 
 #include <atomic>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -10,6 +11,7 @@
 
 #include "cloudify/ids.h"
 #include "cloudify/messaging/topology.h"
+#include "cloudify/workflow/agent_reply.h"
 
 namespace cloudify::workflow {
 namespace {
@@ -51,10 +53,12 @@ struct Responder {
   std::string name = "agent-" + NewUuid().substr(0, 8);
   std::unique_ptr<messaging::Bus> bus;
   std::unique_ptr<messaging::Subscription> service, operations;
-  std::mutex mu;  // guards tasks and reply
+  std::mutex mu;  // guards tasks, reply, hold and held
   std::vector<json> tasks;
   std::atomic<int> pings{0};
   json reply = {{"ok", true}, {"result", nullptr}};
+  bool hold = false;  // keep the tasks unanswered in `held`
+  std::vector<messaging::Delivery> held;
 
   explicit Responder(const std::string& url, bool answer_pings = true) {
     bus = messaging::OpenBus(url).value();
@@ -76,6 +80,10 @@ struct Responder {
                                 {
                                   std::lock_guard lock(mu);
                                   tasks.push_back(json::parse(d.message().body));
+                                  if (hold) {
+                                    held.push_back(d);
+                                    return;
+                                  }
                                   m.body = reply.dump();
                                 }
                                 CHECK(bus->Reply(d, m, name).ok());
@@ -127,6 +135,74 @@ TEST_CASE("AgentDispatcher: pings, sends the task with its reply queue and maps 
     }
     CHECK(dispatcher.Run(agent.name, "t2", kwargs, nullptr).kind ==
           TaskOutcome::Kind::kNonRecoverableError);
+  }
+  dispatcher.Finish(/*keep=*/false);
+}
+
+TEST_CASE("AgentDispatcher: one message of batched replies answers each task it names") {
+  const std::string url = "inproc://dispatch-" + NewUuid();
+  auto manager_bus = messaging::OpenBus(url).value();
+  Responder agent(url);
+  agent.hold = true;
+  AgentDispatcher dispatcher(*manager_bus, "exec-7", milliseconds(2000));
+  std::vector<TaskOutcome> outcomes(3);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 3; ++i) {
+    threads.emplace_back([&, i] {
+      outcomes[static_cast<size_t>(i)] = dispatcher.Run(
+          agent.name, "t" + std::to_string(i), {{"__cloudify_context", json::object()}}, nullptr);
+    });
+  }
+  std::vector<messaging::Delivery> held;
+  for (int waited = 0; waited < 500; ++waited) {
+    {
+      std::lock_guard lock(agent.mu);
+      if (agent.held.size() == 3) {
+        held = agent.held;
+        break;
+      }
+    }
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  REQUIRE(held.size() == 3);
+  {
+    std::lock_guard lock(agent.mu);
+    for (const json& task : agent.tasks) {
+      CHECK(task.value(std::string(kReplyBatchesKey), false));  // the manager takes batches
+    }
+  }
+  auto id_of = [&](size_t i) { return held[i].message().correlation_id; };
+  // t0 and t1 in one message, with an item for nobody and a malformed one passed over.
+  std::vector<BatchedReply> batch = {
+      {id_of(0), json{{"ok", true}}.dump()},
+      {"nobody-waits", json{{"ok", true}}.dump()},
+      {id_of(1), json{{"ok", false}, {"error", {{"type", "NonRecoverableError"}}}}.dump()}};
+  messaging::Message message;
+  message.body = ReplyBatchBody(batch);
+  json parsed = json::parse(message.body);
+  REQUIRE(parsed.is_array());
+  CHECK(parsed[0]["id"] == id_of(0));
+  CHECK(parsed[2]["reply"]["ok"] == false);
+  parsed.push_back({{"reply", {{"ok", true}}}});  // no id
+  message.body = parsed.dump();
+  REQUIRE(agent.bus->Publish(agent.name, held[0].message().reply_to, message).ok());
+  // t2 alone, as the original.
+  messaging::Message alone;
+  alone.body = json{{"ok", true}}.dump();
+  REQUIRE(agent.bus->Reply(held[2], alone, agent.name).ok());
+  for (auto& t : threads) {
+    t.join();
+  }
+  std::map<std::string, TaskOutcome::Kind> by_id;
+  for (size_t i = 0; i < 3; ++i) {
+    by_id[id_of(i)] = TaskOutcome::Kind::kSucceeded;
+  }
+  by_id[id_of(1)] = TaskOutcome::Kind::kNonRecoverableError;
+  for (size_t i = 0; i < 3; ++i) {
+    CHECK(outcomes[i].kind == by_id["t" + std::to_string(i)]);
+  }
+  for (auto& d : held) {
+    (void)d.Ack();
   }
   dispatcher.Finish(/*keep=*/false);
 }

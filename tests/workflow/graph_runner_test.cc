@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -115,6 +116,58 @@ TEST_CASE("independent tasks run in parallel up to the limit") {
   REQUIRE(result.ok());
   CHECK(result->outcome == GraphRunResult::Outcome::kSucceeded);
   CHECK(peak.load() == 4);
+}
+
+TEST_CASE("tasks in a remote wait give their place to others, up to max_remote_waits") {
+  TaskGraph g;
+  for (int i = 0; i < 12; ++i) {
+    g.tasks.push_back(Task("t" + std::to_string(i)));
+  }
+  std::mutex mu;
+  std::condition_variable cv;
+  int waiting = 0, peak_waiting = 0, working = 0, peak_working = 0;
+  bool release = false;
+  ScriptedExecutor exec;
+  exec.behaviour = [&](const GraphTask&, int) {
+    std::unique_lock lock(mu);
+    peak_working = std::max(peak_working, ++working);
+    lock.unlock();
+    std::this_thread::sleep_for(milliseconds(5));  // local work, as before a send
+    lock.lock();
+    --working;
+    {
+      RemoteWait wait;
+      peak_waiting = std::max(peak_waiting, ++waiting);
+      cv.notify_all();
+      // Held until five wait at once: with parallelism 1 that needs the remote waits.
+      cv.wait_for(lock, std::chrono::seconds(5), [&] { return release || waiting == 5; });
+      release = true;
+      cv.notify_all();
+      --waiting;
+    }
+    return TaskOutcome::Success();
+  };
+  GraphRunOptions options = Fast();
+  options.parallelism = 1;
+  options.max_remote_waits = 4;
+  const auto begin = std::chrono::steady_clock::now();
+  auto result = RunGraph(g, exec, nullptr, options);
+  REQUIRE(result.ok());
+  CHECK(result->outcome == GraphRunResult::Outcome::kSucceeded);
+  CHECK(exec.order.size() == 12);
+  CHECK(peak_working == 1);  // local work stays within parallelism
+  CHECK(peak_waiting == 5);  // parallelism + max_remote_waits threads at most
+  CHECK(std::chrono::steady_clock::now() - begin < std::chrono::seconds(4));
+}
+
+TEST_CASE("a RemoteWait outside a run's worker changes nothing") {
+  RemoteWait wait;  // no run: nothing to tell, nothing to crash
+  TaskGraph g;
+  g.tasks.push_back(Task("a"));
+  ScriptedExecutor exec;
+  auto result = RunGraph(g, exec, nullptr, Fast());
+  REQUIRE(result.ok());
+  CHECK(result->outcome == GraphRunResult::Outcome::kSucceeded);
 }
 
 TEST_CASE("a recoverable failure is retried until it succeeds") {

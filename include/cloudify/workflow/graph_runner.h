@@ -57,6 +57,31 @@ class TaskExecutor {
   virtual TaskOutcome Execute(const GraphTask& task, int retry_number) = 0;
 };
 
+// Marks the calling task, while it lives, as waiting for work done elsewhere (an agent's
+// reply): its worker's place in GraphRunOptions::parallelism goes to another task meanwhile, as
+// the original sends operations to agents without holding its local task pool. Made on the
+// worker thread that runs the task; elsewhere it does nothing.
+class RemoteWait {
+ public:
+  RemoteWait();
+  ~RemoteWait();
+  RemoteWait(const RemoteWait&) = delete;
+  RemoteWait& operator=(const RemoteWait&) = delete;
+
+  // The hooks a run gives its worker threads.
+  class Host {
+   public:
+    virtual void BeginRemoteWait() = 0;
+    virtual void EndRemoteWait() = 0;
+
+   protected:
+    ~Host() = default;
+  };
+
+ private:
+  Host* host_;
+};
+
 // Hears every task state change (to persist operations and emit task events).
 class GraphObserver {
  public:
@@ -92,8 +117,12 @@ std::chrono::milliseconds BackoffDelay(std::chrono::milliseconds base, const Ret
                                        int retry_number, double unit_random);
 
 struct GraphRunOptions {
-  // Tasks running at once. Default: 8 (the original's local task pool).
+  // Tasks running at once, not counting those in a RemoteWait. Default: 8 (the original's
+  // local task pool).
   int parallelism = 8;
+  // Tasks in a RemoteWait at once, beyond `parallelism` (each holds a thread while it waits).
+  // Enough to keep agents busy; more only lengthens their queues. Default: 64.
+  int max_remote_waits = 64;
   // Retries of a recoverable failure when the task sets none; -1 = for ever. Default: 60 (the
   // manager's installed default).
   int task_retries = 60;
