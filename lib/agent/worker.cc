@@ -10,7 +10,6 @@
 #include <thread>
 #include <utility>
 
-#include "agent/reply_outbox.h"
 #include <nlohmann/json.hpp>
 
 #include "cloudify/archive.h"
@@ -18,12 +17,13 @@
 #include "cloudify/client/url_fetch.h"
 #include "cloudify/clock.h"
 #include "cloudify/ids.h"
+#include "cloudify/messaging/coalescing_publisher.h"
 #include "cloudify/messaging/topology.h"
 #include "cloudify/model/json.h"
 #include "cloudify/model/node.h"
 #include "cloudify/url.h"
 #include "cloudify/version.h"
-#include "cloudify/workflow/agent_reply.h"
+#include "cloudify/workflow/agent_batches.h"
 #include "cloudify/workflow/events.h"
 #include "cloudify/workflow/script_executor.h"
 
@@ -403,7 +403,11 @@ class Worker::Impl {
     json reply;
     if (task == "ping") {
       const auto now = std::chrono::system_clock::now().time_since_epoch();
-      reply = {{"ok", true}, {"result", {{"time", std::chrono::duration<double>(now).count()}}}};
+      // Beyond the original: this agent takes batches of tasks (agent_batches.h).
+      reply = {{"ok", true},
+               {"result",
+                {{"time", std::chrono::duration<double>(now).count()},
+                 {std::string(workflow::kTaskBatchesKey), true}}}};
       ++pings_;
     } else {
       reply = ErrorReply("NonRecoverableError", "unknown service task '" + task + "'");
@@ -425,10 +429,24 @@ class Worker::Impl {
       if (stopped_) {
         return;  // not acked: back to the queue when the subscription goes
       }
-      pending_.push_back(std::move(delivery));
+      pending_.push_back({std::move(delivery), std::nullopt, nullptr});
     }
     cv_.notify_one();
   }
+
+  // The tasks of one batch message (agent_batches.h) still unanswered, and whether a reply
+  // failed: the message is settled when none is left.
+  struct BatchProgress {
+    explicit BatchProgress(size_t tasks) : unanswered(tasks) {}
+    std::atomic<size_t> unanswered;
+    std::atomic<bool> failed{false};
+  };
+  // What a worker takes: a task message, or one task of a batch message, parsed.
+  struct Work {
+    messaging::Delivery delivery;
+    std::optional<json> task;
+    std::shared_ptr<BatchProgress> batch;
+  };
 
   // REST clients of one worker thread, by tenant and credentials: each keeps its keep-alive
   // connection across operations.
@@ -437,26 +455,58 @@ class Worker::Impl {
   void WorkLoop() {
     ClientCache clients;
     while (true) {
-      messaging::Delivery delivery;
+      Work work;
       {
         std::unique_lock lock(mu_);
         cv_.wait(lock, [this] { return stopped_ || !pending_.empty(); });
         if (stopped_) {
           return;
         }
-        delivery = std::move(pending_.front());
+        work = std::move(pending_.front());
         pending_.pop_front();
         ++running_;
       }
-      RunTask(delivery, clients);
+      Run(std::move(work), clients);
       --running_;
     }
   }
 
+  // Runs a task message, or the first task of a batch message after handing the others to the
+  // other workers.
+  void Run(Work work, ClientCache& clients) {
+    json body = work.task ? std::move(*work.task)
+                          : json::parse(work.delivery.message().body, nullptr,
+                                        /*allow_exceptions=*/false);
+    if (body.is_array() && work.batch == nullptr) {
+      if (body.empty()) {
+        (void)work.delivery.Ack();  // nothing asked
+        return;
+      }
+      work.batch = std::make_shared<BatchProgress>(body.size());
+      {
+        std::lock_guard lock(mu_);
+        // When stopping, the batch goes back whole to the queue with the subscription.
+        for (size_t i = body.size() - 1; i >= 1 && !stopped_; --i) {
+          pending_.push_front({work.delivery, std::move(body[i]), work.batch});
+        }
+      }
+      cv_.notify_all();
+      body = json(std::move(body[0]));
+    }
+    RunTask(work, std::move(body), clients);
+  }
+
   // Runs one operation task and answers it; acks only once the answer is confirmed.
-  void RunTask(const messaging::Delivery& delivery, ClientCache& clients) {
-    json body = json::parse(delivery.message().body, nullptr, /*allow_exceptions=*/false);
+  void RunTask(const Work& work, json body, ClientCache& clients) {
     const bool batchable = body.is_object() && body.value(workflow::kReplyBatchesKey, false);
+    // A task of a batch names itself; one alone is named by its message, as the original's.
+    std::string correlation_id = work.delivery.message().correlation_id;
+    if (work.batch != nullptr) {
+      auto id = body.is_object() ? body.find("id") : body.end();
+      correlation_id = body.is_object() && id != body.end() && id->is_string()
+                           ? id->get<std::string>()
+                           : std::string();
+    }
     json reply;
     if (!body.is_object()) {
       reply = ErrorReply("NonRecoverableError", "malformed task: not a JSON object");
@@ -477,35 +527,45 @@ class Worker::Impl {
     // The operation's logs go out before its reply, so they are queued when the manager
     // learns that it ended.
     publisher_->Send();
-    if (delivery.message().reply_to.empty()) {
-      Warn("task without reply_to: its outcome is dropped");
-      ++answered_;
-      (void)delivery.Ack();
-      return;
-    }
-    SendReply(delivery, reply.dump(-1, ' ', false, json::error_handler_t::replace), batchable);
-  }
-
-  // Sends a task's reply; the task is acked once the reply is confirmed, on the bus's thread,
-  // while the worker goes on to the next task.
-  void SendReply(const messaging::Delivery& task, std::string reply, bool batchable) {
     {
       std::lock_guard lock(mu_);
       ++replies_in_flight_;
     }
     ++answered_;
-    outbox_.Send(task, std::move(reply), batchable);
+    if (work.delivery.message().reply_to.empty() ||
+        (work.batch != nullptr && correlation_id.empty())) {
+      Warn("task without reply_to or id: its outcome is dropped");
+      Settle(work, Status::Ok());
+      return;
+    }
+    // The worker goes on to the next task while the broker confirms the reply; the task is
+    // acked then, on the bus's thread.
+    messaging::Message m;
+    m.body = reply.dump(-1, ' ', false, json::error_handler_t::replace);
+    m.correlation_id = std::move(correlation_id);
+    replies_.Publish(options_.name, work.delivery.message().reply_to, std::move(m), batchable,
+                     [this, delivery = work.delivery, batch = work.batch](Status sent) {
+                       Settle({delivery, std::nullopt, batch}, sent);
+                     });
   }
 
-  // A reply's message was resolved: its task is acked, or, when the reply was not sent, left
-  // to the broker, which gives it to the next agent of this name.
-  void Settle(const messaging::Delivery& task, const Status& sent) {
-    if (sent.ok()) {
-      (void)task.Ack();
-    } else {
+  // A task's reply was resolved: its message is acked (a batch's once every task in it is), or,
+  // when a reply was not sent, left to the broker, which gives it to the next agent of this
+  // name.
+  void Settle(const Work& work, const Status& sent) {
+    if (!sent.ok()) {
       --answered_;
       Warn("sending a reply: " + sent.ToString());
-      (void)task.Nack(/*requeue=*/true);
+    }
+    if (work.batch == nullptr) {
+      (void)(sent.ok() ? work.delivery.Ack() : work.delivery.Nack(/*requeue=*/true));
+    } else {
+      if (!sent.ok()) {
+        work.batch->failed = true;
+      }
+      if (--work.batch->unanswered == 0) {
+        (void)(work.batch->failed ? work.delivery.Nack(/*requeue=*/true) : work.delivery.Ack());
+      }
     }
     // Notified under the lock: once it is released, Stop may return and the worker go.
     std::lock_guard lock(mu_);
@@ -742,15 +802,17 @@ class Worker::Impl {
   std::condition_variable cv_;          // a task is pending, or stopped_
   std::condition_variable replies_cv_;  // a reply's publish was resolved
   int replies_in_flight_ = 0;
-  ReplyOutbox outbox_{
-      [this](const std::string& reply_to, messaging::Message m, messaging::PublishCallback done) {
-        bus_->PublishAsync(options_.name, reply_to, std::move(m), std::move(done));
+  // Replies, in batches to managers that take them.
+  messaging::CoalescingPublisher replies_{
+      [this](const std::string& exchange, const std::string& routing_key, messaging::Message m,
+             messaging::PublishCallback done) {
+        bus_->PublishAsync(exchange, routing_key, std::move(m), std::move(done));
       },
-      [this](const messaging::Delivery& task, const Status& sent) { Settle(task, sent); }};
+      workflow::CombineReplies};
   // The heartbeat's own: sharing cv_, it could take the one wake-up Enqueue gives a worker,
   // and the task would wait for the next.
   std::condition_variable heartbeat_cv_;
-  std::deque<messaging::Delivery> pending_;
+  std::deque<Work> pending_;
   bool stopped_ = false;
   std::vector<std::thread> threads_;
 

@@ -5,12 +5,15 @@
 
 #include "cloudify/ids.h"
 #include "cloudify/messaging/topology.h"
-#include "cloudify/workflow/agent_reply.h"
+#include "cloudify/workflow/agent_batches.h"
 
 namespace cloudify::workflow {
 namespace {
 
 using nlohmann::json;
+
+// Tasks in one message to an agent at most (agent_batches.h).
+constexpr size_t kMaxTasksPerMessage = 16;
 
 // How often a wait for a reply looks at the cancel flag.
 constexpr std::chrono::milliseconds kCancelPoll{50};
@@ -80,17 +83,33 @@ std::optional<std::vector<std::string>> WrittenInstances(const json& reply) {
 
 }  // namespace
 
-std::string ReplyBatchBody(const std::vector<BatchedReply>& replies) {
-  std::string body = "[";
-  for (const BatchedReply& r : replies) {
-    body += body.size() == 1 ? "{\"id\":" : ",{\"id\":";
-    body += json(r.task_id).dump();
-    body += ",\"reply\":";
-    body += r.reply;
-    body += "}";
+// The parts are JSON already: they are joined, not parsed.
+messaging::Message CombineReplies(std::vector<messaging::Message> replies) {
+  messaging::Message batch;
+  batch.body = "[";
+  for (const messaging::Message& reply : replies) {
+    batch.body += batch.body.size() > 1 ? ",{\"id\":" : "{\"id\":";
+    batch.body += json(reply.correlation_id).dump();
+    batch.body += ",\"reply\":";
+    batch.body += reply.body;
+    batch.body += "}";
   }
-  body += "]";
-  return body;
+  batch.body += "]";
+  return batch;
+}
+
+messaging::Message CombineTasks(std::vector<messaging::Message> tasks) {
+  messaging::Message batch;
+  batch.reply_to = tasks.front().reply_to;
+  batch.body = "[";
+  for (const messaging::Message& task : tasks) {
+    if (batch.body.size() > 1) {
+      batch.body += ",";
+    }
+    batch.body += task.body;
+  }
+  batch.body += "]";
+  return batch;
 }
 
 AgentDispatcher::AgentDispatcher(messaging::Bus& bus, std::string execution_id,
@@ -100,7 +119,8 @@ AgentDispatcher::AgentDispatcher(messaging::Bus& bus, std::string execution_id,
       execution_id_(std::move(execution_id)),
       reply_queue_(messaging::ExecutionReplyQueue(execution_id_)),
       ping_timeout_(ping_timeout),
-      ping_interval_(ping_interval) {}
+      ping_interval_(ping_interval),
+      tasks_(bus, CombineTasks, kMaxTasksPerMessage) {}
 
 AgentDispatcher::~AgentDispatcher() {
   {
@@ -171,7 +191,7 @@ void AgentDispatcher::OnReply(messaging::Delivery delivery) {
   if (!id.empty() && !body.is_discarded()) {
     Answer(id, std::move(body));
   } else if (id.empty() && body.is_array()) {
-    for (json& item : body) {  // a batch (agent_reply.h)
+    for (json& item : body) {  // a batch (agent_batches.h)
       auto task = item.is_object() ? item.find("id") : item.end();
       auto reply = item.is_object() ? item.find("reply") : item.end();
       if (task != item.end() && task->is_string() && reply != item.end()) {
@@ -220,8 +240,18 @@ bool AgentDispatcher::Alive(const std::string& agent) {
   if (!pong.ok()) {
     return false;
   }
+  json answer = json::parse(pong->body, nullptr, /*allow_exceptions=*/false);
+  const json* result =
+      answer.is_object() && answer.contains("result") ? &answer["result"] : nullptr;
+  const bool batches = result != nullptr && result->is_object() &&
+                       result->value(kTaskBatchesKey, json(false)) == json(true);
   std::lock_guard lock(mu_);
   heard_from_[agent] = std::chrono::steady_clock::now();
+  if (batches) {
+    takes_task_batches_.insert(agent);
+  } else {
+    takes_task_batches_.erase(agent);
+  }
   return true;
 }
 
@@ -275,16 +305,22 @@ TaskOutcome AgentDispatcher::Run(const std::string& agent, const std::string& ta
   task.reply_to = reply_queue_;
   task.persistent = true;
   // The confirm usually comes long before the reply; only a refusal needs the waiter.
-  bus_.PublishAsync(agent, messaging::kOperationRoutingKey, std::move(task), [waiter](Status sent) {
-    if (sent.ok()) {
-      return;
-    }
-    {
-      std::lock_guard lock(waiter->mu);
-      waiter->send_failure = std::move(sent);
-    }
-    waiter->cv.notify_one();
-  });
+  bool batchable = false;
+  {
+    std::lock_guard lock(mu_);
+    batchable = takes_task_batches_.count(agent) != 0;
+  }
+  tasks_.Publish(agent, messaging::kOperationRoutingKey, std::move(task), batchable,
+                 [waiter](Status sent) {
+                   if (sent.ok()) {
+                     return;
+                   }
+                   {
+                     std::lock_guard lock(waiter->mu);
+                     waiter->send_failure = std::move(sent);
+                   }
+                   waiter->cv.notify_one();
+                 });
 
   std::optional<json> reply;
   std::optional<Status> send_failure;

@@ -9,7 +9,8 @@
 //  - the task goes to exchange "<agent>" with routing "operation", persistent, reply_to
 //    "execution_responses_<execution id>" and correlation id = the task id; that durable queue
 //    is bound to every agent exchange the execution sends to, so replies outlive a manager.
-//    Beyond the original, the task allows reply batches (agent_reply.h);
+//    Beyond the original, the task allows reply batches, and tasks to an agent that takes
+//    them go in batches while one is on its way (agent_batches.h);
 //  - the reply {"ok": true, "result": ...} is success; {"ok": false, "error": {"type",
 //    "message", "retry_after"}} maps OperationRetry to a retry, NonRecoverableError to a
 //    failure without retry and any other error to a recoverable failure.
@@ -38,6 +39,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cloudify/messaging/bus.h"
+#include "cloudify/messaging/coalescing_publisher.h"
 #include "cloudify/workflow/graph_runner.h"
 
 namespace cloudify::workflow {
@@ -74,6 +76,8 @@ class AgentDispatcher {
 
   // True once a task was sent (the reply queue exists).
   bool used() const;
+  // Tasks waiting to go in the next batch to their agent (for tests).
+  size_t tasks_waiting() const { return tasks_.waiting(); }
   // The execution ended for good: deletes its reply queue when empty. Kept when `keep` (a
   // cancelled execution may be resumed and still collect replies).
   void Finish(bool keep);
@@ -92,6 +96,7 @@ class AgentDispatcher {
   const std::string reply_queue_;
   const std::chrono::milliseconds ping_timeout_;
   const std::chrono::milliseconds ping_interval_;
+  messaging::CoalescingPublisher tasks_;  // to agents that take task batches, in batches
 
   std::mutex setup_mu_;  // guards declared_ and subscription_
   std::set<std::string> declared_;
@@ -116,6 +121,7 @@ class AgentDispatcher {
   std::mutex mu_;                                           // guards waiting_ and heard_from_
   std::map<std::string, std::shared_ptr<Waiter>> waiting_;  // by task id
   std::map<std::string, std::chrono::steady_clock::time_point> heard_from_;  // agent -> last
+  std::set<std::string> takes_task_batches_;   // agents whose last pong said so
   const std::atomic<bool>* cancel_ = nullptr;  // guarded by mu_; the last Run's, not null
   bool stopping_ = false;                      // guarded by mu_
   std::condition_variable watch_cv_;           // a task waits, or stopping_

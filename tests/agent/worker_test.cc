@@ -5,10 +5,12 @@
 // name, or RabbitMQ when CLOUDIFY_TEST_AMQP_URL is set.
 #include "cloudify/agent/worker.h"
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -544,6 +546,7 @@ TEST_CASE("worker: answers ping on its service queue and refuses a worker withou
   json reply = json::parse(pong->body);
   CHECK(reply["ok"] == true);
   CHECK(reply["result"]["time"].is_number());
+  CHECK(reply["result"]["task_batches"] == true);  // agent_batches.h
   CHECK((*worker)->stats().pings == 1);
 
   // A malformed operation task is answered with a non-recoverable error; the agent lives on.
@@ -581,6 +584,67 @@ TEST_CASE("worker: answers ping on its service queue and refuses a worker withou
 
   options.name.clear();
   CHECK(Worker::Start(options).status().code() == ErrorCode::kBadParameters);
+}
+
+TEST_CASE("worker: a batch of tasks is answered task by task, and acked once all are") {
+  const std::string bus_url = "inproc://agent-test-" + NewUuid();
+  testing::TempDir tmp;
+  WorkerOptions options;
+  options.name = UniqueAgentName();
+  options.bus_url = bus_url;
+  options.work_dir = tmp.path();
+  options.max_workers = 2;
+  auto worker = Worker::Start(options);
+  REQUIRE(worker.ok());
+  auto bus = messaging::OpenBus(bus_url);
+  REQUIRE(bus.ok());
+  const std::string replies = "replies-" + NewUuid();
+  REQUIRE((*bus)
+              ->Declare({.queues = {{.name = replies, .durable = false}},
+                         .bindings = {{replies, options.name, replies}}})
+              .ok());
+  std::mutex mu;
+  std::condition_variable cv;
+  std::map<std::string, json> answers;  // by correlation id
+  auto subscription = (*bus)->Consume(replies, {}, [&](messaging::Delivery d) {
+    std::lock_guard lock(mu);
+    answers[d.message().correlation_id] = json::parse(d.message().body);
+    (void)d.Ack();
+    cv.notify_all();
+  });
+  REQUIRE(subscription.ok());
+
+  // Three tasks in one message (agent_batches.h); the third, not an object, has no id to be
+  // answered by.
+  messaging::Message batch;
+  batch.body = json::array({{{"id", "t1"}, {"cloudify_task", {{"kwargs", {{"x", 1}}}}}},
+                            {{"id", "t2"}, {"cloudify_task", {{"kwargs", {{"y", 2}}}}}},
+                            "junk"})
+                   .dump();
+  batch.reply_to = replies;
+  REQUIRE((*bus)->Publish(options.name, "operation", batch).ok());
+  {
+    std::unique_lock lock(mu);
+    REQUIRE(cv.wait_for(lock, seconds(10), [&] { return answers.size() == 2; }));
+    for (const char* id : {"t1", "t2"}) {
+      REQUIRE(answers.count(id) == 1);
+      CHECK(answers[id]["error"]["message"] == "task without __cloudify_context");
+    }
+  }
+  for (int i = 0; i < 500 && (*worker)->stats().operations < 3; ++i) {
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  CHECK((*worker)->stats().operations == 3);
+  (*worker)->Stop();
+  // Acked: nothing went back to the queue when the agent stopped.
+  std::atomic<int> redelivered{0};
+  auto leftover = (*bus)->Consume(options.name + "_operation", {}, [&](messaging::Delivery d) {
+    ++redelivered;
+    (void)d.Ack();
+  });
+  REQUIRE(leftover.ok());
+  std::this_thread::sleep_for(milliseconds(200));
+  CHECK(redelivered.load() == 0);
 }
 
 TEST_CASE("worker: install runs host_agent operations on the agent over RabbitMQ" *

@@ -3,15 +3,18 @@
 #include "workflow/agent_dispatch.h"
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
+#include <vector>
 
 #include <doctest/doctest.h>
 
 #include "cloudify/ids.h"
 #include "cloudify/messaging/topology.h"
-#include "cloudify/workflow/agent_reply.h"
+#include "cloudify/workflow/agent_batches.h"
 
 namespace cloudify::workflow {
 namespace {
@@ -60,15 +63,19 @@ struct Responder {
   bool hold = false;  // keep the tasks unanswered in `held`
   std::vector<messaging::Delivery> held;
 
-  explicit Responder(const std::string& url, bool answer_pings = true) {
+  explicit Responder(const std::string& url, bool answer_pings = true, bool task_batches = false) {
     bus = messaging::OpenBus(url).value();
     REQUIRE(bus->Declare(messaging::AgentTopology(name)).ok());
     if (answer_pings) {
       service = bus->Consume(name + "_service", {},
-                             [this](messaging::Delivery d) {
+                             [this, task_batches](messaging::Delivery d) {
                                ++pings;
                                messaging::Message m;
-                               m.body = json{{"ok", true}, {"result", {{"time", 1}}}}.dump();
+                               json result = {{"time", 1}};
+                               if (task_batches) {
+                                 result[std::string(kTaskBatchesKey)] = true;
+                               }
+                               m.body = json{{"ok", true}, {"result", result}}.dump();
                                CHECK(bus->Reply(d, m).ok());
                                (void)d.Ack();
                              })
@@ -173,12 +180,16 @@ TEST_CASE("AgentDispatcher: one message of batched replies answers each task it 
   }
   auto id_of = [&](size_t i) { return held[i].message().correlation_id; };
   // t0 and t1 in one message, with an item for nobody and a malformed one passed over.
-  std::vector<BatchedReply> batch = {
-      {id_of(0), json{{"ok", true}}.dump()},
-      {"nobody-waits", json{{"ok", true}}.dump()},
-      {id_of(1), json{{"ok", false}, {"error", {{"type", "NonRecoverableError"}}}}.dump()}};
-  messaging::Message message;
-  message.body = ReplyBatchBody(batch);
+  auto reply = [](const std::string& id, const json& body) {
+    messaging::Message m;
+    m.correlation_id = id;
+    m.body = body.dump();
+    return m;
+  };
+  messaging::Message message = CombineReplies(
+      {reply(id_of(0), {{"ok", true}}), reply("nobody-waits", {{"ok", true}}),
+       reply(id_of(1), {{"ok", false}, {"error", {{"type", "NonRecoverableError"}}}})});
+  CHECK(message.correlation_id.empty());
   json parsed = json::parse(message.body);
   REQUIRE(parsed.is_array());
   CHECK(parsed[0]["id"] == id_of(0));
@@ -205,6 +216,143 @@ TEST_CASE("AgentDispatcher: one message of batched replies answers each task it 
     (void)d.Ack();
   }
   dispatcher.Finish(/*keep=*/false);
+}
+
+// An in-process bus whose publish confirms are held while hold() is set, as a broker's that
+// are on their way.
+class HeldConfirmsBus final : public messaging::Bus {
+ public:
+  explicit HeldConfirmsBus(std::unique_ptr<messaging::Bus> inner) : inner_(std::move(inner)) {}
+
+  void Hold(bool hold) {
+    std::vector<std::function<void()>> release;
+    {
+      std::lock_guard lock(mu_);
+      hold_ = hold;
+      release.swap(held_);
+    }
+    for (auto& confirm : release) {
+      confirm();
+    }
+  }
+
+  Status Declare(const messaging::Topology& topology) override { return inner_->Declare(topology); }
+  Status DeleteQueue(std::string_view queue, bool if_empty) override {
+    return inner_->DeleteQueue(queue, if_empty);
+  }
+  void PublishAsync(std::string_view exchange, std::string_view routing_key,
+                    messaging::Message message, messaging::PublishCallback done) override {
+    inner_->PublishAsync(exchange, routing_key, std::move(message),
+                         [this, done = std::move(done)](Status sent) {
+                           std::function<void()> confirm = [done, sent] {
+                             if (done) {
+                               done(sent);
+                             }
+                           };
+                           {
+                             std::lock_guard lock(mu_);
+                             if (hold_) {
+                               held_.push_back(std::move(confirm));
+                               return;
+                             }
+                           }
+                           confirm();
+                         });
+  }
+  Status WaitForConfirms(milliseconds timeout) override { return inner_->WaitForConfirms(timeout); }
+  Result<std::unique_ptr<messaging::Subscription>> Consume(
+      std::string_view queue, messaging::ConsumeOptions options,
+      messaging::DeliveryHandler handler) override {
+    return inner_->Consume(queue, options, std::move(handler));
+  }
+  Result<messaging::Message> Request(std::string_view exchange, std::string_view routing_key,
+                                     messaging::Message request, milliseconds timeout) override {
+    return inner_->Request(exchange, routing_key, std::move(request), timeout);
+  }
+  messaging::BusStats Stats() const override { return inner_->Stats(); }
+
+ private:
+  std::unique_ptr<messaging::Bus> inner_;
+  std::mutex mu_;
+  bool hold_ = false;
+  std::vector<std::function<void()>> held_;
+};
+
+TEST_CASE(
+    "AgentDispatcher: tasks sent while one is unconfirmed go in one batch, if the agent takes "
+    "them") {
+  const std::string url = "inproc://dispatch-" + NewUuid();
+  for (const bool takes_batches : {true, false}) {
+    CAPTURE(takes_batches);
+    HeldConfirmsBus manager_bus(messaging::OpenBus(url).value());
+    Responder agent(url, /*answer_pings=*/true, takes_batches);
+    agent.hold = true;
+    AgentDispatcher dispatcher(manager_bus, "exec-8", milliseconds(2000));
+    manager_bus.Hold(true);
+    std::vector<TaskOutcome> outcomes(3);
+    std::vector<std::thread> threads;
+    auto run = [&](int i) {
+      threads.emplace_back([&, i] {
+        outcomes[static_cast<size_t>(i)] = dispatcher.Run(
+            agent.name, "t" + std::to_string(i), {{"__cloudify_context", json::object()}}, nullptr);
+      });
+    };
+    auto wait_for = [](const std::function<bool()>& done) {
+      for (int i = 0; i < 500 && !done(); ++i) {
+        std::this_thread::sleep_for(milliseconds(10));
+      }
+      return done();
+    };
+    run(0);
+    REQUIRE(wait_for([&] {
+      std::lock_guard lock(agent.mu);
+      return agent.held.size() == 1;
+    }));
+    run(1);
+    run(2);
+    if (takes_batches) {
+      // Both wait for t0's confirm, then go as one message.
+      REQUIRE(wait_for([&] { return dispatcher.tasks_waiting() == 2; }));
+      manager_bus.Hold(false);
+    }
+    REQUIRE(wait_for([&] {
+      std::lock_guard lock(agent.mu);
+      return agent.held.size() == (takes_batches ? 2u : 3u);
+    }));
+    manager_bus.Hold(false);
+    std::vector<messaging::Delivery> held;
+    {
+      std::lock_guard lock(agent.mu);
+      held = agent.held;
+      CHECK(agent.tasks[0].is_object());
+      if (takes_batches) {
+        REQUIRE(agent.tasks[1].is_array());
+        REQUIRE(agent.tasks[1].size() == 2);
+        std::set<std::string> ids = {agent.tasks[1][0]["id"], agent.tasks[1][1]["id"]};
+        CHECK(ids == std::set<std::string>{"t1", "t2"});
+        CHECK(held[1].message().reply_to == held[0].message().reply_to);
+      }
+    }
+    // Every task answered alone.
+    std::vector<std::string> ids;
+    for (size_t m = 0; m < held.size(); ++m) {
+      json body = json::parse(held[m].message().body);
+      for (const json& task : body.is_array() ? body : json::array({body})) {
+        messaging::Message reply;
+        reply.body = json{{"ok", true}}.dump();
+        reply.correlation_id = task["id"];
+        REQUIRE(agent.bus->Publish(agent.name, held[m].message().reply_to, reply).ok());
+      }
+      (void)held[m].Ack();
+    }
+    for (auto& t : threads) {
+      t.join();
+    }
+    for (const TaskOutcome& outcome : outcomes) {
+      CHECK(outcome.kind == TaskOutcome::Kind::kSucceeded);
+    }
+    dispatcher.Finish(/*keep=*/false);
+  }
 }
 
 TEST_CASE("AgentDispatcher: concurrent tasks each get their own reply, a refused send ends one") {

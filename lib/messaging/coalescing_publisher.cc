@@ -1,0 +1,101 @@
+#include "cloudify/messaging/coalescing_publisher.h"
+
+#include <algorithm>
+#include <iterator>
+
+namespace cloudify::messaging {
+
+CoalescingPublisher::CoalescingPublisher(Send send, Combine combine, size_t max_batch)
+    : send_(std::move(send)),
+      combine_(std::move(combine)),
+      max_batch_(std::max<size_t>(1, max_batch)) {}
+
+CoalescingPublisher::CoalescingPublisher(Bus& bus, Combine combine, size_t max_batch)
+    : CoalescingPublisher(
+          [&bus](const std::string& exchange, const std::string& routing_key, Message message,
+                 PublishCallback done) {
+            bus.PublishAsync(exchange, routing_key, std::move(message), std::move(done));
+          },
+          std::move(combine), max_batch) {}
+
+CoalescingPublisher::~CoalescingPublisher() {
+  std::unique_lock lock(mu_);
+  resolved_.wait(lock, [this] { return unresolved_ == 0; });
+}
+
+void CoalescingPublisher::Publish(std::string_view exchange, std::string_view routing_key,
+                                  Message message, bool batchable, PublishCallback done) {
+  Destination to{std::string(exchange), std::string(routing_key)};
+  if (batchable) {
+    std::lock_guard lock(mu_);
+    auto [waiting, idle] = busy_.try_emplace(to);
+    if (!idle) {
+      waiting->second.push_back({std::move(message), std::move(done)});
+      return;
+    }
+  }
+  std::vector<Item> one;
+  one.push_back({std::move(message), std::move(done)});
+  Post(to, std::move(one), batchable);
+}
+
+size_t CoalescingPublisher::waiting() const {
+  std::lock_guard lock(mu_);
+  size_t n = 0;
+  for (const auto& [to, items] : busy_) {
+    n += items.size();
+  }
+  return n;
+}
+
+void CoalescingPublisher::Post(const Destination& to, std::vector<Item> items, bool batchable) {
+  Message message;
+  if (items.size() == 1) {
+    message = std::move(items.front().message);
+  } else {
+    std::vector<Message> parts;
+    parts.reserve(items.size());
+    for (Item& item : items) {
+      parts.push_back(std::move(item.message));
+    }
+    message = combine_(std::move(parts));
+  }
+  auto callbacks = std::make_shared<std::vector<PublishCallback>>();
+  callbacks->reserve(items.size());
+  for (Item& item : items) {
+    callbacks->push_back(std::move(item.done));
+  }
+  {
+    std::lock_guard lock(mu_);
+    ++unresolved_;
+  }
+  send_(to.first, to.second, std::move(message), [this, to, callbacks, batchable](Status sent) {
+    std::vector<Item> next;
+    if (batchable) {
+      std::lock_guard lock(mu_);
+      auto waiting = busy_.find(to);
+      std::vector<Item>& queue = waiting->second;
+      const size_t take = std::min(queue.size(), max_batch_);
+      next.assign(std::make_move_iterator(queue.begin()),
+                  std::make_move_iterator(queue.begin() + static_cast<std::ptrdiff_t>(take)));
+      queue.erase(queue.begin(), queue.begin() + static_cast<std::ptrdiff_t>(take));
+      if (next.empty()) {
+        busy_.erase(waiting);
+      }
+    }
+    for (const PublishCallback& done : *callbacks) {
+      if (done) {
+        done(sent);
+      }
+    }
+    if (!next.empty()) {
+      Post(to, std::move(next), true);
+    }
+    // Notified under the lock: once it is released, the destructor may return.
+    std::lock_guard lock(mu_);
+    --unresolved_;
+    resolved_.notify_all();
+  });
+}
+
+}  // namespace cloudify::messaging
