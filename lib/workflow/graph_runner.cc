@@ -176,10 +176,11 @@ class Run final : public RemoteWait::Host {
     pool_.emplace_back([this] { WorkerLoop(); });
   }
 
-  // Adds a worker when tasks wait, none is idle to take them, and a place is free: the
-  // workers are all busy or in remote waits.
+  // Adds a worker when fewer are idle than there are tasks waiting and places free to run
+  // them: the places remote waits left.
   void SpawnIfShort() {
-    if (!shutting_down_ && work_.size() > idle_ && busy_ < parallelism_ &&
+    const size_t free_places = static_cast<size_t>(std::max(0, parallelism_ - busy_));
+    if (!shutting_down_ && idle_ < std::min(work_.size(), free_places) &&
         pool_.size() < max_threads_) {
       Spawn();
     }

@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -100,8 +101,14 @@ TEST_CASE("independent tasks run in parallel up to the limit") {
     g.tasks.push_back(Task("t" + std::to_string(i)));
   }
   std::atomic<int> running{0}, peak{0};
+  std::mutex threads_mu;
+  std::set<std::thread::id> threads;
   ScriptedExecutor exec;
   exec.behaviour = [&](const GraphTask&, int) {
+    {
+      std::lock_guard lock(threads_mu);
+      threads.insert(std::this_thread::get_id());
+    }
     int now = ++running;
     int seen = peak.load();
     while (now > seen && !peak.compare_exchange_weak(seen, now)) {
@@ -116,6 +123,7 @@ TEST_CASE("independent tasks run in parallel up to the limit") {
   REQUIRE(result.ok());
   CHECK(result->outcome == GraphRunResult::Outcome::kSucceeded);
   CHECK(peak.load() == 4);
+  CHECK(threads.size() <= 4);  // no thread beyond the limit without remote waits
 }
 
 TEST_CASE("tasks in a remote wait give their place to others, up to max_remote_waits") {
