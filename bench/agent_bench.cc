@@ -8,9 +8,11 @@
 // broker (a ping when the agent was not heard from lately), with the instances carried in the
 // task, and the run's state writes. Agents and manager share this process.
 //
-//   agent_bench [--instances N] [--amqp URL] [--workers N] [--only LABEL]
+//   agent_bench [--instances N] [--amqp URL] [--workers N] [--only LABEL] [--op-ms N]
 //   (--amqp defaults to $CLOUDIFY_TEST_AMQP_URL; without one only inproc runs; --only runs the
-//   one figure whose label starts with LABEL, e.g. "amqp agent", for a profiler)
+//   one figure whose label starts with LABEL, e.g. "amqp agent", for a profiler; --op-ms makes
+//   each app operation take N ms, sleeping, so that the agents' workers are what bounds the
+//   rate rather than the CPU)
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -20,6 +22,7 @@
 #include <iostream>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include <sys/resource.h>
@@ -87,7 +90,8 @@ struct Figures {
 
 // One install of N app instances spread over `agents` hosts, each with its own agent: the app
 // operations per second and their CPU cost.
-Figures Run(const std::string& bus_url, int instances, int workers, bool on_agent, int agents = 1) {
+Figures Run(const std::string& bus_url, int instances, int workers, bool on_agent, int agents,
+            int op_ms) {
   Figures figures;
   std::string pattern = (fs::temp_directory_path() / "agent-bench-XXXXXX").string();
   if (mkdtemp(pattern.data()) == nullptr) {
@@ -116,9 +120,14 @@ Figures Run(const std::string& bus_url, int instances, int workers, bool on_agen
       const std::string& name = agent_names[next_agent++ % agent_names.size()];
       ctx.instance().runtime_properties()["cloudify_agent"] = {{"name", name}, {"queue", name}};
     });
+    auto op = [op_ms](cloudify::workflow::OperationContext&) {
+      if (op_ms > 0) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(op_ms));
+      }
+    };
     cloudify::workflow::OperationRegistry handlers;
-    handlers.Add("app.tasks.op", [](cloudify::workflow::OperationContext&) {});
-    m.operations().Add("app.tasks.op", [](cloudify::workflow::OperationContext&) {});
+    handlers.Add("app.tasks.op", op);
+    m.operations().Add("app.tasks.op", op);
 
     cloudify::rest::RouterOptions router_options;
     router_options.admin_password = kPassword;
@@ -198,6 +207,7 @@ void Print(const char* label, const Figures& f) {
 int main(int argc, char** argv) {
   int instances = 500;
   int workers = 8;
+  int op_ms = 0;
   std::string only;
   const char* env_amqp = std::getenv("CLOUDIFY_TEST_AMQP_URL");  // NOLINT(concurrency-mt-unsafe)
   std::string amqp = env_amqp != nullptr ? env_amqp : "";
@@ -210,10 +220,13 @@ int main(int argc, char** argv) {
       amqp = argv[i + 1];
     } else if (std::strcmp(argv[i], "--only") == 0) {
       only = argv[i + 1];
+    } else if (std::strcmp(argv[i], "--op-ms") == 0) {
+      op_ms = std::atoi(argv[i + 1]);
     }
   }
   std::cout << "instances " << instances << " (" << 2 * instances
-            << " operations), engine parallelism and agent workers " << workers << "\n";
+            << " operations), engine parallelism and agent workers " << workers
+            << ", each operation " << op_ms << " ms\n";
   const std::string inproc = "inproc://agent-bench-" + NewUuid();
   struct Case {
     const char* label;
@@ -233,7 +246,7 @@ int main(int argc, char** argv) {
     if (c.bus_url->empty() || std::string_view(c.label).rfind(only, 0) != 0) {
       continue;
     }
-    Print(c.label, Run(*c.bus_url, instances, workers, c.on_agent, c.agents));
+    Print(c.label, Run(*c.bus_url, instances, workers, c.on_agent, c.agents, op_ms));
   }
   return 0;
 }

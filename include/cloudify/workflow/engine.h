@@ -48,8 +48,8 @@ struct EngineOptions {
   // Tasks of one execution running at once. Default: 8 (the original's local task pool).
   int parallelism = 8;
   // host_agent operations of one execution waiting for their agents at once, beyond
-  // `parallelism` (graph_runner.h, RemoteWait). Default: 64.
-  int max_remote_waits = 64;
+  // `parallelism` (graph_runner.h, RemoteWait). Default: 256.
+  int max_remote_waits = 256;
   // Retries of a failed operation that sets none; -1 = for ever. A workflow parameter
   // task_retries overrides it. Default: 60 (the manager's installed default).
   int task_retries = 60;
