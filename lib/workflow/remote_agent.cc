@@ -1,6 +1,10 @@
 #include "workflow/remote_agent.h"
 
+#include <algorithm>
+#include <chrono>
+#include <string_view>
 #include <utility>
+#include <vector>
 
 #include "cloudify/model/json.h"
 #include "cloudify/process.h"
@@ -54,6 +58,7 @@ set -a
 . ./agent.env || exit 1
 set +a
 rm -f agent.pid
+export LD_LIBRARY_PATH="$d/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 (nohup setsid sh -c 'echo $$ > agent.pid; exec ./cloudify-agent' </dev/null >>agent.log 2>&1 &)
 i=0
 while [ ! -s agent.pid ] && [ "$i" -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
@@ -79,6 +84,43 @@ bool IsFolderName(const std::string& name) {
     }
   }
   return true;
+}
+
+// The shared libraries `program` loads from outside the system's library folders, by the name
+// it asks for: this project's own, wherever it was built or installed. A host with the packages
+// the program was built against has all the others. As `ldd` lists them; none when the program
+// is not dynamic.
+Result<std::vector<std::pair<std::string, std::filesystem::path>>> PrivateLibrariesOf(
+    const std::filesystem::path& program) {
+  std::vector<std::pair<std::string, std::filesystem::path>> libraries;
+  ProcessOptions ldd;
+  ldd.argv = {"ldd", program.string()};
+  ldd.timeout = std::chrono::seconds(30);
+  ldd.on_stdout_line = [&libraries](std::string_view line) {
+    // "\tlibname.so.1 => /path/to/libname.so.1 (0x...)"
+    const size_t arrow = line.find(" => /");
+    const size_t address = line.rfind(" (");
+    if (arrow == std::string_view::npos || address == std::string_view::npos || address < arrow) {
+      return;
+    }
+    std::string_view name = line.substr(0, arrow);
+    name.remove_prefix(std::min(name.find_first_not_of(" \t"), name.size()));
+    const std::filesystem::path path(line.substr(arrow + 4, address - arrow - 4));
+    for (const char* system :
+         {"/lib/", "/lib32/", "/lib64/", "/usr/lib/", "/usr/lib32/", "/usr/lib64/"}) {
+      if (path.string().rfind(system, 0) == 0) {
+        return;
+      }
+    }
+    if (!name.empty() && name.find('/') == std::string_view::npos) {
+      libraries.emplace_back(std::string(name), path);
+    }
+  };
+  CLOUDIFY_ASSIGN_OR_RETURN(ProcessResult listed, RunProcess(ldd));
+  if (listed.timed_out) {
+    return InternalError("listing the libraries of " + program.string() + ": ldd timed out");
+  }
+  return libraries;
 }
 
 }  // namespace
@@ -192,9 +234,12 @@ Result<InstalledRemoteAgent> InstallRemoteAgent(const RemoteAgentSpec& spec,
     add("CLOUDIFY_AGENT_MAX_WORKERS", std::to_string(spec.max_workers));
   }
 
+  CLOUDIFY_ASSIGN_OR_RETURN(auto libraries, PrivateLibrariesOf(program));
+
   // An agent of an earlier attempt goes first (one agent per name); then its folder, private.
   CLOUDIFY_RETURN_IF_ERROR(
-      ssh->Check(InDir(dir, std::string(kStopAgent) + "mkdir -p \"$d/work\" && chmod 700 \"$d\"\n"),
+      ssh->Check(InDir(dir, std::string(kStopAgent) +
+                                "mkdir -p \"$d/work\" \"$d/lib\" && chmod 700 \"$d\"\n"),
                  "making the agent's folder " + dir)
           .status());
   auto undo = [&](Status failed) {
@@ -203,6 +248,12 @@ Result<InstalledRemoteAgent> InstallRemoteAgent(const RemoteAgentSpec& spec,
   };
   if (Status copied = ssh->CopyFile(program, dir + "/cloudify-agent", 0755); !copied.ok()) {
     return undo(copied.WithContext("copying the agent program"));
+  }
+  // The agent starts with lib/ on its library path.
+  for (const auto& [name, path] : libraries) {
+    if (Status copied = ssh->CopyFile(path, dir + "/lib/" + name, 0644); !copied.ok()) {
+      return undo(copied.WithContext("copying the library " + path.string()));
+    }
   }
   // The agent's scripts call `ctx`, which it looks for beside itself.
   const std::filesystem::path ctx = program.parent_path() / "ctx";

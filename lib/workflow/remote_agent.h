@@ -1,6 +1,8 @@
 // The `remote` agent installer (WORKFLOWS.md §6.2) for Linux hosts: over SSH, it copies the
 // cloudify-agent program (and the `ctx` program beside it, which the agent's scripts call) into
-// <basedir>/<agent name>/ on the host, writes the agent's settings to agent.env there (mode
+// <basedir>/<agent name>/ on the host, and into its lib/ the shared libraries the program loads
+// from outside the system's library folders (this project's; the host must have the packages
+// of the others, as deploy/README.md lists), writes the agent's settings to agent.env there (mode
 // 600: the broker password and the REST token are never on a command line), and starts the
 // agent detached from the SSH session (setsid, nohup) with its pid in agent.pid and its output
 // in agent.log. Uninstalling stops the agent by its pid file and removes the folder.
