@@ -5,18 +5,21 @@
 
 namespace cloudify::messaging {
 
-CoalescingPublisher::CoalescingPublisher(Send send, Combine combine, size_t max_batch)
+CoalescingPublisher::CoalescingPublisher(Send send, Combine combine, size_t max_batch,
+                                         size_t max_batch_bytes)
     : send_(std::move(send)),
       combine_(std::move(combine)),
-      max_batch_(std::max<size_t>(1, max_batch)) {}
+      max_batch_(std::max<size_t>(1, max_batch)),
+      max_batch_bytes_(max_batch_bytes) {}
 
-CoalescingPublisher::CoalescingPublisher(Bus& bus, Combine combine, size_t max_batch)
+CoalescingPublisher::CoalescingPublisher(Bus& bus, Combine combine, size_t max_batch,
+                                         size_t max_batch_bytes)
     : CoalescingPublisher(
           [&bus](const std::string& exchange, const std::string& routing_key, Message message,
                  PublishCallback done) {
             bus.PublishAsync(exchange, routing_key, std::move(message), std::move(done));
           },
-          std::move(combine), max_batch) {}
+          std::move(combine), max_batch, max_batch_bytes) {}
 
 CoalescingPublisher::~CoalescingPublisher() {
   std::unique_lock lock(mu_);
@@ -75,7 +78,13 @@ void CoalescingPublisher::Post(const Destination& to, std::vector<Item> items, b
       std::lock_guard lock(mu_);
       auto waiting = busy_.find(to);
       std::vector<Item>& queue = waiting->second;
-      const size_t take = std::min(queue.size(), max_batch_);
+      size_t take = 0;
+      for (size_t bytes = 0; take < queue.size() && take < max_batch_; ++take) {
+        bytes += queue[take].message.body.size();
+        if (take > 0 && bytes > max_batch_bytes_) {
+          break;
+        }
+      }
       next.assign(std::make_move_iterator(queue.begin()),
                   std::make_move_iterator(queue.begin() + static_cast<std::ptrdiff_t>(take)));
       queue.erase(queue.begin(), queue.begin() + static_cast<std::ptrdiff_t>(take));

@@ -105,6 +105,31 @@ TEST_CASE("CoalescingPublisher: at most max_batch in one message, the rest in th
   CHECK(r.resolved.size() == 5);
 }
 
+TEST_CASE(
+    "CoalescingPublisher: a batch holds no more than max_batch_bytes, unless one alone does") {
+  std::vector<Sent> sent;
+  CoalescingPublisher publisher(
+      [&](const std::string& exchange, const std::string& routing_key, Message m,
+          PublishCallback done) {
+        sent.push_back({exchange, routing_key, std::move(m), std::move(done)});
+      },
+      Join, /*max_batch=*/10, /*max_batch_bytes=*/4);
+  for (const char* body : {"a", "bb", "cc", "ddddddd", "e"}) {
+    Message m;
+    m.body = body;
+    publisher.Publish("x", "q", std::move(m), true, nullptr);
+  }
+  REQUIRE(sent.size() == 1);
+  CHECK(sent[0].message.body == "a");
+  std::vector<std::string> bodies = {"bb+cc", "ddddddd", "e"};
+  for (size_t i = 0; i < bodies.size(); ++i) {
+    sent[i].done(Status::Ok());
+    REQUIRE(sent.size() == i + 2);
+    CHECK(sent[i + 1].message.body == bodies[i]);
+  }
+  sent.back().done(Status::Ok());
+}
+
 TEST_CASE("CoalescingPublisher: a message not batchable goes alone at once") {
   Recorder r;
   r.Publish("q", "a", true);

@@ -2,7 +2,9 @@
 // things to say. A message published as batchable goes out at once while no other message to
 // the same exchange and routing key awaits its confirm; otherwise it waits, and the messages
 // that wait when that confirm comes go out together, as one message that `combine` makes of
-// them (at most `max_batch` in one). Nothing waits longer than a confirm round trip, and a
+// them (at most `max_batch` in one, and no more than `max_batch_bytes` of bodies unless one
+// alone has more, so a batch stays far below the bus's message limit). Nothing waits longer than
+// a confirm round trip, and a
 // sender that is not busy sends every message alone, as it is.
 //
 // Thread-safety: Publish may be called from any thread. `send`, `combine` and the callbacks are
@@ -34,9 +36,11 @@ class CoalescingPublisher {
   // Makes one message of several (two or more), in publish order.
   using Combine = std::function<Message(std::vector<Message> messages)>;
 
-  CoalescingPublisher(Send send, Combine combine, size_t max_batch = 64);
+  CoalescingPublisher(Send send, Combine combine, size_t max_batch = 64,
+                      size_t max_batch_bytes = size_t{1} << 20);
   // Sends through `bus`, which must outlive the publisher.
-  CoalescingPublisher(Bus& bus, Combine combine, size_t max_batch = 64);
+  CoalescingPublisher(Bus& bus, Combine combine, size_t max_batch = 64,
+                      size_t max_batch_bytes = size_t{1} << 20);
   ~CoalescingPublisher();
   CoalescingPublisher(const CoalescingPublisher&) = delete;
   CoalescingPublisher& operator=(const CoalescingPublisher&) = delete;
@@ -60,6 +64,7 @@ class CoalescingPublisher {
   const Send send_;
   const Combine combine_;
   const size_t max_batch_;
+  const size_t max_batch_bytes_;
   mutable std::mutex mu_;
   // Destinations a batchable message to is awaiting its confirm, with what waits for them.
   std::map<Destination, std::vector<Item>> busy_;  // guarded by mu_
