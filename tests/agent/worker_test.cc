@@ -524,124 +524,123 @@ TEST_CASE("worker: abort_operation is not retried but a failing script is, as on
   }
 }
 
-TEST_CASE("worker: answers ping on its service queue and refuses a worker without a name") {
-  const std::string bus_url = "inproc://agent-test-" + NewUuid();
+// An agent Worker with no manager, on an in-process broker of its own, and a client there: a
+// bus and a reply queue bound to the agent's exchange, whose replies are kept by correlation id.
+struct BareAgent {
   testing::TempDir tmp;
   WorkerOptions options;
-  options.name = UniqueAgentName();
-  options.bus_url = bus_url;
-  options.work_dir = tmp.path();
-  auto worker = Worker::Start(options);
-  REQUIRE(worker.ok());
-  auto bus = messaging::OpenBus(bus_url);
-  REQUIRE(bus.ok());
+  std::unique_ptr<Worker> worker;
+  std::unique_ptr<messaging::Bus> bus;
+  const std::string replies = "replies-" + NewUuid();
+  std::mutex mu;
+  std::condition_variable cv;
+  std::map<std::string, json> answers;  // guarded by mu
+  std::unique_ptr<messaging::Subscription> subscription;
+
+  explicit BareAgent(int max_workers = 5) {
+    options.name = UniqueAgentName();
+    options.bus_url = "inproc://agent-test-" + NewUuid();
+    options.work_dir = tmp.path();
+    options.max_workers = max_workers;
+    auto started = Worker::Start(options);
+    REQUIRE_MESSAGE(started.ok(), started.status().ToString());
+    worker = std::move(*started);
+    auto opened = messaging::OpenBus(options.bus_url);
+    REQUIRE(opened.ok());
+    bus = std::move(*opened);
+    REQUIRE(bus->Declare({.queues = {{.name = replies, .durable = false}},
+                          .bindings = {{replies, options.name, replies}}})
+                .ok());
+    auto consumed = bus->Consume(replies, {}, [this](messaging::Delivery d) {
+      std::lock_guard lock(mu);
+      answers[d.message().correlation_id] = json::parse(d.message().body);
+      (void)d.Ack();
+      cv.notify_all();
+    });
+    REQUIRE(consumed.ok());
+    subscription = std::move(*consumed);
+  }
+
+  // Sends an operation task message with this reply queue.
+  void Send(const std::string& body, const std::string& correlation_id = "") {
+    messaging::Message task;
+    task.body = body;
+    task.reply_to = replies;
+    task.correlation_id = correlation_id;
+    REQUIRE(bus->Publish(options.name, "operation", task).ok());
+  }
+
+  // Waits until `n` replies came, in all.
+  bool WaitForReplies(size_t n) {
+    std::unique_lock lock(mu);
+    return cv.wait_for(lock, seconds(10), [&] { return answers.size() >= n; });
+  }
+};
+
+TEST_CASE("worker: answers ping on its service queue and refuses a worker without a name") {
+  BareAgent agent;
   messaging::Message ping;
   ping.body =
       json{{"id", "p1"},
            {"cloudify_task",
             {{"kwargs", {{"__cloudify_context", {{"type", "service"}, {"task_name", "ping"}}}}}}}}
           .dump();
-  auto pong = (*bus)->Request(options.name, "service", ping, seconds(5));
+  auto pong = agent.bus->Request(agent.options.name, "service", ping, seconds(5));
   REQUIRE_MESSAGE(pong.ok(), pong.status().ToString());
   json reply = json::parse(pong->body);
   CHECK(reply["ok"] == true);
   CHECK(reply["result"]["time"].is_number());
   CHECK(reply["result"]["task_batches"] == true);  // agent_batches.h
-  CHECK((*worker)->stats().pings == 1);
+  CHECK(agent.worker->stats().pings == 1);
 
   // A malformed operation task is answered with a non-recoverable error; the agent lives on.
-  const std::string replies = "replies-" + NewUuid();
-  REQUIRE((*bus)
-              ->Declare({.queues = {{.name = replies, .durable = false}},
-                         .bindings = {{replies, options.name, replies}}})
-              .ok());
-  std::mutex mu;
-  std::condition_variable cv;
-  std::optional<json> answer;
-  auto subscription = (*bus)->Consume(replies, {}, [&](messaging::Delivery d) {
-    std::lock_guard lock(mu);
-    answer = json::parse(d.message().body);
-    (void)d.Ack();
-    cv.notify_all();
-  });
-  REQUIRE(subscription.ok());
-  for (const json& malformed : {json("not an object"), json{{"kwargs", {{"x", 1}}}}}) {
-    messaging::Message task;
-    task.body = json{{"id", "t1"}, {"cloudify_task", malformed}}.dump();
-    task.reply_to = replies;
-    task.correlation_id = "t1";
-    REQUIRE((*bus)->Publish(options.name, "operation", task).ok());
-    std::unique_lock lock(mu);
-    REQUIRE(cv.wait_for(lock, seconds(10), [&] { return answer.has_value(); }));
-    CHECK((*answer)["ok"] == false);
-    CHECK((*answer)["error"]["type"] == "NonRecoverableError");
-    CHECK((*answer)["error"]["message"] == "task without __cloudify_context");
-    answer.reset();
+  const json malformed[] = {json("not an object"), json{{"kwargs", {{"x", 1}}}}};
+  for (size_t i = 0; i < 2; ++i) {
+    const std::string id = "t" + std::to_string(i);
+    agent.Send(json{{"id", id}, {"cloudify_task", malformed[i]}}.dump(), id);
+    REQUIRE(agent.WaitForReplies(i + 1));
+    std::lock_guard lock(agent.mu);
+    CHECK(agent.answers[id]["ok"] == false);
+    CHECK(agent.answers[id]["error"]["type"] == "NonRecoverableError");
+    CHECK(agent.answers[id]["error"]["message"] == "task without __cloudify_context");
   }
-  CHECK((*bus)->Request(options.name, "service", ping, seconds(5)).ok());
-  subscription->reset();
-  (*worker)->Stop();
+  CHECK(agent.bus->Request(agent.options.name, "service", ping, seconds(5)).ok());
+  agent.worker->Stop();
 
-  options.name.clear();
-  CHECK(Worker::Start(options).status().code() == ErrorCode::kBadParameters);
+  WorkerOptions nameless = agent.options;
+  nameless.name.clear();
+  CHECK(Worker::Start(nameless).status().code() == ErrorCode::kBadParameters);
 }
 
 TEST_CASE("worker: a batch of tasks is answered task by task, and acked once all are") {
-  const std::string bus_url = "inproc://agent-test-" + NewUuid();
-  testing::TempDir tmp;
-  WorkerOptions options;
-  options.name = UniqueAgentName();
-  options.bus_url = bus_url;
-  options.work_dir = tmp.path();
-  options.max_workers = 2;
-  auto worker = Worker::Start(options);
-  REQUIRE(worker.ok());
-  auto bus = messaging::OpenBus(bus_url);
-  REQUIRE(bus.ok());
-  const std::string replies = "replies-" + NewUuid();
-  REQUIRE((*bus)
-              ->Declare({.queues = {{.name = replies, .durable = false}},
-                         .bindings = {{replies, options.name, replies}}})
-              .ok());
-  std::mutex mu;
-  std::condition_variable cv;
-  std::map<std::string, json> answers;  // by correlation id
-  auto subscription = (*bus)->Consume(replies, {}, [&](messaging::Delivery d) {
-    std::lock_guard lock(mu);
-    answers[d.message().correlation_id] = json::parse(d.message().body);
-    (void)d.Ack();
-    cv.notify_all();
-  });
-  REQUIRE(subscription.ok());
-
+  BareAgent agent(/*max_workers=*/2);
   // Three tasks in one message (agent_batches.h); the third, not an object, has no id to be
   // answered by.
-  messaging::Message batch;
-  batch.body = json::array({{{"id", "t1"}, {"cloudify_task", {{"kwargs", {{"x", 1}}}}}},
-                            {{"id", "t2"}, {"cloudify_task", {{"kwargs", {{"y", 2}}}}}},
-                            "junk"})
-                   .dump();
-  batch.reply_to = replies;
-  REQUIRE((*bus)->Publish(options.name, "operation", batch).ok());
+  agent.Send(json::array({{{"id", "t1"}, {"cloudify_task", {{"kwargs", {{"x", 1}}}}}},
+                          {{"id", "t2"}, {"cloudify_task", {{"kwargs", {{"y", 2}}}}}},
+                          "junk"})
+                 .dump());
+  REQUIRE(agent.WaitForReplies(2));
   {
-    std::unique_lock lock(mu);
-    REQUIRE(cv.wait_for(lock, seconds(10), [&] { return answers.size() == 2; }));
+    std::lock_guard lock(agent.mu);
+    CHECK(agent.answers.size() == 2);
     for (const char* id : {"t1", "t2"}) {
-      REQUIRE(answers.count(id) == 1);
-      CHECK(answers[id]["error"]["message"] == "task without __cloudify_context");
+      REQUIRE(agent.answers.count(id) == 1);
+      CHECK(agent.answers[id]["error"]["message"] == "task without __cloudify_context");
     }
   }
-  for (int i = 0; i < 500 && (*worker)->stats().operations < 3; ++i) {
+  for (int i = 0; i < 500 && agent.worker->stats().operations < 3; ++i) {
     std::this_thread::sleep_for(milliseconds(10));
   }
-  CHECK((*worker)->stats().operations == 3);
-  (*worker)->Stop();
+  CHECK(agent.worker->stats().operations == 3);
+  agent.worker->Stop();
   // Acked: nothing went back to the queue when the agent stopped.
   std::atomic<int> redelivered{0};
-  auto leftover = (*bus)->Consume(options.name + "_operation", {}, [&](messaging::Delivery d) {
-    ++redelivered;
-    (void)d.Ack();
-  });
+  auto leftover =
+      agent.bus->Consume(agent.options.name + "_operation", {}, [&](messaging::Delivery d) {
+        ++redelivered;
+        (void)d.Ack();
+      });
   REQUIRE(leftover.ok());
   std::this_thread::sleep_for(milliseconds(200));
   CHECK(redelivered.load() == 0);
