@@ -51,60 +51,100 @@ size_t CoalescingPublisher::waiting() const {
   return n;
 }
 
+std::vector<CoalescingPublisher::Item> CoalescingPublisher::TakeNext(const Destination& to,
+                                                                     bool failed) {
+  std::vector<Item> next;
+  std::lock_guard lock(mu_);
+  auto waiting = busy_.find(to);
+  std::vector<Item>& queue = waiting->second;
+  // After a failure everything waiting fails with it, at once: a broker that refused one
+  // message would make each later batch wait out its own timeout.
+  size_t take = failed ? queue.size() : 0;
+  for (size_t bytes = 0; !failed && take < queue.size() && take < max_batch_; ++take) {
+    bytes += queue[take].message.body.size();
+    if (take > 0 && bytes > max_batch_bytes_) {
+      break;
+    }
+  }
+  next.assign(std::make_move_iterator(queue.begin()),
+              std::make_move_iterator(queue.begin() + static_cast<std::ptrdiff_t>(take)));
+  queue.erase(queue.begin(), queue.begin() + static_cast<std::ptrdiff_t>(take));
+  if (queue.empty() && (failed || next.empty())) {
+    busy_.erase(waiting);
+  }
+  return next;
+}
+
 void CoalescingPublisher::Post(const Destination& to, std::vector<Item> items, bool batchable) {
-  Message message;
-  if (items.size() == 1) {
-    message = std::move(items.front().message);
-  } else {
-    std::vector<Message> parts;
-    parts.reserve(items.size());
-    for (Item& item : items) {
-      parts.push_back(std::move(item.message));
-    }
-    message = combine_(std::move(parts));
-  }
-  auto callbacks = std::make_shared<std::vector<PublishCallback>>();
-  callbacks->reserve(items.size());
-  for (Item& item : items) {
-    callbacks->push_back(std::move(item.done));
-  }
-  {
-    std::lock_guard lock(mu_);
-    ++unresolved_;
-  }
-  send_(to.first, to.second, std::move(message), [this, to, callbacks, batchable](Status sent) {
+  // A bus that confirms before PublishAsync returns (the in-process one) runs the callback
+  // inside send_: the next batch is then sent by this loop, not from the callback, so the
+  // stack does not grow with every batch.
+  struct Turn {
+    std::mutex mu;
+    bool returned = false;  // send_ has returned
     std::vector<Item> next;
-    if (batchable) {
+  };
+  while (!items.empty()) {
+    Message message;
+    if (items.size() == 1) {
+      message = std::move(items.front().message);
+    } else {
+      std::vector<Message> parts;
+      parts.reserve(items.size());
+      for (Item& item : items) {
+        parts.push_back(std::move(item.message));
+      }
+      message = combine_(std::move(parts));
+    }
+    auto callbacks = std::make_shared<std::vector<PublishCallback>>();
+    callbacks->reserve(items.size());
+    for (Item& item : items) {
+      callbacks->push_back(std::move(item.done));
+    }
+    {
       std::lock_guard lock(mu_);
-      auto waiting = busy_.find(to);
-      std::vector<Item>& queue = waiting->second;
-      size_t take = 0;
-      for (size_t bytes = 0; take < queue.size() && take < max_batch_; ++take) {
-        bytes += queue[take].message.body.size();
-        if (take > 0 && bytes > max_batch_bytes_) {
-          break;
-        }
-      }
-      next.assign(std::make_move_iterator(queue.begin()),
-                  std::make_move_iterator(queue.begin() + static_cast<std::ptrdiff_t>(take)));
-      queue.erase(queue.begin(), queue.begin() + static_cast<std::ptrdiff_t>(take));
-      if (next.empty()) {
-        busy_.erase(waiting);
-      }
+      ++unresolved_;
     }
-    for (const PublishCallback& done : *callbacks) {
-      if (done) {
-        done(sent);
-      }
-    }
-    if (!next.empty()) {
-      Post(to, std::move(next), true);
-    }
-    // Notified under the lock: once it is released, the destructor may return.
-    std::lock_guard lock(mu_);
-    --unresolved_;
-    resolved_.notify_all();
-  });
+    auto turn = std::make_shared<Turn>();
+    send_(to.first, to.second, std::move(message),
+          [this, to, callbacks, batchable, turn](Status sent) {
+            std::vector<Item> next;
+            if (batchable) {
+              next = TakeNext(to, !sent.ok());
+            }
+            for (const PublishCallback& done : *callbacks) {
+              if (done) {
+                done(sent);
+              }
+            }
+            if (!sent.ok()) {
+              for (Item& failed : next) {
+                if (failed.done) {
+                  failed.done(sent);
+                }
+              }
+              next.clear();
+            }
+            bool post_here = false;
+            {
+              std::lock_guard lock(turn->mu);
+              post_here = turn->returned;
+              if (!post_here) {
+                turn->next = std::move(next);
+              }
+            }
+            if (post_here && !next.empty()) {
+              Post(to, std::move(next), true);
+            }
+            // Notified under the lock: once it is released, the destructor may return.
+            std::lock_guard lock(mu_);
+            --unresolved_;
+            resolved_.notify_all();
+          });
+    std::lock_guard lock(turn->mu);
+    turn->returned = true;
+    items = std::move(turn->next);
+  }
 }
 
 }  // namespace cloudify::messaging

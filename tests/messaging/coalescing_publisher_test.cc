@@ -25,6 +25,9 @@ struct Sent {
   PublishCallback done;
 };
 
+// Counts one more level of nesting, keeping the deepest.
+void EnterLevel(int& depth, int& deepest) { deepest = std::max(deepest, ++depth); }
+
 // Joins bodies with '+'.
 Message Join(std::vector<Message> parts) {
   Message joined;
@@ -128,6 +131,52 @@ TEST_CASE(
     CHECK(sent[i + 1].message.body == bodies[i]);
   }
   sent.back().done(Status::Ok());
+}
+
+TEST_CASE("CoalescingPublisher: a refused message fails what waits for its destination at once") {
+  Recorder r;
+  r.Publish("q", "a", true);
+  r.Publish("q", "b", true);
+  r.Publish("q", "c", true);
+  r.sent[0].done(Status(ErrorCode::kUnavailable, "connection lost"));
+  CHECK(r.sent.size() == 1);  // b and c are not sent to wait out a timeout of their own
+  REQUIRE(r.resolved.size() == 3);
+  for (const auto& [body, ok] : r.resolved) {
+    CHECK_FALSE(ok);
+  }
+  r.Publish("q", "d", true);  // idle again
+  REQUIRE(r.sent.size() == 2);
+  CHECK(r.sent[1].message.body == "d");
+  r.sent[1].done(Status::Ok());
+}
+
+TEST_CASE(
+    "CoalescingPublisher: with confirms given inside the send, batches go one after another, not "
+    "nested") {
+  int depth = 0, deepest = 0, sends = 0;
+  std::vector<std::string> bodies;
+  CoalescingPublisher* self = nullptr;
+  CoalescingPublisher publisher(
+      [&](const std::string&, const std::string&, Message m, PublishCallback done) {
+        EnterLevel(depth, deepest);
+        bodies.push_back(m.body);
+        if (++sends < 50) {
+          // Another sender publishes while this message is on its way, as a busy bus sees.
+          Message more;
+          more.body = std::to_string(sends);
+          self->Publish("x", "q", std::move(more), true, nullptr);
+        }
+        done(Status::Ok());
+        --depth;
+      },
+      Join);
+  self = &publisher;
+  Message first;
+  first.body = "0";
+  publisher.Publish("x", "q", std::move(first), true, nullptr);
+  CHECK(sends == 50);
+  CHECK(bodies.back() == "49");
+  CHECK(deepest == 1);
 }
 
 TEST_CASE("CoalescingPublisher: a message not batchable goes alone at once") {

@@ -3,8 +3,9 @@
 // the same exchange and routing key awaits its confirm; otherwise it waits, and the messages
 // that wait when that confirm comes go out together, as one message that `combine` makes of
 // them (at most `max_batch` in one, and no more than `max_batch_bytes` of bodies unless one
-// alone has more, so a batch stays far below the bus's message limit). Nothing waits longer than
-// a confirm round trip, and a
+// alone has more, so a batch stays far below the bus's message limit). When a message fails,
+// everything waiting for its destination fails with it. Nothing waits longer than a confirm
+// round trip, and a
 // sender that is not busy sends every message alone, as it is.
 //
 // Thread-safety: Publish may be called from any thread. `send`, `combine` and the callbacks are
@@ -59,7 +60,11 @@ class CoalescingPublisher {
   };
   using Destination = std::pair<std::string, std::string>;  // exchange, routing key
 
+  // Sends `items` as one message, then what waits for `to` when it is resolved.
   void Post(const Destination& to, std::vector<Item> items, bool batchable);
+  // What waits for `to` goes next (everything, failing, when `failed`); `to` is idle again when
+  // nothing waits.
+  std::vector<Item> TakeNext(const Destination& to, bool failed);
 
   const Send send_;
   const Combine combine_;
