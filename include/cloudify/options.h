@@ -40,6 +40,9 @@ struct ManagerOptions {
   int max_concurrent_executions = 8;
   // Operations of one execution running at once. Default: 8.
   int operation_parallelism = 8;
+  // host_agent operations of one execution that may wait for their agents beyond
+  // operation_parallelism, each on a thread of its own (EngineOptions). Default: 256.
+  int max_remote_waits = 256;
   // Retries of a failed operation that sets none (-1 = for ever). Default: 60.
   int task_retries = 60;
   // Pause between retries when the operation sets none. Default: 15 s.

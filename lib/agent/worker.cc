@@ -339,8 +339,9 @@ class Worker::Impl {
         return;
       }
       stopped_ = true;
-      // Tasks not started go back to the queue with the subscription below.
-      pending_.clear();
+      // Task messages not started go back to the queue with the subscription below. The rest
+      // of a batch begun is run: the batch would go back whole, its answered tasks with it.
+      std::erase_if(pending_, [](const Work& work) { return work.batch == nullptr; });
     }
     cv_.notify_all();
     heartbeat_cv_.notify_all();
@@ -459,8 +460,8 @@ class Worker::Impl {
       {
         std::unique_lock lock(mu_);
         cv_.wait(lock, [this] { return stopped_ || !pending_.empty(); });
-        if (stopped_) {
-          return;
+        if (pending_.empty()) {
+          return;  // stopped, and no task of a batch begun is left
         }
         work = std::move(pending_.front());
         pending_.pop_front();
@@ -485,8 +486,7 @@ class Worker::Impl {
       work.batch = std::make_shared<BatchProgress>(body.size());
       {
         std::lock_guard lock(mu_);
-        // When stopping, the batch goes back whole to the queue with the subscription.
-        for (size_t i = body.size() - 1; i >= 1 && !stopped_; --i) {
+        for (size_t i = body.size() - 1; i >= 1; --i) {
           pending_.push_front({work.delivery, std::move(body[i]), work.batch});
         }
       }
@@ -498,7 +498,10 @@ class Worker::Impl {
 
   // Runs one operation task and answers it; acks only once the answer is confirmed.
   void RunTask(const Work& work, json body, ClientCache& clients) {
-    const bool batchable = body.is_object() && body.value(workflow::kReplyBatchesKey, false);
+    // From the broker: a key of the wrong type is no batch, never a throw.
+    const auto batches = body.is_object() ? body.find(workflow::kReplyBatchesKey) : body.end();
+    const bool batchable =
+        body.is_object() && batches != body.end() && batches->is_boolean() && batches->get<bool>();
     // A task of a batch names itself; one alone is named by its message, as the original's.
     std::string correlation_id = work.delivery.message().correlation_id;
     if (work.batch != nullptr) {

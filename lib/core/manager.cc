@@ -136,6 +136,7 @@ class Manager::Impl {
     CLOUDIFY_ASSIGN_OR_RETURN(metric_writer_, workflow::MetricWriter::Start(*bus_, *store_));
     workflow::EngineOptions engine_options;
     engine_options.parallelism = options_.operation_parallelism;
+    engine_options.max_remote_waits = options_.max_remote_waits;
     engine_options.task_retries = options_.task_retries;
     engine_options.task_retry_interval = options_.task_retry_interval;
     engine_options.retry_backoff.enabled = options_.task_retry_backoff;

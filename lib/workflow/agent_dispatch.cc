@@ -1,6 +1,7 @@
 #include "workflow/agent_dispatch.h"
 
 #include <algorithm>
+#include <system_error>
 #include <utility>
 
 #include "cloudify/ids.h"
@@ -89,7 +90,8 @@ messaging::Message CombineReplies(std::vector<messaging::Message> replies) {
   batch.body = "[";
   for (const messaging::Message& reply : replies) {
     batch.body += batch.body.size() > 1 ? ",{\"id\":" : "{\"id\":";
-    batch.body += json(reply.correlation_id).dump();
+    // The id comes from the broker: bytes that are not UTF-8 are replaced, never thrown on.
+    batch.body += json(reply.correlation_id).dump(-1, ' ', false, json::error_handler_t::replace);
     batch.body += ",\"reply\":";
     batch.body += reply.body;
     batch.body += "}";
@@ -120,7 +122,23 @@ AgentDispatcher::AgentDispatcher(messaging::Bus& bus, std::string execution_id,
       reply_queue_(messaging::ExecutionReplyQueue(execution_id_)),
       ping_timeout_(ping_timeout),
       ping_interval_(ping_interval),
-      tasks_(bus, CombineTasks, kMaxTasksPerMessage) {}
+      tasks_(
+          bus,
+          [this](std::vector<messaging::Message> tasks) { return CombineBatch(std::move(tasks)); },
+          kMaxTasksPerMessage) {}
+
+messaging::Message AgentDispatcher::CombineBatch(std::vector<messaging::Message> tasks) {
+  std::vector<std::string> ids;
+  ids.reserve(tasks.size());
+  for (const messaging::Message& task : tasks) {
+    ids.push_back(task.correlation_id);
+  }
+  messaging::Message batch = CombineTasks(std::move(tasks));
+  batch.correlation_id = "batch-" + NewUuid();
+  std::lock_guard lock(mu_);
+  batches_[batch.correlation_id] = std::move(ids);
+  return batch;
+}
 
 AgentDispatcher::~AgentDispatcher() {
   {
@@ -188,7 +206,34 @@ Status AgentDispatcher::Prepare(const std::string& agent) {
 void AgentDispatcher::OnReply(messaging::Delivery delivery) {
   json body = json::parse(delivery.message().body, nullptr, /*allow_exceptions=*/false);
   const std::string& id = delivery.message().correlation_id;
-  if (!id.empty() && !body.is_discarded()) {
+  std::vector<std::string> batch;
+  if (!id.empty()) {
+    std::lock_guard lock(mu_);
+    if (auto it = batches_.find(id); it != batches_.end()) {
+      batch = std::move(it->second);
+      batches_.erase(it);
+    }
+  }
+  if (!batch.empty()) {
+    // Only an agent that cannot read batches answers one (a process of an earlier version on
+    // the agent's queue): its tasks fail recoverably, and go alone until a ping says otherwise.
+    const std::string why = ErrorText(body.is_object() ? body.value("error", json()) : json());
+    json reply = {{"ok", false},
+                  {"error",
+                   {{"type", "RecoverableError"},
+                    {"message", "the agent could not read a batch of tasks: " + why}}}};
+    {
+      std::lock_guard lock(mu_);
+      for (const std::string& task : batch) {
+        if (auto it = waiting_.find(task); it != waiting_.end()) {
+          takes_task_batches_.erase(it->second->agent);
+        }
+      }
+    }
+    for (const std::string& task : batch) {
+      Answer(task, reply);
+    }
+  } else if (!id.empty() && !body.is_discarded()) {
     Answer(id, std::move(body));
   } else if (id.empty() && body.is_array()) {
     for (json& item : body) {  // a batch (agent_batches.h)
@@ -283,6 +328,7 @@ TaskOutcome AgentDispatcher::Run(const std::string& agent, const std::string& ta
   }
 
   auto waiter = std::make_shared<Waiter>(agent);
+  bool watched = false;  // else this wait polls the cancel flag itself
   {
     std::lock_guard lock(mu_);
     const bool first = waiting_.empty();
@@ -290,9 +336,14 @@ TaskOutcome AgentDispatcher::Run(const std::string& agent, const std::string& ta
     if (cancel != nullptr) {
       cancel_ = cancel;
       if (!watcher_.joinable()) {
-        watcher_ = std::thread([this] { WatchCancel(); });
+        try {
+          watcher_ = std::thread([this] { WatchCancel(); });
+        } catch (const std::system_error&) {
+          // At the system's limit of threads: polled below.
+        }
       }
     }
+    watched = watcher_.joinable();
     if (first) {
       watch_cv_.notify_all();
     }
@@ -327,10 +378,16 @@ TaskOutcome AgentDispatcher::Run(const std::string& agent, const std::string& ta
   {
     std::unique_lock lock(waiter->mu);
     // A cancel set from now on is seen by WatchCancel, which knows of this waiter.
-    const bool cancelled_before = cancel != nullptr && cancel->load();
-    waiter->cv.wait(lock, [&] {
-      return cancelled_before || waiter->cancelled || waiter->reply || waiter->send_failure;
-    });
+    auto done = [&] {
+      return (cancel != nullptr && cancel->load()) || waiter->cancelled || waiter->reply ||
+             waiter->send_failure;
+    };
+    if (watched || cancel == nullptr) {
+      waiter->cv.wait(lock, done);
+    } else {
+      while (!waiter->cv.wait_for(lock, kCancelPoll, done)) {
+      }
+    }
     reply = std::move(waiter->reply);
     send_failure = std::move(waiter->send_failure);
   }

@@ -18,7 +18,8 @@
 // Replies that arrive for a task nobody waits for (a duplicate after a redelivery, or the
 // reply to an attempt given up) are dropped, so a stale reply never answers a new attempt.
 // Each waiting task has a condition variable of its own: a reply wakes only its waiter, and
-// the task's publish is not waited for apart from its reply (a refused publish ends the wait).
+// the task's publish is not waited for apart from its reply (a refused publish ends the wait;
+// destroying the dispatcher waits for the confirms of what it sent).
 //
 // Thread-safety: Run may be called from many worker threads at once.
 #pragma once
@@ -87,6 +88,8 @@ class AgentDispatcher {
   void OnReply(messaging::Delivery delivery);
   // Hands `reply` to the task waiting for it, if one does.
   void Answer(const std::string& task_id, nlohmann::json reply);
+  // CombineTasks, with a correlation id of the batch's own, remembered with its tasks' ids.
+  messaging::Message CombineBatch(std::vector<messaging::Message> tasks);
   // Pings the agent unless it was heard from within the ping interval.
   bool Alive(const std::string& agent);
 
@@ -121,7 +124,9 @@ class AgentDispatcher {
   std::mutex mu_;                                           // guards waiting_ and heard_from_
   std::map<std::string, std::shared_ptr<Waiter>> waiting_;  // by task id
   std::map<std::string, std::chrono::steady_clock::time_point> heard_from_;  // agent -> last
-  std::set<std::string> takes_task_batches_;   // agents whose last pong said so
+  std::set<std::string> takes_task_batches_;  // agents whose last pong said so
+  // Batches sent, by their correlation id: their tasks' ids (an answer to a batch fails them).
+  std::map<std::string, std::vector<std::string>> batches_;
   const std::atomic<bool>* cancel_ = nullptr;  // guarded by mu_; the last Run's, not null
   bool stopping_ = false;                      // guarded by mu_
   std::condition_variable watch_cv_;           // a task waits, or stopping_

@@ -6,6 +6,8 @@
 #include <mutex>
 #include <queue>
 #include <random>
+#include <string>
+#include <system_error>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -95,6 +97,12 @@ class Run final : public RemoteWait::Host {
       for (int w = 0; w < parallelism_; ++w) {
         Spawn();
       }
+      if (pool_.empty()) {
+        GraphRunResult result;
+        result.outcome = GraphRunResult::Outcome::kFailed;
+        result.error = "cannot start a worker thread: " + spawn_error_;
+        return result;
+      }
       while (true) {
         PromoteDueRetries();
         const bool stopping = failed_ || Cancelled();
@@ -170,10 +178,15 @@ class Run final : public RemoteWait::Host {
     SpawnIfShort();
   }
 
-  // A worker thread more, counted idle until it takes a task.
+  // A worker thread more, counted idle until it takes a task. At the system's limit of threads
+  // there is none: the tasks wait for the workers there are.
   void Spawn() {
-    ++idle_;
-    pool_.emplace_back([this] { WorkerLoop(); });
+    try {
+      pool_.emplace_back([this] { WorkerLoop(); });
+      ++idle_;
+    } catch (const std::system_error& e) {
+      spawn_error_ = e.what();
+    }
   }
 
   // Adds a worker when fewer are idle than there are tasks waiting and places free to run
@@ -320,8 +333,9 @@ class Run final : public RemoteWait::Host {
   const int parallelism_;
   const size_t max_threads_;
   std::vector<std::thread> pool_;
-  size_t idle_ = 0;  // workers without a task
-  int busy_ = 0;     // workers running a task, not in a remote wait
+  std::string spawn_error_;  // why the last thread could not be started
+  size_t idle_ = 0;          // workers without a task
+  int busy_ = 0;             // workers running a task, not in a remote wait
   using Timer = std::pair<Clock::time_point, size_t>;
   std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
   size_t remaining_ = 0;

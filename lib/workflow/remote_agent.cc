@@ -86,18 +86,18 @@ bool IsFolderName(const std::string& name) {
   return true;
 }
 
-// The shared libraries `program` loads from outside the system's library folders, by the name
-// it asks for: this project's own, wherever it was built or installed. A host with the packages
-// the program was built against has all the others. As `ldd` lists them; none when the program
-// is not dynamic.
-Result<std::vector<std::pair<std::string, std::filesystem::path>>> PrivateLibrariesOf(
+// This project's shared libraries (libcloudify*) that `program` loads, by the name it asks
+// for, as `ldd` lists them: the host has the packages of all the others (deploy/README.md).
+// None when the program is static, or when there is no `ldd` to ask (the agent then needs the
+// libraries installed on the host).
+Result<std::vector<std::pair<std::string, std::filesystem::path>>> ProjectLibrariesOf(
     const std::filesystem::path& program) {
   std::vector<std::pair<std::string, std::filesystem::path>> libraries;
   ProcessOptions ldd;
   ldd.argv = {"ldd", program.string()};
   ldd.timeout = std::chrono::seconds(30);
   ldd.on_stdout_line = [&libraries](std::string_view line) {
-    // "\tlibname.so.1 => /path/to/libname.so.1 (0x...)"
+    // "\tlibcloudify.so.0.1 => /path/to/libcloudify.so.0.1 (0x...)"
     const size_t arrow = line.find(" => /");
     const size_t address = line.rfind(" (");
     if (arrow == std::string_view::npos || address == std::string_view::npos || address < arrow) {
@@ -105,19 +105,16 @@ Result<std::vector<std::pair<std::string, std::filesystem::path>>> PrivateLibrar
     }
     std::string_view name = line.substr(0, arrow);
     name.remove_prefix(std::min(name.find_first_not_of(" \t"), name.size()));
-    const std::filesystem::path path(line.substr(arrow + 4, address - arrow - 4));
-    for (const char* system :
-         {"/lib/", "/lib32/", "/lib64/", "/usr/lib/", "/usr/lib32/", "/usr/lib64/"}) {
-      if (path.string().rfind(system, 0) == 0) {
-        return;
-      }
-    }
-    if (!name.empty() && name.find('/') == std::string_view::npos) {
-      libraries.emplace_back(std::string(name), path);
+    if (name.rfind("libcloudify", 0) == 0 && name.find('/') == std::string_view::npos) {
+      libraries.emplace_back(std::string(name), line.substr(arrow + 4, address - arrow - 4));
     }
   };
-  CLOUDIFY_ASSIGN_OR_RETURN(ProcessResult listed, RunProcess(ldd));
-  if (listed.timed_out) {
+  auto listed = RunProcess(ldd);
+  if (!listed.ok() && listed.status().code() == ErrorCode::kNotFound) {
+    return libraries;
+  }
+  CLOUDIFY_RETURN_IF_ERROR(listed.status());
+  if (listed->timed_out) {
     return InternalError("listing the libraries of " + program.string() + ": ldd timed out");
   }
   return libraries;
@@ -234,7 +231,7 @@ Result<InstalledRemoteAgent> InstallRemoteAgent(const RemoteAgentSpec& spec,
     add("CLOUDIFY_AGENT_MAX_WORKERS", std::to_string(spec.max_workers));
   }
 
-  CLOUDIFY_ASSIGN_OR_RETURN(auto libraries, PrivateLibrariesOf(program));
+  CLOUDIFY_ASSIGN_OR_RETURN(auto libraries, ProjectLibrariesOf(program));
 
   // An agent of an earlier attempt goes first (one agent per name); then its folder, private.
   CLOUDIFY_RETURN_IF_ERROR(

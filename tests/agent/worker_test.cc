@@ -594,10 +594,15 @@ TEST_CASE("worker: answers ping on its service queue and refuses a worker withou
   CHECK(agent.worker->stats().pings == 1);
 
   // A malformed operation task is answered with a non-recoverable error; the agent lives on.
-  const json malformed[] = {json("not an object"), json{{"kwargs", {{"x", 1}}}}};
-  for (size_t i = 0; i < 2; ++i) {
+  const json malformed[] = {json("not an object"), json{{"kwargs", {{"x", 1}}}},
+                            json{{"kwargs", {{"x", 1}}}}};
+  for (size_t i = 0; i < 3; ++i) {
     const std::string id = "t" + std::to_string(i);
-    agent.Send(json{{"id", id}, {"cloudify_task", malformed[i]}}.dump(), id);
+    json task = {{"id", id}, {"cloudify_task", malformed[i]}};
+    if (i == 2) {
+      task["reply_batches"] = "yes";  // of the wrong type: no batches, no crash
+    }
+    agent.Send(task.dump(), id);
     REQUIRE(agent.WaitForReplies(i + 1));
     std::lock_guard lock(agent.mu);
     CHECK(agent.answers[id]["ok"] == false);

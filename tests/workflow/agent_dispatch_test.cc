@@ -2,6 +2,7 @@
 // agent here is a small responder on the in-process bus (tests/agent runs the real Worker).
 #include "workflow/agent_dispatch.h"
 
+#include <algorithm>
 #include <atomic>
 #include <functional>
 #include <map>
@@ -282,8 +283,10 @@ TEST_CASE(
     "AgentDispatcher: tasks sent while one is unconfirmed go in one batch, if the agent takes "
     "them") {
   const std::string url = "inproc://dispatch-" + NewUuid();
-  for (const bool takes_batches : {true, false}) {
+  for (const auto& [takes_batches, answer_whole] :
+       {std::pair{true, false}, std::pair{false, false}, std::pair{true, true}}) {
     CAPTURE(takes_batches);
+    CAPTURE(answer_whole);
     HeldConfirmsBus manager_bus(messaging::OpenBus(url).value());
     Responder agent(url, /*answer_pings=*/true, takes_batches);
     agent.hold = true;
@@ -333,23 +336,61 @@ TEST_CASE(
         CHECK(held[1].message().reply_to == held[0].message().reply_to);
       }
     }
-    // Every task answered alone.
-    std::vector<std::string> ids;
-    for (size_t m = 0; m < held.size(); ++m) {
-      json body = json::parse(held[m].message().body);
-      for (const json& task : body.is_array() ? body : json::array({body})) {
-        messaging::Message reply;
-        reply.body = json{{"ok", true}}.dump();
-        reply.correlation_id = task["id"];
-        REQUIRE(agent.bus->Publish(agent.name, held[m].message().reply_to, reply).ok());
+    if (!answer_whole) {  // every task answered alone
+      for (size_t m = 0; m < held.size(); ++m) {
+        json body = json::parse(held[m].message().body);
+        for (const json& task : body.is_array() ? body : json::array({body})) {
+          messaging::Message reply;
+          reply.body = json{{"ok", true}}.dump();
+          reply.correlation_id = task["id"];
+          REQUIRE(agent.bus->Publish(agent.name, held[m].message().reply_to, reply).ok());
+        }
+        (void)held[m].Ack();
       }
-      (void)held[m].Ack();
+      for (auto& t : threads) {
+        t.join();
+      }
+      for (const TaskOutcome& outcome : outcomes) {
+        CHECK(outcome.kind == TaskOutcome::Kind::kSucceeded);
+      }
     }
-    for (auto& t : threads) {
-      t.join();
-    }
-    for (const TaskOutcome& outcome : outcomes) {
-      CHECK(outcome.kind == TaskOutcome::Kind::kSucceeded);
+    if (answer_whole) {  // the batch answered whole, as an agent that cannot read batches does
+      std::vector<std::string> in_batch;
+      for (size_t m = 0; m < held.size(); ++m) {
+        json body = json::parse(held[m].message().body);
+        messaging::Message reply;
+        reply.correlation_id = held[m].message().correlation_id;
+        if (body.is_array()) {
+          CHECK(reply.correlation_id.rfind("batch-", 0) == 0);
+          reply.body = json{{"ok", false},
+                            {"error",
+                             {{"type", "NonRecoverableError"},
+                              {"message", "malformed task: not a JSON object"}}}}
+                           .dump();
+          for (const json& task : body) {
+            in_batch.push_back(task["id"]);
+          }
+        } else {
+          reply.body = json{{"ok", true}}.dump();
+        }
+        REQUIRE(agent.bus->Publish(agent.name, held[m].message().reply_to, reply).ok());
+        (void)held[m].Ack();
+      }
+      for (auto& t : threads) {
+        t.join();
+      }
+      CHECK(in_batch.size() == (takes_batches ? 2u : 0u));
+      for (size_t i = 0; i < outcomes.size(); ++i) {
+        const std::string id = "t" + std::to_string(i);
+        if (std::find(in_batch.begin(), in_batch.end(), id) == in_batch.end()) {
+          CHECK(outcomes[i].kind == TaskOutcome::Kind::kSucceeded);
+        } else {
+          // Recoverable: the retry goes alone.
+          CHECK(outcomes[i].kind == TaskOutcome::Kind::kRecoverableError);
+          CHECK(outcomes[i].error ==
+                "the agent could not read a batch of tasks: malformed task: not a JSON object");
+        }
+      }
     }
     dispatcher.Finish(/*keep=*/false);
   }

@@ -73,7 +73,8 @@ struct WorkerOptions {
   std::string tenant = "default_tenant";
   // Cached blueprints and the scripts' private work dirs live here. Default: "./cloudify-agent".
   std::filesystem::path work_dir = "./cloudify-agent";
-  // Operations run at once (four times as many are prefetched). Default: 5 (the original's
+  // Operations run at once. Four times as many task messages are prefetched, each one task or
+  // a batch of them (cloudify/workflow/agent_batches.h). Default: 5 (the original's
   // max_workers).
   int max_workers = 5;
   // The folder holding the `ctx` program scripts call. Default: empty (next to the running

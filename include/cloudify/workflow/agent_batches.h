@@ -9,7 +9,10 @@
 //  - an agent whose answer to a ping has `"task_batches": true` (kTaskBatchesKey) in its
 //    result may be sent a batch of tasks: a message whose body is a JSON array of task bodies
 //    (each as alone, its "id" the correlation id), all with the message's reply_to. The agent
-//    acks the message once every task in it is answered.
+//    answers each task and acks the message once every task in it is answered (a batch
+//    redelivered after the agent died runs again whole). The message's correlation id names the
+//    batch: only an agent that cannot read batches answers it, and its tasks then fail
+//    recoverably.
 #pragma once
 
 #include <string_view>

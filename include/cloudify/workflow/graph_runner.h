@@ -120,9 +120,10 @@ struct GraphRunOptions {
   // Tasks running at once, not counting those in a RemoteWait. Default: 8 (the original's
   // local task pool).
   int parallelism = 8;
-  // Tasks in a RemoteWait at once, beyond `parallelism` (each holds a thread while it waits):
-  // enough for the ready tasks to reach several agents, whose tasks are often ready one host
-  // after the other. Default: 256.
+  // Worker threads a run may add beyond `parallelism` for tasks in a RemoteWait, each of which
+  // holds one: at most parallelism + max_remote_waits tasks run or wait at once. Enough for the
+  // ready tasks to reach several agents, whose tasks are often ready one host after the other.
+  // At the system's limit of threads a run adds none. Default: 256.
   int max_remote_waits = 256;
   // Retries of a recoverable failure when the task sets none; -1 = for ever. Default: 60 (the
   // manager's installed default).
