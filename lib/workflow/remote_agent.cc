@@ -6,6 +6,8 @@
 #include <utility>
 #include <vector>
 
+#include "cloudify/crypto.h"
+#include "cloudify/files.h"
 #include "cloudify/model/json.h"
 #include "cloudify/process.h"
 
@@ -246,9 +248,18 @@ Result<InstalledRemoteAgent> InstallRemoteAgent(const RemoteAgentSpec& spec,
   if (Status copied = ssh->CopyFile(program, dir + "/cloudify-agent", 0755); !copied.ok()) {
     return undo(copied.WithContext("copying the agent program"));
   }
-  // The agent starts with lib/ on its library path.
+  // The agent starts with lib/ on its library path. A host that has the very file where the
+  // program looks for it (this machine, or one that shares its installation) needs no copy.
   for (const auto& [name, path] : libraries) {
-    if (Status copied = ssh->CopyFile(path, dir + "/lib/" + name, 0644); !copied.ok()) {
+    auto content = ReadFileBytes(path);
+    if (!content.ok()) {
+      return undo(content.status().WithContext("reading the library " + path.string()));
+    }
+    auto there = ssh->Run("sha256sum " + ShellQuote(path.string()) + " 2>/dev/null");
+    if (there.ok() && there->exit_status == 0 && there->out.rfind(Sha256Hex(*content), 0) == 0) {
+      continue;
+    }
+    if (Status copied = ssh->WriteFile(dir + "/lib/" + name, *content, 0644); !copied.ok()) {
       return undo(copied.WithContext("copying the library " + path.string()));
     }
   }

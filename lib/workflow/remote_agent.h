@@ -1,11 +1,12 @@
 // The `remote` agent installer (WORKFLOWS.md §6.2) for Linux hosts: over SSH, it copies the
 // cloudify-agent program (and the `ctx` program beside it, which the agent's scripts call) into
 // <basedir>/<agent name>/ on the host, and into its lib/ this project's shared libraries that
-// the program loads (the host must have the packages of the others, as deploy/README.md
-// lists); writes the agent's settings to agent.env there (mode 600: the broker password and
-// the REST token are never on a command line); and starts the agent detached from the SSH
-// session (setsid, nohup) with its pid in agent.pid and its output in agent.log. Uninstalling
-// stops the agent by its pid file and removes the folder.
+// the program loads, unless the host has the same files where the program looks for them (the
+// host must have the packages of the others, as deploy/README.md lists); writes the agent's
+// settings to agent.env there (mode 600: the broker password and the REST token are never on
+// a command line); and starts the agent detached from the SSH session (setsid, nohup) with its
+// pid in agent.pid and its output in agent.log. Uninstalling stops the agent by its pid file
+// and removes the folder.
 //
 // Errors: the SshSession's (kUnavailable where a retry may help, kUnauthorized for refused
 // credentials), kBadParameters for settings that cannot work (no ip, a bad env name), kInternal

@@ -238,13 +238,14 @@ TEST_CASE("install_method remote: the manager installs the agent over SSH, uses 
   CHECK(Running(pid));
   std::error_code ec;
   CHECK(fs::read_symlink("/proc/" + std::to_string(pid) + "/exe", ec) == dir / "cloudify-agent");
-  // This project's libraries went with it, and the agent loads them from there: a host without
-  // the manager's build or install has them too.
-  CHECK(fs::is_regular_file(dir / "lib" / "libcloudify.so.0.1"));
+  // This project's libraries go with the agent to a host that lacks them; this host has the
+  // very files where the program looks for them, so none was copied, and the agent maps them
+  // from there.
+  CHECK(fs::is_directory(dir / "lib"));
+  CHECK_FALSE(fs::exists(dir / "lib" / "libcloudify.so.0.1"));
   auto maps = ReadFileBytes("/proc/" + std::to_string(pid) + "/maps");
   REQUIRE(maps.ok());
-  CHECK_MESSAGE(maps->find((dir / "lib" / "libcloudify.so.0.1").string()) != std::string::npos,
-                *maps);
+  CHECK(maps->find("libcloudify.so.0.1") != std::string::npos);
   // The host_agent script ran on that agent, in its work dir.
   const model::NodeInstance app = m.InstanceOf("app");
   CHECK(app.state == model::NodeInstanceState::kStarted);
