@@ -273,6 +273,49 @@ TEST_CASE("install_method remote: the manager installs the agent over SSH, uses 
   CHECK(tokens->items.empty());
 }
 
+TEST_CASE(
+    "install_method remote: a host without this project's libraries gets them beside the agent" *
+    testing::kSharedAmqpVhost) {
+  // The host is this machine: its `sha256sum` is made to disagree, so that it looks like a
+  // host without the libraries.
+  auto loaded = ReadFileBytes("/proc/self/maps");
+  REQUIRE(loaded.ok());
+  const size_t found = loaded->find("libcloudify.so");
+  REQUIRE(found != std::string::npos);
+  const size_t line = loaded->rfind('\n', found) + 1;  // npos + 1 is 0: the first line
+  const size_t at = loaded->find('/', line);
+  const fs::path library = loaded->substr(at, loaded->find('\n', at) - at);
+  std::error_code ec;
+  if (fs::file_size(library, ec) > (size_t{64} << 20)) {
+    MESSAGE("skipped: " << library << " is a sanitizer build, too large to copy in time");
+    return;
+  }
+  testing::TempDir fake;
+  std::ofstream(fake.path() / "sha256sum") << "#!/bin/sh\necho \"0000  $1\"\n";
+  fs::permissions(fake.path() / "sha256sum", fs::perms::owner_all);
+  auto sshd = testing::SshdWithBroker(
+      {"SetEnv PATH=" + fake.path().string() + ":/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"});
+  if (sshd == nullptr) {
+    return;
+  }
+  RemoteManager m(
+      testing::AmqpTestUrl(),
+      {{"user", sshd->user()}, {"key", sshd->client_key().string()}, {"port", sshd->port()}});
+  model::Execution installed = m.Run("install");
+  REQUIRE_MESSAGE(installed.status == model::ExecutionStatus::kTerminated, installed.error);
+  const fs::path dir = m.basedir / m.InstanceOf("vm").id;
+  CHECK(fs::is_regular_file(dir / "lib" / "libcloudify.so.0.1"));
+  auto pid_text = ReadFileBytes(dir / "agent.pid");
+  REQUIRE(pid_text.ok());
+  auto maps = ReadFileBytes("/proc/" + std::to_string(std::stoi(*pid_text)) + "/maps");
+  REQUIRE(maps.ok());
+  // The agent runs on the copies.
+  CHECK_MESSAGE(maps->find((dir / "lib" / "libcloudify.so.0.1").string()) != std::string::npos,
+                *maps);
+  CHECK(m.Run("uninstall").status == model::ExecutionStatus::kTerminated);
+  CHECK_FALSE(fs::exists(dir));
+}
+
 TEST_CASE("install_method remote: a refused key or a closed port fails the install, clearly" *
           testing::kSharedAmqpVhost) {
   auto sshd = testing::SshdWithBroker();

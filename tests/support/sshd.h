@@ -78,7 +78,9 @@ inline std::string CurrentUser() {
 class TestSshd {
  public:
   // The server, or why it could not be started.
-  static Result<std::unique_ptr<TestSshd>> Start() {
+  // `extra_config`: more sshd_config lines (e.g. "SetEnv PATH=...").
+  static Result<std::unique_ptr<TestSshd>> Start(
+      const std::vector<std::string>& extra_config = {}) {
     auto sshd = std::unique_ptr<TestSshd>(new TestSshd());
     const std::filesystem::path program = "/usr/sbin/sshd";
     std::error_code ec;
@@ -118,6 +120,12 @@ class TestSshd {
         << "PermitRootLogin prohibit-password\n"
         << "PidFile none\n"
         << "Subsystem sftp internal-sftp\n";
+    {
+      std::ofstream config(dir / "sshd_config", std::ios::app);
+      for (const std::string& line : extra_config) {
+        config << line << "\n";
+      }
+    }
     const std::string log = (dir / "sshd.log").string();
     std::vector<std::string> args = {
         program.string(),           "-D", "-e", "-f", (dir / "sshd_config").string(), "-p",
@@ -197,11 +205,11 @@ inline bool HaveSshd(const Result<std::unique_ptr<TestSshd>>& sshd) {
 
 // A started test sshd when CLOUDIFY_TEST_AMQP_URL is set too (the remote-install tests need
 // both), else null: the calling test returns early, or fails as HaveServer and HaveSshd say.
-inline std::unique_ptr<TestSshd> SshdWithBroker() {
+inline std::unique_ptr<TestSshd> SshdWithBroker(const std::vector<std::string>& extra_config = {}) {
   if (!HaveServer(AmqpTestUrl(), "CLOUDIFY_TEST_AMQP_URL")) {
     return nullptr;
   }
-  auto sshd = TestSshd::Start();
+  auto sshd = TestSshd::Start(extra_config);
   if (!HaveSshd(sshd)) {
     return nullptr;
   }
