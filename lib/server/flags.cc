@@ -117,6 +117,12 @@ Result<ParsedFlags> ParseFlags(const std::vector<std::string>& args) {
       ->envname("CLOUDIFY_AGENT_PING_INTERVAL_SECONDS")
       ->check(CLI::Range(0, 3600))
       ->capture_default_str();
+  app.add_option("--max-remote-waits", o.max_remote_waits,
+                 "host_agent operations of one execution that may wait for their agents at once, "
+                 "beyond its running operations (each holds a thread)")
+      ->envname("CLOUDIFY_MAX_REMOTE_WAITS")
+      ->check(CLI::Range(0, 4096))
+      ->capture_default_str();
   app.add_option("--agent-program", o.agent_program,
                  "cloudify-agent installed over SSH on hosts of install_method remote with an "
                  "agent_config.user (default: the one beside this program; none: no installs)")

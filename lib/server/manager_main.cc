@@ -79,6 +79,7 @@ int ManagerMain(int argc, char** argv, UrlFetcher url_fetcher) {
   manager_options.execution_lease = std::chrono::seconds(options.execution_lease_seconds);
   manager_options.agent_ping_timeout = std::chrono::seconds(options.agent_ping_timeout_seconds);
   manager_options.agent_ping_interval = std::chrono::seconds(options.agent_ping_interval_seconds);
+  manager_options.max_remote_waits = options.max_remote_waits;
   if (options.port != 0) {
     manager_options.agent_rest_url = std::string(options.tls_cert.empty() ? "http" : "https") +
                                      "://" + options.host + ":" + std::to_string(options.port);

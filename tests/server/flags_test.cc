@@ -39,6 +39,14 @@ TEST_CASE("--agent-ping-timeout-seconds: 30 by default, 1 to 3600") {
         ErrorCode::kBadParameters);
 }
 
+TEST_CASE("--max-remote-waits: 256 by default, 0 to 4096") {
+  CHECK(ParseFlags({})->options.max_remote_waits == 256);
+  auto parsed = ParseFlags({"--max-remote-waits", "16"});
+  REQUIRE(parsed.ok());
+  CHECK(parsed->options.max_remote_waits == 16);
+  CHECK(ParseFlags({"--max-remote-waits=-1"}).status().code() == ErrorCode::kBadParameters);
+}
+
 TEST_CASE("--agent-program: empty by default (the one beside the manager), a path or none") {
   CHECK(ParseFlags({})->options.agent_program.empty());
   auto parsed = ParseFlags({"--agent-program", "/opt/cloudify/bin/cloudify-agent"});

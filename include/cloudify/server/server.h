@@ -55,6 +55,9 @@ struct ServerOptions {
   // An agent heard from this recently is not pinged before the next host_agent operation; 0
   // pings before every one, as the original. Default: 2.
   int agent_ping_interval_seconds = 2;
+  // host_agent operations of one execution that may wait for their agents beyond its 8
+  // operations running at once (ManagerOptions::max_remote_waits). Default: 256.
+  int max_remote_waits = 256;
   // install_method remote: the cloudify-agent program installed over SSH on hosts whose
   // agent_config gives a user (ManagerOptions::agent_program). "none" installs none. Default:
   // "" (the cloudify-agent beside this program when there is one, else none).
